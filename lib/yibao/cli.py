@@ -1,0 +1,145 @@
+"""The ``yibao`` command line (DATA_CONTRACT.md, "Command line").
+
+Each subcommand parses its arguments here and hands them to the module named after the
+domain (``synth``, ``validate``, ``indicators``, ``findings``, ``batch``, ``render``, ``topic``,
+``plan``, ``workgroup``, ``survey``, ``demo``), whose ``run_cli(args) -> int`` does the work. Bad
+input is reported as one clear message (exit 1), never as a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from .errors import YibaoError
+
+
+def _csv_list(text: str) -> list[str]:
+    return [t.strip() for t in str(text).split(",") if t.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="yibao",
+        description="医保数据工作组数据发布系统 — indicators (数据底稿), findings (问题警示) and reports "
+                    "(月推送/季发布/专题分析/年通报) for medical-insurance data working groups.",
+    )
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    s = sub.add_parser("synth", help="generate a synthetic contract dataset with planted anomalies")
+    s.add_argument("--out", required=True, help="dataset directory to write")
+    s.add_argument("--scale", default="small", choices=["tiny", "small", "medium", "large"])
+    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--clean", action="store_true", help="plant no anomalies (for false-alarm checks)")
+    s.set_defaults(module="synth")
+
+    s = sub.add_parser("validate", help="check a dataset against the data contract")
+    s.add_argument("--data", required=True)
+    s.add_argument("--max-rows", type=int, default=5, help="example rows listed per problem")
+    s.set_defaults(module="validate")
+
+    s = sub.add_parser("indicators", help="compute the 49-indicator 数据底稿: indicators.csv, digao.xlsx, checks.csv")
+    s.add_argument("--data", required=True)
+    s.add_argument("--region", required=True)
+    s.add_argument("--period", required=True)
+    s.add_argument("--out", default="reports")
+    s.set_defaults(module="indicators")
+
+    s = sub.add_parser("findings", help="the 问题警示清单 (错): findings.csv and the 表扬 list")
+    s.add_argument("--data", required=True)
+    s.add_argument("--region", required=True)
+    s.add_argument("--period", required=True)
+    s.add_argument("--out", default="reports")
+    s.set_defaults(module="findings")
+
+    s = sub.add_parser("run", help="execute and render publications for regions and a period (papermill batch)")
+    s.add_argument("--data", help="dataset directory (default: from params/regions.yaml)")
+    s.add_argument("--period", help="period (2025Q1, 2025-03, 2025); with --plan, taken from --due")
+    s.add_argument("--region", nargs="*", default=None, help="region codes (default: every region in the data)")
+    s.add_argument("--kind", type=_csv_list, default=None,
+                   help="quarterly,monthly,topic,annual (default: what the period implies)")
+    s.add_argument("--topic", nargs="*", default=None, help="topic codes for --kind topic (ADRG, ICD category/chapter)")
+    s.add_argument("--formats", type=_csv_list, default=["html", "docx", "pdf"])
+    s.add_argument("--jobs", type=int, default=1)
+    s.add_argument("--engine", default="auto", choices=["auto", "quarto", "builtin"])
+    s.add_argument("--out", default="reports")
+    s.add_argument("--plan", help="params/plan-YYYY.yaml: run what the plan has due (with --due)")
+    s.add_argument("--due", help="YYYY-MM: with --plan, the month whose publications to run")
+    s.add_argument("--force", action="store_true", help="re-run jobs even when unchanged")
+    s.add_argument("--no-progress", action="store_true")
+    s.set_defaults(module="batch")
+
+    s = sub.add_parser("render", help="render an executed notebook to html, docx and pdf (no re-execution)")
+    s.add_argument("notebook")
+    s.add_argument("--to", type=_csv_list, default=["html", "docx", "pdf"])
+    s.add_argument("--engine", default="auto", choices=["auto", "quarto", "builtin"])
+    s.add_argument("--out", default=None, help="directory (default: beside the notebook)")
+    s.set_defaults(module="render")
+
+    s = sub.add_parser("topics", help="rank candidate topics (ADRG / ICD category) and show MDC / chapter coverage")
+    s.add_argument("--data", required=True)
+    s.add_argument("--region", required=True)
+    s.add_argument("--year", required=True, type=int)
+    s.add_argument("--top", type=int, default=20)
+    s.add_argument("--plan", default=None, help="plan file (default params/plan-YEAR.yaml)")
+    s.set_defaults(module="topic")
+
+    s = sub.add_parser("plan", help="write the 年度数据发布计划 (xlsx + Markdown) for every region")
+    s.add_argument("--year", required=True, type=int)
+    s.add_argument("--data", required=True)
+    s.add_argument("--out", default="params")
+    s.set_defaults(module="plan")
+
+    s = sub.add_parser("workgroup", help="working-group tooling: member draw")
+    wsub = s.add_subparsers(dest="action", metavar="ACTION")
+    wsub.required = True
+    d = wsub.add_parser("draw", help="draw next year's hospital representatives from the 成员库")
+    d.add_argument("--pool", required=True)
+    d.add_argument("--year", required=True, type=int)
+    d.add_argument("--seed", required=True, type=int)
+    d.add_argument("--out", required=True)
+    d.add_argument("--fixmedins", default=None, help="fixmedins table (csv/xlsx/parquet) or dataset dir for levels")
+    d.set_defaults(module="workgroup")
+    d = wsub.add_parser("sample-pool", help="write a plausible sample 成员库 for a dataset (demo, tests)")
+    d.add_argument("--data", required=True)
+    d.add_argument("--region", required=True)
+    d.add_argument("--out", required=True)
+    d.add_argument("--seed", type=int, default=1)
+    d.set_defaults(module="workgroup")
+
+    s = sub.add_parser("survey", help="analyse the release questionnaire (附录4) into a survey report")
+    s.add_argument("--responses", help="xlsx or csv exported from the questionnaire platform")
+    s.add_argument("--region", required=True)
+    s.add_argument("--out", default="reports")
+    s.add_argument("--formats", type=_csv_list, default=["html", "docx", "pdf"])
+    s.add_argument("--engine", default="auto", choices=["auto", "quarto", "builtin"])
+    s.add_argument("--sample", type=int, default=0, help="write N plausible sample responses to --responses first")
+    s.add_argument("--seed", type=int, default=1)
+    s.set_defaults(module="survey")
+
+    s = sub.add_parser("demo", help="generate the demo dataset and build every demo publication")
+    s.add_argument("--data", default="data/demo")
+    s.add_argument("--out", default="reports")
+    s.add_argument("--scale", default="medium", choices=["tiny", "small", "medium", "large"])
+    s.add_argument("--jobs", type=int, default=2)
+    s.add_argument("--only-data", action="store_true", help="only make sure the demo dataset exists")
+    s.set_defaults(module="demo")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        module = importlib.import_module(f"yibao.{args.module}")
+        return int(module.run_cli(args) or 0)
+    except YibaoError as exc:
+        print(f"错误 / error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("已中断 / interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

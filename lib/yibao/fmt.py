@@ -1,0 +1,88 @@
+"""Numbers as readers of a 医保 report expect them (DESIGN.md, "Choices").
+
+Amounts in prose in 万元/亿元 (data files keep 元), percentages to 1–2 decimals, every growth figure
+says 同比 or 环比, periods written 2025年第一季度 (see :mod:`yibao.periods`).
+"""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+DASH = "—"
+
+
+def _bad(x) -> bool:
+    return x is None or (isinstance(x, float) and (math.isnan(x) or math.isinf(x))) or x is pd.NA
+
+
+def money(yuan, unit: str | None = None, digits: int = 2) -> str:
+    """元 → '1.23亿元' / '456.78万元' / '980元'. ``unit`` forces 亿元, 万元 or 元."""
+    if _bad(yuan):
+        return DASH
+    v = float(yuan)
+    if unit is None:
+        unit = "亿元" if abs(v) >= 1e8 else "万元" if abs(v) >= 1e4 else "元"
+    div = {"亿元": 1e8, "万元": 1e4, "元": 1.0}[unit]
+    d = 0 if unit == "元" and abs(v) >= 100 else digits
+    return f"{v / div:,.{d}f}{unit}"
+
+
+def wan(yuan, digits: int = 2) -> str:
+    """元 → number in 万元 without unit (for tables headed 万元)."""
+    return DASH if _bad(yuan) else f"{float(yuan) / 1e4:,.{digits}f}"
+
+
+def yi(yuan, digits: int = 2) -> str:
+    return DASH if _bad(yuan) else f"{float(yuan) / 1e8:,.{digits}f}"
+
+
+def pct(value, digits: int = 2) -> str:
+    """A percent number (97.35) → '97.35%'."""
+    return DASH if _bad(value) else f"{float(value):.{digits}f}%"
+
+
+def num(value, digits: int = 0) -> str:
+    return DASH if _bad(value) else f"{float(value):,.{digits}f}"
+
+
+def count(value) -> str:
+    return DASH if _bad(value) else f"{int(round(float(value))):,}"
+
+
+def ratio(value, digits: int = 2) -> str:
+    return DASH if _bad(value) else f"{float(value):.{digits}f}"
+
+
+def growth_pct(current, base):
+    """(current / base − 1) × 100, or None when the base is missing or zero."""
+    if _bad(current) or _bad(base) or float(base) == 0:
+        return None
+    return (float(current) / float(base) - 1.0) * 100.0
+
+
+def change(current, base, basis: str, digits: int = 1, unit_pct: bool = False) -> str:
+    """'同比增长5.2%' / '环比下降3.1%' / '同比持平' — ``basis`` must be 同比 or 环比.
+
+    With ``unit_pct=True`` the values are themselves percentages and the change is given in
+    percentage points (百分点).
+    """
+    if basis not in ("同比", "环比"):
+        raise ValueError("basis must be 同比 or 环比")
+    if unit_pct:
+        if _bad(current) or _bad(base):
+            return f"{basis}无可比数据"
+        d = float(current) - float(base)
+        if round(d, digits) == 0:
+            return f"{basis}持平"
+        return f"{basis}{'提高' if d > 0 else '下降'}{abs(d):.{digits}f}个百分点"
+    g = growth_pct(current, base)
+    if g is None:
+        return f"{basis}无可比数据"
+    if round(g, digits) == 0:
+        return f"{basis}持平"
+    return f"{basis}{'增长' if g > 0 else '下降'}{abs(g):.{digits}f}%"
+
+
+def signed_pct(value, digits: int = 1) -> str:
+    return DASH if _bad(value) else f"{float(value):+.{digits}f}%"

@@ -1,0 +1,274 @@
+"""The warehouse: DuckDB views over a dataset's files.
+
+For every contract table ``T`` present in the dataset there is a typed view ``T`` with exactly the
+contract's fields (absent optional fields are NULL), codes as VARCHAR, amounts as DOUBLE, dates
+as DATE and timestamps as TIMESTAMP. ``raw_T`` is the same rows with the renamed but unconverted
+columns plus ``_row`` (1-based data row), for the validator's messages.
+
+Derived views (the contract's Definitions):
+
+``setl_all``   every settlement row, typed, with derived columns
+``setl``       netted settlements: reversal rows and the settlements they reverse count as nothing
+               (``refd_setl_flag = '1'`` rows and every setl_id named by one in ``init_setl_id``).
+               Derived columns: ``cls`` ('门诊类' for med_type 11/14/51, '住院类' for 2x and 52,
+               '药店' for 41, else '其他'), ``is_ip``, ``is_op``, ``is_local``
+               (``insu_admdvs = poolarea_no``), ``month`` (``YYYY-MM`` of ``setl_time``)
+``setl_list_net``  settlement-list rows whose settlement stands (reversed ones count for nothing),
+               with the settlement's region, month, is_local and medfee_sumamt
+``fixmedins_x``    institutions with ``lv_group`` (三级/二级/一级/基层/无等级)
+
+Whole settlement tables are never loaded into pandas: query with SQL and fetch small results.
+Use :meth:`Warehouse.df` for results, :func:`period_filter` for the period predicate.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from .contract import MED_TYPE_OUTPATIENT, MED_TYPE_PHARMACY, TABLES, Field, Table, level_group_sql
+from .errors import DataError
+from .load import Source, csv_for_duckdb, find_source, plan_headers
+from .periods import Period
+
+_NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+            "UBIGINT", "FLOAT", "DOUBLE", "REAL")
+
+
+def q(name: str) -> str:
+    """Quote an identifier for DuckDB."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def lit(value) -> str:
+    """A SQL string literal."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _is_numeric(t: str) -> bool:
+    t = t.upper()
+    return t.startswith("DECIMAL") or t in _NUMERIC
+
+
+def _cast(col: str, src_type: str, f: Field) -> str:
+    c = q(col)
+    t = src_type.upper()
+    if f.kind == "code":
+        if _is_numeric(t):
+            base = f"CAST(CAST({c} AS BIGINT) AS VARCHAR)" if not t.startswith(("FLOAT", "DOUBLE", "REAL")) \
+                else f"CAST(CAST({c} AS BIGINT) AS VARCHAR)"
+        else:
+            base = f"NULLIF(regexp_replace(TRIM(CAST({c} AS VARCHAR)), '^(\\d+)\\.0$', '\\1'), '')"
+        if f.pad:
+            return f"CASE WHEN regexp_matches({base}, '^\\d+$') THEN lpad({base}, {f.pad}, '0') ELSE {base} END"
+        return base
+    if f.kind in ("amount", "number"):
+        if _is_numeric(t):
+            return f"CAST({c} AS DOUBLE)"
+        return f"TRY_CAST(NULLIF(replace(TRIM(CAST({c} AS VARCHAR)), ',', ''), '') AS DOUBLE)"
+    if f.kind == "int":
+        if _is_numeric(t):
+            return f"CAST({c} AS BIGINT)"
+        return f"CAST(TRY_CAST(NULLIF(replace(TRIM(CAST({c} AS VARCHAR)), ',', ''), '') AS DOUBLE) AS BIGINT)"
+    if f.kind == "date":
+        if t == "DATE":
+            return c
+        if t.startswith("TIMESTAMP"):
+            return f"CAST({c} AS DATE)"
+        v = f"NULLIF(TRIM(CAST({c} AS VARCHAR)), '')"
+        return (f"COALESCE(TRY_CAST({v} AS DATE), "
+                f"CAST(TRY_STRPTIME({v}, ['%Y/%m/%d', '%Y%m%d', '%Y-%m-%d %H:%M:%S', '%Y/%m/%d %H:%M:%S']) AS DATE))")
+    if f.kind == "timestamp":
+        if t.startswith("TIMESTAMP"):
+            return f"CAST({c} AS TIMESTAMP)"
+        if t == "DATE":
+            return f"CAST({c} AS TIMESTAMP)"
+        v = f"NULLIF(TRIM(CAST({c} AS VARCHAR)), '')"
+        return (f"COALESCE(TRY_CAST({v} AS TIMESTAMP), "
+                f"CAST(TRY_STRPTIME({v}, ['%Y/%m/%d %H:%M:%S', '%Y%m%d%H%M%S', '%Y/%m/%d %H:%M']) AS TIMESTAMP))")
+    if f.kind == "month":
+        if t == "DATE" or t.startswith("TIMESTAMP"):
+            return f"strftime({c}, '%Y-%m')"
+        v = f"TRIM(CAST({c} AS VARCHAR))"
+        return (f"CASE WHEN regexp_matches({v}, '^\\d{{4}}-\\d{{2}}$') THEN {v} "
+                f"WHEN regexp_matches({v}, '^\\d{{4}}\\d{{2}}$') THEN substr({v},1,4) || '-' || substr({v},5,2) "
+                f"WHEN regexp_matches({v}, '^\\d{{4}}[-/]\\d{{1}}$') THEN substr({v},1,4) || '-0' || substr({v},6,1) "
+                f"WHEN regexp_matches({v}, '^\\d{{4}}/\\d{{2}}$') THEN substr({v},1,4) || '-' || substr({v},6,2) "
+                f"WHEN regexp_matches({v}, '^\\d{{4}}-\\d{{2}}-\\d{{2}}') THEN substr({v},1,7) "
+                f"ELSE NULL END")
+    return f"NULLIF(TRIM(CAST({c} AS VARCHAR)), '')"
+
+
+_SQL_TYPE = {"code": "VARCHAR", "text": "VARCHAR", "amount": "DOUBLE", "number": "DOUBLE", "int": "BIGINT",
+             "date": "DATE", "timestamp": "TIMESTAMP", "month": "VARCHAR"}
+
+
+class Warehouse:
+    """DuckDB views over one dataset directory. Cheap to open; nothing is copied."""
+
+    def __init__(self, data_dir: str | os.PathLike, threads: int | None = None, memory_limit: str | None = None):
+        self.data_dir = Path(data_dir)
+        if not self.data_dir.is_dir():
+            raise DataError(f"{self.data_dir}: 数据目录不存在 (rule: --data must be a dataset directory)")
+        self.con = duckdb.connect(":memory:")
+        if threads:
+            self.con.execute(f"SET threads = {int(threads)}")
+        if memory_limit:
+            self.con.execute(f"SET memory_limit = {lit(memory_limit)}")
+        self._lock = threading.Lock()
+        self.sources: dict[str, Source] = {}
+        self.headers: dict[str, dict] = {}  # table -> HeaderPlan
+        self.missing_columns: dict[str, list[str]] = {}
+        for name, spec in TABLES.items():
+            if name == "workgroup_pool":
+                continue
+            src = find_source(self.data_dir, name)
+            if src is not None:
+                self._register(spec, src)
+        self._derive()
+
+    # ---- registration ---------------------------------------------------------------------
+    def _scan_sql(self, src: Source) -> str:
+        if src.fmt == "parquet":
+            return f"read_parquet({lit(src.path)}, union_by_name = true)"
+        if src.fmt == "parquet-dir":
+            return (f"read_parquet({lit(str(src.path) + '/**/*.parquet')}, hive_partitioning = true, "
+                    f"union_by_name = true)")
+        if src.fmt == "csv":
+            p = csv_for_duckdb(src.path)
+            return (f"read_csv({lit(p)}, header = true, all_varchar = true, auto_detect = true, "
+                    f"null_padding = true, strict_mode = false)")
+        # xlsx: small by contract; read with pandas (strings) and register
+        df = pd.read_excel(src.path, dtype=str)
+        df.columns = [str(c) for c in df.columns]
+        self.con.register(f"xlsx_{src.table}", df)
+        return f"xlsx_{src.table}"
+
+    def _register(self, spec: Table, src: Source) -> None:
+        scan = self._scan_sql(src)
+        try:
+            desc = self.con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()
+        except duckdb.Error as exc:
+            raise DataError(f"{src.display}: 文件无法读取 — {str(exc).splitlines()[0]} (rule: readable {src.fmt})") from None
+        types = {row[0]: row[1] for row in desc}
+        plan = plan_headers(spec, list(types))
+        self.sources[spec.name] = src
+        self.headers[spec.name] = plan
+        present = {f: h for h, f in plan.mapping.items()}
+        missing = [f.name for f in spec.fields if f.name not in present]
+        self.missing_columns[spec.name] = missing
+        typed, raw = [], []
+        for f in spec.fields:
+            if f.name in present:
+                h = present[f.name]
+                typed.append(f"{_cast(h, types[h], f)} AS {q(f.name)}")
+                raw.append(f"{q(h)} AS {q(f.name)}")
+            else:
+                typed.append(f"CAST(NULL AS {_SQL_TYPE[f.kind]}) AS {q(f.name)}")
+                raw.append(f"CAST(NULL AS VARCHAR) AS {q(f.name)}")
+        self.con.execute(f"CREATE OR REPLACE VIEW {q(spec.name)} AS SELECT {', '.join(typed)} FROM {scan}")
+        row = "row_number() OVER ()" if src.fmt in ("csv", "xlsx") else "file_row_number + 1"
+        if src.fmt in ("parquet", "parquet-dir"):
+            scan_rows = scan[:-1] + ", file_row_number = true)"
+        else:
+            scan_rows = scan
+        self.con.execute(f"CREATE OR REPLACE VIEW {q('raw_' + spec.name)} AS "
+                         f"SELECT {row} AS _row, {', '.join(raw)} FROM {scan_rows}")
+
+    def _derive(self) -> None:
+        op = ", ".join(lit(c) for c in MED_TYPE_OUTPATIENT)
+        rx = ", ".join(lit(c) for c in MED_TYPE_PHARMACY)
+        if "setl" in self.sources:
+            self.con.execute(f"""
+                CREATE OR REPLACE VIEW setl_all AS
+                SELECT *,
+                  CASE WHEN med_type IN ({op}) THEN '门诊类'
+                       WHEN med_type LIKE '2%' OR med_type = '52' THEN '住院类'
+                       WHEN med_type IN ({rx}) THEN '药店'
+                       ELSE '其他' END AS cls,
+                  strftime(setl_time, '%Y-%m') AS month,
+                  (insu_admdvs = poolarea_no) AS is_local
+                FROM setl""")
+            self.con.execute("""
+                CREATE OR REPLACE VIEW setl_net AS
+                SELECT *, cls = '住院类' AS is_ip, cls = '门诊类' AS is_op
+                FROM setl_all s
+                WHERE coalesce(s.refd_setl_flag, '0') <> '1'
+                  AND s.setl_id NOT IN (SELECT init_setl_id FROM setl_all
+                                        WHERE refd_setl_flag = '1' AND init_setl_id IS NOT NULL)""")
+        if "setl_list" in self.sources and "setl" in self.sources:
+            self.con.execute("""
+                CREATE OR REPLACE VIEW setl_list_net AS
+                SELECT l.*, s.poolarea_no, s.month, s.is_local, s.setl_time, s.psn_no, s.begndate, s.enddate,
+                       s.medfee_sumamt, s.fulamt_ownpay_amt, s.hifp_pay, s.psn_cash_pay, s.acct_pay,
+                       s.insutype, s.med_type
+                FROM setl_list l JOIN setl_net s USING (setl_id)""")
+        if "fixmedins" in self.sources:
+            self.con.execute(f"""
+                CREATE OR REPLACE VIEW fixmedins_x AS
+                SELECT *, {level_group_sql('hosp_lv')} AS lv_group FROM fixmedins""")
+
+    # ---- access -----------------------------------------------------------------------------
+    def has(self, table: str) -> bool:
+        return table in self.sources
+
+    def sql(self, query: str, params: list | None = None):
+        with self._lock:
+            return self.con.execute(query, params or [])
+
+    def df(self, query: str, params: list | None = None) -> pd.DataFrame:
+        """Run a query and return its (small) result as a DataFrame."""
+        with self._lock:
+            return self.con.execute(query, params or []).df()
+
+    def scalar(self, query: str, params: list | None = None):
+        with self._lock:
+            row = self.con.execute(query, params or []).fetchone()
+        return None if row is None else row[0]
+
+    def regions(self) -> pd.DataFrame:
+        """poolarea rows (poolarea_no, poolarea_name, prov_name, pay_method) sorted by code."""
+        if not self.has("poolarea"):
+            raise DataError(f"{self.data_dir}: 缺少必需的表 poolarea（统筹地区）(rule: required table)")
+        return self.df("SELECT * FROM poolarea ORDER BY poolarea_no")
+
+    def region(self, region: str) -> dict:
+        r = self.df("SELECT * FROM poolarea WHERE poolarea_no = ?", [str(region)])
+        if r.empty:
+            known = ", ".join(self.regions()["poolarea_no"].tolist())
+            raise DataError(f"poolarea: 统筹区 {region} 不在数据集中 (已有: {known}) (rule: --region must be a poolarea_no)")
+        out = r.iloc[0].to_dict()
+        out["pay_method"] = str(out.get("pay_method") or "").upper()
+        return out
+
+    def institutions(self, region: str, hospitals_only: bool = False) -> pd.DataFrame:
+        cond = "AND fixmedins_type = '1'" if hospitals_only else ""
+        return self.df(f"SELECT * FROM fixmedins_x WHERE poolarea_no = ? {cond} ORDER BY fixmedins_code",
+                       [str(region)])
+
+    def months(self) -> list[str]:
+        """Months with settlements, sorted."""
+        return [r[0] for r in self.sql("SELECT DISTINCT month FROM setl_all WHERE month IS NOT NULL "
+                                       "ORDER BY 1").fetchall()]
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def period_filter(period: Period | str, col: str = "setl_time") -> str:
+    """SQL predicate: ``col`` falls within the period (half-open on dates)."""
+    p = Period.parse(period)
+    return f"({col} >= DATE {lit(p.start.isoformat())} AND {col} < DATE {lit(p.end.isoformat())})"
+
+
+def months_filter(months: list[str], col: str = "month") -> str:
+    return f"{col} IN ({', '.join(lit(m) for m in months)})"
