@@ -3,7 +3,8 @@
 For every contract table ``T`` present in the dataset there is a typed view ``T`` with exactly the
 contract's fields (absent optional fields are NULL), codes as VARCHAR, amounts as DOUBLE, dates
 as DATE and timestamps as TIMESTAMP. ``raw_T`` is the same rows with the renamed but unconverted
-columns plus ``_row`` (1-based data row), for the validator's messages.
+columns plus ``_row`` (1-based data row; within its file for parquet) and ``_file`` (the file's
+path), for the validator's messages.
 
 Derived views (the contract's Definitions):
 
@@ -109,7 +110,10 @@ _SQL_TYPE = {"code": "VARCHAR", "text": "VARCHAR", "amount": "DOUBLE", "number":
 class Warehouse:
     """DuckDB views over one dataset directory. Cheap to open; nothing is copied."""
 
-    def __init__(self, data_dir: str | os.PathLike, threads: int | None = None, memory_limit: str | None = None):
+    def __init__(self, data_dir: str | os.PathLike, threads: int | None = None, memory_limit: str | None = None,
+                 on_error=None):
+        """``on_error(table, DataError)``: when given, a table whose file cannot be read is reported
+        to it and left out instead of raising (the validator collects every problem this way)."""
         self.data_dir = Path(data_dir)
         if not self.data_dir.is_dir():
             raise DataError(f"{self.data_dir}: 数据目录不存在 (rule: --data must be a dataset directory)")
@@ -125,9 +129,14 @@ class Warehouse:
         for name, spec in TABLES.items():
             if name == "workgroup_pool":
                 continue
-            src = find_source(self.data_dir, name)
-            if src is not None:
-                self._register(spec, src)
+            try:
+                src = find_source(self.data_dir, name)
+                if src is not None:
+                    self._register(spec, src)
+            except DataError as exc:
+                if on_error is None:
+                    raise
+                on_error(name, exc)
         self._derive()
 
     # ---- registration ---------------------------------------------------------------------
@@ -148,7 +157,13 @@ class Warehouse:
         return f"xlsx_{src.table}"
 
     def _register(self, spec: Table, src: Source) -> None:
-        scan = self._scan_sql(src)
+        try:
+            scan = self._scan_sql(src)
+        except DataError:
+            raise
+        except Exception as exc:  # xlsx without a worksheet, not a zip, empty sheet, unreadable file …
+            reason = (str(exc).splitlines() or [type(exc).__name__])[0]
+            raise DataError(f"{src.display}: 文件无法读取 — {reason} (rule: readable {src.fmt})") from None
         try:
             desc = self.con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()
         except duckdb.Error as exc:
@@ -171,12 +186,14 @@ class Warehouse:
                 raw.append(f"CAST(NULL AS VARCHAR) AS {q(f.name)}")
         self.con.execute(f"CREATE OR REPLACE VIEW {q(spec.name)} AS SELECT {', '.join(typed)} FROM {scan}")
         row = "row_number() OVER ()" if src.fmt in ("csv", "xlsx") else "file_row_number + 1"
-        if src.fmt in ("parquet", "parquet-dir"):
-            scan_rows = scan[:-1] + ", file_row_number = true)"
+        if src.fmt in ("parquet", "parquet-dir"):  # _row counts within each file: _file names it
+            scan_rows = scan[:-1] + ", file_row_number = true, filename = '_file')"
+            file_col = "_file"
         else:
             scan_rows = scan
+            file_col = lit(src.path)
         self.con.execute(f"CREATE OR REPLACE VIEW {q('raw_' + spec.name)} AS "
-                         f"SELECT {row} AS _row, {', '.join(raw)} FROM {scan_rows}")
+                         f"SELECT {row} AS _row, {file_col} AS _file, {', '.join(raw)} FROM {scan_rows}")
 
     def _derive(self) -> None:
         op = ", ".join(lit(c) for c in MED_TYPE_OUTPATIENT)
