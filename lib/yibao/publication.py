@@ -1,0 +1,136 @@
+"""What every publication notebook starts from: the region, the period, the warehouse, the 底稿
+indicators of the period (and of 上期 and 同比 for comparisons), the findings, the institutions.
+
+    ctx = Context.open(data_dir, region, period)
+    ctx.value(39)                      # region value of indicator 39 in the period
+    ctx.value(40, "H350100001")        # an institution's value
+    ctx.change(1, "同比")              # '同比增长5.2%'
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import pandas as pd
+
+from . import fmt
+from .periods import Period
+from .warehouse import Warehouse
+
+
+@dataclass
+class Context:
+    data_dir: Path
+    region: str
+    period: Period
+    wh: Warehouse
+    info: dict = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, data_dir, region: str, period: str) -> "Context":
+        wh = Warehouse(data_dir)
+        region = str(region)
+        return cls(Path(data_dir), region, Period.parse(period), wh, wh.region(region))
+
+    # ---- identity -----------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return str(self.info.get("poolarea_name") or self.region)
+
+    @property
+    def pay_method(self) -> str:
+        return str(self.info.get("pay_method") or "").upper()
+
+    @property
+    def label(self) -> str:
+        return self.period.label
+
+    @property
+    def group_col(self) -> str:
+        return "drg_code" if self.pay_method == "DRG" else "dip_code"
+
+    @property
+    def today(self) -> dt.date:
+        return dt.date.today()
+
+    # ---- data -----------------------------------------------------------------------------------
+    @cached_property
+    def institutions(self) -> pd.DataFrame:
+        return self.wh.institutions(self.region)
+
+    @cached_property
+    def hospitals(self) -> pd.DataFrame:
+        return self.institutions[self.institutions["fixmedins_type"] == "1"].reset_index(drop=True)
+
+    def hospital_name(self, code: str) -> str:
+        m = self.institutions.set_index("fixmedins_code")["fixmedins_name"]
+        return str(m.get(code, code))
+
+    def _indicators(self, period: Period) -> pd.DataFrame:
+        from . import indicators
+        return indicators.compute(self.wh, self.region, period.code)
+
+    @cached_property
+    def ind(self) -> pd.DataFrame:
+        return self._indicators(self.period)
+
+    @cached_property
+    def ind_prev(self) -> pd.DataFrame:
+        return self._indicators(self.period.previous())
+
+    @cached_property
+    def ind_yoy(self) -> pd.DataFrame:
+        return self._indicators(self.period.year_ago())
+
+    def _lookup(self, df: pd.DataFrame, iid, code: str | None):
+        iid = str(iid)
+        code = code or ""
+        d = df[(df["indicator_id"].astype(str) == iid) & (df["fixmedins_code"].fillna("").astype(str) == code)]
+        if d.empty or d["status"].iloc[0] != "ok":
+            return None
+        v = d["value"].iloc[0]
+        return None if pd.isna(v) or v == "" else float(v)
+
+    def value(self, iid, code: str | None = None):
+        return self._lookup(self.ind, iid, code)
+
+    def value_prev(self, iid, code: str | None = None):
+        return self._lookup(self.ind_prev, iid, code)
+
+    def value_yoy(self, iid, code: str | None = None):
+        return self._lookup(self.ind_yoy, iid, code)
+
+    def change(self, iid, basis: str = "同比", code: str | None = None, unit_pct: bool | None = None) -> str:
+        base = self.value_yoy(iid, code) if basis == "同比" else self.value_prev(iid, code)
+        if unit_pct is None:
+            unit_pct = self.unit(iid) == "%"
+        return fmt.change(self.value(iid, code), base, basis, unit_pct=unit_pct)
+
+    def unit(self, iid) -> str:
+        d = self.ind[self.ind["indicator_id"].astype(str) == str(iid)]
+        return "" if d.empty else str(d["unit"].iloc[0] if pd.notna(d["unit"].iloc[0]) else "")
+
+    def per_hospital(self, iid, df: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Institution rows of one indicator, joined with name and level; ``value`` NaN where not ok."""
+        df = self.ind if df is None else df
+        d = df[(df["indicator_id"].astype(str) == str(iid)) & (df["fixmedins_code"].fillna("") != "")]
+        d = d[["fixmedins_code", "value", "status"]].copy()
+        d["value"] = pd.to_numeric(d["value"], errors="coerce").where(d["status"] == "ok")
+        h = self.hospitals[["fixmedins_code", "fixmedins_name", "lv_group", "hosp_lv", "specialty", "begn_date",
+                            "ownership", "beds"]]
+        return h.merge(d, on="fixmedins_code", how="left")
+
+    @cached_property
+    def findings(self) -> pd.DataFrame:
+        from . import findings
+        return findings.find(self.wh, self.region, self.period.code)
+
+    @cached_property
+    def commendations(self) -> pd.DataFrame:
+        from . import findings
+        return findings.commend(self.wh, self.region, self.period.code)
+
+    def close(self) -> None:
+        self.wh.close()
