@@ -30,9 +30,14 @@ class Context:
 
     @classmethod
     def open(cls, data_dir, region: str, period: str) -> "Context":
+        from .errors import DataError
         wh = Warehouse(data_dir)
         region = str(region)
-        return cls(Path(data_dir), region, Period.parse(period), wh, wh.region(region))
+        info = wh.region(region)
+        if str(info.get("pay_method") or "").upper() not in ("DRG", "DIP"):
+            raise DataError(f"poolarea · pay_method · 统筹区 {region} · 支付方式为 {info.get('pay_method')!r}，"
+                            f"必须为 DRG 或 DIP (rule: pay_method in DRG/DIP)")
+        return cls(Path(data_dir), region, Period.parse(period), wh, info)
 
     # ---- identity -----------------------------------------------------------------------------
     @property
