@@ -226,7 +226,7 @@ def parse_choice(q: Question, answer: str) -> tuple[str | None, str]:
             return key, ""
         rx = _label_regex(o)
         if rx and rx.match(_norm(rest)):
-            return key, rx.match(_norm(rest)).group(1)
+            return key, _fill_text(rx.match(_norm(rest)).group(1))
         if _norm(rest).startswith(_norm(o.text)):
             return key, _fill_text(rest[len(o.text):]) if o.fill else ""
         # a letter we know followed by other words: trust the letter (platforms print "A.选项")
@@ -240,7 +240,7 @@ def parse_choice(q: Question, answer: str) -> tuple[str | None, str]:
         if rx:
             mm = rx.match(ns)
             if mm:
-                return o.key, mm.group(1)
+                return o.key, _fill_text(mm.group(1))
     for o in sorted(q.options, key=lambda x: -len(x.text)):
         if s.startswith(o.text) or ns.startswith(_norm(o.text)):
             rest = s[len(o.text):] if s.startswith(o.text) else s
@@ -456,6 +456,7 @@ def _analyse_choice(q: Question, col: pd.Series, rtype: pd.Series, rlevel: pd.Se
                     x = parse_number(f)
                     if x is not None:
                         fill_nums.append(x)
+                    continue
                 fills.append({"option": o.text, "text": mask_identifiers(f.strip()), "type": t, "level": lv})
         chosen.append(sorted(set(ks)))
     answered = sum(1 for ks in chosen if ks)
@@ -634,59 +635,89 @@ def numeric_table(r: QuestionResult) -> pd.DataFrame:
 
 
 def choice_chart(r: QuestionResult):
-    """Horizontal bars of the shares (%) of a choice question."""
-    import matplotlib.pyplot as plt
+    """Horizontal bars of the shares (%) of a choice question (house style of :mod:`yibao.charts`),
+    options in questionnaire order from the top."""
+    t = r.counts
+    d = pd.DataFrame({"选项": [_wrap(str(x), 18) for x in t["选项"]],
+                      "占比": [0.0 if v is None else float(v) for v in t["占比(%)"]]}).iloc[::-1]
     try:
         from . import charts
-        charts.setup()
-    except Exception:  # noqa: BLE001 - the house style is optional here
-        pass
-    t = r.counts
-    labels = [_wrap(str(s), 16) for s in t["选项"]][::-1]
-    vals = [0 if v is None else float(v) for v in t["占比(%)"]][::-1]
-    fig, ax = plt.subplots(figsize=(6.3, 0.45 * len(labels) + 0.9))
-    bars = ax.barh(labels, vals, color="#2f6fa7")
-    for b, v, c in zip(bars, vals, t["人数"].tolist()[::-1]):
-        ax.text(b.get_width() + 0.8, b.get_y() + b.get_height() / 2, f"{v:.1f}%（{int(c)}人）", va="center",
-                fontsize=8)
-    ax.set_xlim(0, max(vals + [10]) * 1.3)
-    ax.set_xlabel("占作答人数比例（%）")
-    for s in ("top", "right"):
-        ax.spines[s].set_visible(False)
-    fig.tight_layout()
-    return fig
+        return charts.bar(d, x="选项", y="占比", horizontal=True, sort=False, fmt=lambda v: f"{v:.1f}%",
+                          xlabel="占作答人数比例（%）")
+    except ImportError:  # pragma: no cover - charts ships with the package
+        import matplotlib.pyplot as plt
+        fig, ax = plt.subplots(figsize=(6.3, 0.3 * len(d) + 0.9))
+        ax.barh(d["选项"], d["占比"])
+        return fig
 
 
 def _wrap(s: str, width: int) -> str:
     return "\n".join(s[i:i + width] for i in range(0, len(s), width))
 
 
-def write_report(rep, res: SurveyAnalysis, region_name: str, date: str | None = None, charts: bool = True) -> None:
-    """The survey report's body through the Report API (yibao.display.Report)."""
+def _cn_date(date: str | None) -> str:
+    if not date:
+        return ""
+    d = dt.date.fromisoformat(date[:10])
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def _share(res: SurveyAnalysis, qid: str, keys: tuple[str, ...]) -> tuple[int, int, float | None]:
+    """(respondents choosing any of ``keys``, respondents answering, share %) for a question."""
+    try:
+        r = res[qid]
+    except KeyError:
+        return 0, 0, None
+    if r.counts is None or not r.answered:
+        return 0, r.answered, None
+    prefix = tuple(f"{k}. " for k in keys)
+    n = int(r.counts.loc[r.counts["选项"].str.startswith(prefix), "人数"].sum())
+    return n, r.answered, n / r.answered * 100
+
+
+def overview(rep, res: SurveyAnalysis, region_name: str, date: str | None = None) -> None:
+    """一、调查概况: how many responded, by type and level, and the headline figures."""
     qn = questionnaire()
-    date = date or res.date
-    when = f"{date[:4]}年{int(date[5:7])}月{int(date[8:10])}日" if date else ""
-    rep.md("# 一、调查概况")
+    when = _cn_date(date or res.date)
     tp = res.types
-    rep.md(f"{region_name}医保数据工作组在数据发布活动现场发放《{qn.title}》（{qn.source}），"
-           f"{'截至' + when if when else ''}共回收有效问卷 {res.n} 份，其中公立医疗机构 {int(tp['公立'])} 份、"
+    rep.md(f"{region_name}医保数据工作组在{when + '的' if when else ''}数据发布活动现场发放《{qn.title}》"
+           f"（{qn.source}），共回收有效问卷 {res.n} 份，其中公立医疗机构 {int(tp['公立'])} 份、"
            f"社会办医疗机构 {int(tp['社会办'])} 份、零售药店 {int(tp['零售药店'])} 份"
            + (f"、未填写单位类别 {int(tp[NOT_STATED])} 份" if int(tp[NOT_STATED]) else "") + "。问卷无记名填写。")
     prof = res.profile.copy()
-    prof = prof.loc[:, prof.sum() > 0] if prof.values.sum() else prof
-    prof = prof.loc[prof.sum(axis=1) > 0] if prof.values.sum() else prof
+    keep_cols = [c for c in prof.columns if prof[c].sum() > 0 or c in LEVELS]
+    keep_rows = [i for i in prof.index if prof.loc[i].sum() > 0 or i in TYPES]
+    prof = prof.loc[keep_rows, keep_cols]
     prof["合计"] = prof.sum(axis=1)
     prof.loc["合计"] = prof.sum()
-    prof = prof.reset_index().rename(columns={"index": "填报单位类别", "row_0": "填报单位类别"})
-    prof.columns = ["填报单位类别", *prof.columns[1:]]
-    rep.table(prof.astype(str), "填报单位类别与机构等级", note="零售药店不填机构等级（不适用）。")
+    prof.index = [{"公立": "公立医疗机构", "社会办": "社会办医疗机构"}.get(i, i) for i in prof.index]
+    prof = prof.rename_axis("填报单位类别").reset_index()
+    rep.table(prof.astype(str), "回收问卷的填报单位类别与机构等级", note="零售药店不填机构等级（不适用）。")
+    facts = []
+    for qid, keys, text in (("q1", ("A",), "认为本统筹地区医保部门按月或按季度发布医保数据"),
+                            ("q4", ("A", "B"), "认为数据工作组及时反馈医院数据对完善管理“非常重要”或“重要”"),
+                            ("q5", ("A",), "知晓医保预付金政策"),
+                            ("q8", ("A",), "表示2024年已足额结算医保基金"),
+                            ("q19", ("A",), "反映出现过结算审核不及时、资金拨付不及时或医保服务不到位的情况"),
+                            ("q23", ("A", "B"), "对本统筹地区医保部门的工作表示“满意”或“基本满意”")):
+        n, base, share = _share(res, qid, keys)
+        if share is not None:
+            facts.append(f"{_pct(share)}（{n}/{base}）的作答者{text}")
+    if facts:
+        rep.md("主要结果：" + "；".join(facts) + "。")
     if res.missing_questions:
-        rep.md("导出文件中缺少以下题目：" + "、".join(str(q.number) for q in res.missing_questions) + "。")
-    rep.md("# 二、各题作答情况")
-    rep.md("占比 = 选择该项的人数 ÷ 该题作答人数 × 100%；表中“公立医疗机构”至“一级机构”各列为选择该项的人数。")
+        rep.md("导出文件中缺少以下题目，未作分析：第" + "、".join(str(q.number) for q in res.missing_questions) + "题。")
+
+
+def question_sections(rep, res: SurveyAnalysis, charts: bool = True, heading_level: int = 2) -> None:
+    """二、各题作答情况: per question the counts and shares (by type and level), a chart, fillings;
+    numeric questions summarised; free-text questions point to the list of suggestions."""
+    h = "#" * heading_level
+    rep.md("占比 = 选择该项的人数 ÷ 该题作答人数 × 100%（多选题各项占比之和可超过100%）；表中“公立医疗机构”"
+           "至“一级机构”各列为选择该项的人数。")
     for r in res.results:
         q = r.question
-        rep.md(f"## {q.number}. {q.text}")
+        rep.md(f"{h} {q.number}. {q.text}")
         if q.type in ("single", "multi"):
             rep.md(choice_sentence(r))
             rep.table(choice_table(r), f"第{q.number}题作答情况（{'多选' if q.type == 'multi' else '单选'}）",
@@ -694,27 +725,51 @@ def write_report(rep, res: SurveyAnalysis, region_name: str, date: str | None = 
             if charts and r.answered:
                 rep.figure(choice_chart(r), f"第{q.number}题各选项占比")
             if r.fills:
-                ft = pd.DataFrame([{"选项": f["option"], "填写内容": f["text"], "填报单位类别": f["type"]}
-                                   for f in r.fills])
-                rep.table(ft, f"第{q.number}题填写内容（{len(ft)} 条）")
+                ft = pd.DataFrame([{"选项": f["option"], "填写内容": f["text"],
+                                    "填报单位类别": _type_label(f["type"])} for f in r.fills])
+                rep.table(ft, f"第{q.number}题选项中填写的内容（{len(ft)} 条）")
         elif q.type == "number":
             nm = r.numeric
+            u = q.unit or ""
             if nm["n"]:
-                rep.md(f"本题有效填写 {nm['n']} 人，平均 {_num(nm['mean'], 2)}{q.unit or ''}，中位数 "
-                       f"{_num(nm['median'], 2)}{q.unit or ''}，最小 {_num(nm['min'], 2)}{q.unit or ''}，最大 "
-                       f"{_num(nm['max'], 2)}{q.unit or ''}。")
-                rep.table(numeric_table(r), f"第{q.number}题填写数值汇总（单位：{q.unit}）")
+                rep.md(f"本题有效填写 {nm['n']} 人，平均 {_num(nm['mean'], 2)}{u}，中位数 {_num(nm['median'], 2)}{u}，"
+                       f"最小 {_num(nm['min'], 2)}{u}，最大 {_num(nm['max'], 2)}{u}。")
+                rep.table(numeric_table(r), f"第{q.number}题填写数值汇总（单位：{u}）")
             else:
                 rep.md("本题无人填写。")
             if r.unreadable:
                 rep.md(f"另有 {len(r.unreadable)} 条填写内容无法识别为数字：" + "；".join(r.unreadable[:10]) + "。")
         else:
-            rep.md(f"本题共收到意见建议 {len(r.texts)} 条，逐条列示如下（已隐去可能的个人联系方式）。"
-                   if r.texts else "本题无人填写。")
-            if r.texts:
-                tt = pd.DataFrame([{"序号": str(i + 1), "意见建议": t["text"], "填报单位类别": t["type"],
-                                    "机构等级": t["level"]} for i, t in enumerate(r.texts)])
-                rep.table(tt, f"第{q.number}题意见建议（{len(tt)} 条）")
+            rep.md(f"本题收到意见建议 {len(r.texts)} 条，见“三、意见建议汇总”。" if r.texts else "本题无人填写。")
+
+
+def _type_label(t: str) -> str:
+    return {"公立": "公立医疗机构", "社会办": "社会办医疗机构"}.get(t, t)
+
+
+def suggestions(rep, res: SurveyAnalysis) -> None:
+    """三、意见建议汇总: every free-text answer (question 24), listed as written (contact details masked)."""
+    texts = [t for r in res.results if r.question.type == "text" for t in r.texts]
+    if not texts:
+        rep.md("本次问卷未收到文字意见建议。")
+        return
+    by = pd.Series([t["type"] for t in texts]).value_counts()
+    rep.md(f"第24题共收到文字意见建议 {len(texts)} 条（"
+           + "、".join(f"{_type_label(k)} {int(v)} 条" for k, v in by.items())
+           + "），逐条列示如下，已隐去可能的个人联系方式。工作组应逐条研究，在下期发布时反馈采纳情况（手册 六(八)）。")
+    tt = pd.DataFrame([{"序号": str(i + 1), "意见建议": t["text"], "填报单位类别": _type_label(t["type"]),
+                        "机构等级": t["level"]} for i, t in enumerate(texts)])
+    rep.table(tt, f"意见建议（{len(tt)} 条）")
+
+
+def write_report(rep, res: SurveyAnalysis, region_name: str, date: str | None = None, charts: bool = True) -> None:
+    """The whole report body with its own top-level headings (the notebook uses the three parts)."""
+    rep.md("# 一、调查概况")
+    overview(rep, res, region_name, date)
+    rep.md("# 二、各题作答情况")
+    question_sections(rep, res, charts=charts)
+    rep.md("# 三、意见建议汇总")
+    suggestions(rep, res)
 
 
 # ---- command line --------------------------------------------------------------------------
