@@ -247,6 +247,32 @@ _add(Table("workgroup_pool", "数据工作组成员库", False, (
     F("served_years", "已任年度", required=False),
 ), note="extension: 成员库 for the member draw; lives outside the dataset, passed with --pool"))
 
+# ---- optional extensions: annual briefing (docs/annual.md) ---------------------------------
+_add(Table("vbp_progress", "集采中选产品采购进度", False, (
+    F("fixmedins_code", "定点医药机构编号", "code"),
+    F("year", "年度", "int", aliases=("采购年度",)),
+    F("item_name", "中选产品名称", aliases=("品种名称", "产品名称", "通用名")),
+    F("category", "类别", aliases=("产品类别",)),  # 药品 / 耗材
+    F("agreed_qty", "约定采购量", "number", aliases=("协议采购量",)),
+    F("purchased_qty", "实际采购量", "number", aliases=("已采购量",)),
+    F("batch", "集采批次", required=False, aliases=("批次",)),
+    F("unit", "计量单位", required=False, aliases=("单位",)),
+    F("selected_use_qty", "中选产品使用量", "number", required=False),
+    F("class_use_qty", "同品种使用总量", "number", required=False, aliases=("同品种药品耗材使用总量",)),
+), note="extension: 集采中选产品约定采购量完成情况 (handbook 五(一)2 (6)(7); Fujian 第十二条(四))"))
+
+_add(Table("supervision", "基金监管检查", False, (
+    F("fixmedins_code", "定点医药机构编号", "code"),
+    F("check_date", "检查日期", "date"),
+    F("level", "检查层级", aliases=("组织层级",)),  # 国家 / 省 / 市 / 县
+    F("check_type", "检查类型", required=False),  # 日常稽核 / 专项检查 / 飞行检查 / 智能监控
+    F("issue_count", "发现问题数", "int", aliases=("问题数",)),
+    F("refund_amt", "追回医保基金", "amount", aliases=("追回金额", "拒付金额")),
+    F("penalty_amt", "违约金及罚款", "amount", required=False, aliases=("罚款金额", "违约金")),
+    F("issue_types", "问题类型", required=False),  # ';'-separated
+    F("status", "处理状态", required=False),
+), note="extension: 日常稽核和监督检查发现的问题 (Fujian 第十二条(五); handbook 二(四))"))
+
 MED_TYPE_OUTPATIENT = ("11", "14", "51")
 MED_TYPE_PHARMACY = ("41",)
 INSUTYPES = {"310": "职工基本医疗保险", "390": "城乡居民基本医疗保险"}
