@@ -1,0 +1,158 @@
+"""Robust peer statistics for the findings engine (问题警示, handbook 六(三) 2 排序与分布, 6 比较分析).
+
+A hospital is compared with its peers — the region's hospitals of the same level group (三级 / 二级 /
+一级 / 基层/无等级) that meet the rule's minimum volume — by the peer **median** and the **MAD**
+(median absolute deviation, scaled by 1.4826 so that it estimates a standard deviation for normal
+data). The robust z-score is ``z = (value − median) / MAD_eff`` with a floor on the MAD::
+
+    MAD_eff = max(1.4826 × MAD, floor_abs, floor_rel × |median|)
+
+so that near-identical peers (MAD ≈ 0) do not turn a trivial difference into an absurd z-score.
+Ratios (门诊住院人次比, 次均费用) are compared on the log scale (a halving counts as much as a
+doubling); shares on their own scale in percentage points.
+
+Peer groups smaller than ``min_peers`` are widened: 一级 and 基层/无等级 hospitals are pooled
+(一级及以下), and when that is still too small the comparison is with all the region's hospitals that
+meet the minimum volume (全统筹区医院). The benchmark label in each message names the group used.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+MAD_SCALE = 1.4826
+SEVERITIES = ("high", "medium", "low")
+
+
+@dataclass(frozen=True)
+class Grade:
+    """When a deviation is a finding and how severe it is.
+
+    A finding needs ``z ≥ z_low`` *and* a relative deviation ``rel ≥ rel_low``; it is ``medium`` from
+    ``z ≥ z_med`` and ``rel ≥ rel_med``; ``high`` from ``z ≥ z_high``, ``rel ≥ rel_high`` and a volume of
+    at least ``high_volume_factor`` × the rule's minimum volume.
+    """
+    z_low: float = 3.0
+    z_med: float = 3.5
+    z_high: float = 5.0
+    rel_low: float = 0.3
+    rel_med: float = 0.3
+    rel_high: float = 0.5
+    high_volume_factor: float = 2.0
+
+    def severity(self, z: float, rel: float, volume: float, min_volume: float) -> str | None:
+        if z is None or rel is None or np.isnan(z) or np.isnan(rel):
+            return None  # (rel = +inf when the peer median is 0: any excess is relative infinity)
+        if z >= self.z_high and rel >= self.rel_high and volume >= self.high_volume_factor * min_volume:
+            return "high"
+        if z >= self.z_med and rel >= self.rel_med:
+            return "medium"
+        if z >= self.z_low and rel >= self.rel_low:
+            return "low"
+        return None
+
+
+def peer_label(group: str) -> str:
+    if group == "全统筹区":
+        return "全统筹区医院"
+    if group == "一级及以下":
+        return "一级及以下医院"
+    return f"同级（{group}）医院"
+
+
+def _peer_groups(levels: pd.Series, min_peers: int) -> pd.Series:
+    """Map each hospital's level group to the comparison group actually used (see module doc)."""
+    counts = levels.value_counts()
+    out = levels.copy()
+    low = {"一级", "基层/无等级"}
+    n_low = int(sum(counts.get(k, 0) for k in low))
+    for lv, n in counts.items():
+        if n >= min_peers:
+            continue
+        if lv in low and n_low >= min_peers:
+            out[levels == lv] = "一级及以下"
+        else:
+            out[levels == lv] = "全统筹区"
+    return out
+
+
+def robust_compare(df: pd.DataFrame, col: str, *, direction: str, scale: str = "linear",
+                   floor_abs: float = 0.0, floor_rel: float = 0.0, min_peers: int = 5,
+                   level_col: str = "lv_group", group_col: str | None = None) -> pd.DataFrame:
+    """Add peer statistics to ``df`` (one row per eligible hospital).
+
+    Columns added: ``peer_group`` (comparison group), ``peer_n``, ``median`` (benchmark, in the
+    value's units), ``mad_eff`` (on the comparison scale), ``z`` (robust z in the direction of
+    concern, so larger = worse) and ``rel`` (relative deviation in that direction: value/median − 1 for
+    ``direction='high'``, 1 − value/median for ``'low'``).
+
+    ``group_col`` (optional) forces the comparison groups (e.g. specialty hospitals with their own
+    kind); otherwise level groups widened as in the module doc.
+    """
+    out = df.copy()
+    if out.empty:
+        for c in ("peer_group", "peer_n", "median", "mad_eff", "z", "rel"):
+            out[c] = pd.Series(dtype="object" if c == "peer_group" else "float64")
+        return out
+    out["peer_group"] = out[group_col] if group_col else _peer_groups(out[level_col], min_peers)
+    vals = out[col].astype(float)
+    x = np.log(np.maximum(vals, 1e-9)) if scale == "log" else vals
+    out["_x"] = x
+    meds, mads, ns = {}, {}, {}
+    for g, sub in out.groupby("peer_group", sort=True):
+        xs = sub["_x"].to_numpy(dtype=float)
+        m = float(np.median(xs))
+        mad = float(np.median(np.abs(xs - m))) * MAD_SCALE
+        meds[g], mads[g], ns[g] = m, mad, len(xs)
+    out["peer_n"] = out["peer_group"].map(ns).astype(int)
+    mx = out["peer_group"].map(meds).astype(float)
+    mad = out["peer_group"].map(mads).astype(float)
+    if scale == "log":
+        out["median"] = np.exp(mx)
+        floor = np.maximum(floor_abs, floor_rel)  # on the log scale a relative floor is absolute
+        out["mad_eff"] = np.maximum(mad, floor)
+    else:
+        out["median"] = mx
+        out["mad_eff"] = np.maximum(np.maximum(mad, floor_abs), floor_rel * mx.abs())
+    out["mad_eff"] = out["mad_eff"].where(out["mad_eff"] > 0, 1e-9)
+    sign = 1.0 if direction == "high" else -1.0
+    out["z"] = sign * (out["_x"] - mx) / out["mad_eff"]
+    med = out["median"].astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if direction == "high":
+            rel = np.where(med > 0, vals / med - 1.0, np.where(vals > 0, np.inf, 0.0))
+        else:
+            rel = np.where(med > 0, 1.0 - vals / med, 0.0)
+    out["rel"] = rel
+    # a group of one compares a hospital with itself: nothing to say
+    out.loc[out["peer_n"] < 3, ["z", "rel"]] = 0.0
+    return out.drop(columns="_x")
+
+
+def two_proportion_z(k1: float, n1: float, k0: float, n0: float) -> float:
+    """z statistic of p1 − p0 for two independent proportions (pooled variance); 0 if undefined."""
+    if n1 <= 0 or n0 <= 0:
+        return 0.0
+    p1, p0 = k1 / n1, k0 / n0
+    p = (k1 + k0) / (n1 + n0)
+    var = p * (1 - p) * (1 / n1 + 1 / n0)
+    if var <= 0:
+        return 0.0 if p1 == p0 else math.copysign(99.0, p1 - p0)
+    return (p1 - p0) / math.sqrt(var)
+
+
+def poisson_sf(k: int, mu: float) -> float:
+    """P(X ≥ k) for X ~ Poisson(mu)."""
+    if k <= 0:
+        return 1.0
+    if mu <= 0:
+        return 0.0
+    term = math.exp(-mu)
+    cdf = term
+    for i in range(1, k):
+        term *= mu / i
+        cdf += term
+    return max(0.0, 1.0 - cdf)
