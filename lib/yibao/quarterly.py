@@ -41,8 +41,7 @@ def _ok(v) -> bool:
 def _charts():
     from . import charts
     charts.setup()
-    import matplotlib.pyplot as plt
-    return plt
+    return charts
 
 
 # ---- opening --------------------------------------------------------------------------------------
@@ -134,21 +133,14 @@ def trend_chart(ctx: Context, rep) -> None:
     df = analysis.fund_monthly(ctx.wh, ctx.region, ctx.period.code, 24)
     if df.empty:
         return
-    plt = _charts()
-    fig, axes = plt.subplots(2, 1, figsize=(8.2, 5.6), sharex=True)
-    for ax, scheme in zip(axes, ("职工医保", "居民医保")):
-        d = df[df["scheme"] == scheme].set_index("month")
-        x = np.arange(len(d))
-        ax.bar(x - 0.2, d["income"] / 1e4, width=0.4, label="收入")
-        ax.bar(x + 0.2, d["expense"] / 1e4, width=0.4, label="支出")
-        ax.set_title(scheme, loc="left", fontsize=10)
-        ax.set_ylabel("万元")
-        ax.legend(loc="upper right", fontsize=8, frameon=False)
-        ax.set_xticks(x)
-        ax.set_xticklabels([m[2:].replace("-", ".") for m in d.index], rotation=90, fontsize=7)
-    fig.tight_layout()
+    charts = _charts()
+    w = df.pivot_table(index="month", columns="scheme", values=["income", "expense"], aggfunc="sum").fillna(0) / 1e4
+    w.columns = [f"{scheme}{'收入' if kind == 'income' else '支出'}" for kind, scheme in w.columns]
+    w = w.reset_index()
+    cols = [c for c in ("职工医保收入", "职工医保支出", "居民医保收入", "居民医保支出") if c in w.columns]
+    fig = charts.trend(w, "month", cols, ylabel="万元", annotate_last=False)
     rep.figure(fig, f"{ctx.name}近24个月医保基金收支月度趋势",
-               note="居民医保收入集中在年初到账（按年缴费），月度收支不可直接相减判断结余。")
+               note="职工医保含统筹基金和个人账户。居民医保收入集中在年初到账（按年缴费），月度收支不可直接相减判断结余。")
 
 
 def balance(ctx: Context, rep) -> None:
@@ -306,22 +298,9 @@ def efficiency(ctx: Context, rep) -> None:
            + f"；两项指数均高于1.1的{len(worse)}家"
            + (f"（{'、'.join(worse.sort_values('cost', ascending=False)['fixmedins_name'].head(5))}）" if len(worse) else "")
            + "。")
-    plt = _charts()
-    fig, ax = plt.subplots(figsize=(7.6, 5.0))
-    levels = [lv for lv in LEVEL_ORDER if lv in set(h["lv_group"])]
-    for lv in levels:
-        d = h[h["lv_group"] == lv]
-        ax.scatter(d["time"], d["cost"], s=36, label=lv, alpha=0.85)
-    ax.axvline(1, color="#888", lw=0.8, ls="--")
-    ax.axhline(1, color="#888", lw=0.8, ls="--")
-    for r in h.itertuples():
-        if _ok(r.time) and _ok(r.cost) and (abs(r.time - 1) > 0.15 or abs(r.cost - 1) > 0.15):
-            ax.annotate(_short(r.fixmedins_name), (r.time, r.cost), fontsize=7, xytext=(3, 3),
-                        textcoords="offset points")
-    ax.set_xlabel("时间消耗指数")
-    ax.set_ylabel("费用消耗指数")
-    ax.legend(fontsize=8, frameon=False)
-    fig.tight_layout()
+    charts = _charts()
+    fig = charts.scatter(h.dropna(subset=["time", "cost"]), "time", "cost", label_col="fixmedins_name",
+                         hue_col="lv_group", xlabel="时间消耗指数", ylabel="费用消耗指数", xref=1.0, yref=1.0)
     rep.figure(fig, f"{ctx.label}各医疗机构时间消耗指数与费用消耗指数",
                note="虚线为区域整体水平（=1）；右上方机构住院时间和费用均高于区域同病组平均水平。")
     h = _sort_level(h, "lv_group")
@@ -374,28 +353,13 @@ def inpatient_services(ctx: Context, rep) -> None:
     })
     rep.table(t, f"{ctx.label}住院服务效率、费用结构和患者负担（按机构级别）",
               note="含异地就医患者；个人负担＝医疗费总额－统筹基金－大病保险－医疗救助－其他支付；费用结构按结算清单费用明细。")
-    plt = _charts()
-    shares = ["fee_drug_share", "fee_mcs_share", "fee_examlab_share", "fee_service_share", "fee_oth_share"]
-    labels = ["药品", "卫生材料", "检查化验", "医疗服务", "其他"]
-    rows_b = [r for r in rows if r in base.index]
-    data = pd.DataFrame({f"{r}\n上年同期": base.loc[r, shares].values for r in rows_b[:1]} |
-                        {f"{r}\n本期": cur.loc[r, shares].values for r in rows}, index=labels).T
-    fig, ax = plt.subplots(figsize=(8.2, 0.55 * len(data) + 1.4))
-    left = np.zeros(len(data))
-    for lab in labels:
-        vals = data[lab].astype(float).fillna(0).values
-        ax.barh(range(len(data)), vals, left=left, label=lab)
-        for i, (l, w) in enumerate(zip(left, vals)):
-            if w >= 6:
-                ax.text(l + w / 2, i, f"{w:.0f}%", ha="center", va="center", fontsize=7, color="white")
-        left += vals
-    ax.set_yticks(range(len(data)))
-    ax.set_yticklabels(data.index, fontsize=8)
-    ax.invert_yaxis()
-    ax.set_xlim(0, 100)
-    ax.set_xlabel("%")
-    ax.legend(ncol=5, fontsize=8, frameon=False, loc="lower center", bbox_to_anchor=(0.5, 1.0))
-    fig.tight_layout()
+    charts = _charts()
+    parts = ["fee_drug", "fee_mcs", "fee_examlab", "fee_service", "fee_oth"]
+    names = dict(zip(parts, ["药品", "卫生材料", "检查化验", "医疗服务", "其他"]))
+    frames = [cur.loc[rows, parts].assign(cat=[f"{r}（本期）" for r in rows])]
+    if "全部" in base.index:
+        frames.insert(0, base.loc[["全部"], parts].assign(cat=["全部（上年同期）"]))
+    fig = charts.stacked_share(pd.concat(frames), "cat", parts, labels=names)
     rep.figure(fig, f"{ctx.label}住院费用结构（按机构级别）")
 
 
@@ -446,21 +410,11 @@ def peer_indicator(ctx: Context, rep, iid: int) -> None:
            + (("偏离同级水平明显、予以点名提示的机构：" + "；".join(
                f"{r.fixmedins_name}（{f(r.value)}，同级基准{f(r.benchmark)}）" for r in named_hi.itertuples()) + "。")
               if len(named_hi) else "各级别机构未见明显偏离同级水平的情况。"))
-    plt = _charts()
-    import seaborn as sns
-    levels = [lv for lv in LEVEL_ORDER if lv in set(d["lv_group"])]
-    fig, ax = plt.subplots(figsize=(7.6, 4.2))
-    sns.boxplot(data=d, x="lv_group", y="value", order=levels, ax=ax, color="#dce6f2", fliersize=0, width=0.5)
-    sns.stripplot(data=d, x="lv_group", y="value", order=levels, ax=ax, color="#1f4e79", size=4, jitter=0.15)
-    flagged = set(named_hi["fixmedins_code"]) if len(named_hi) else set()
-    for r in d[d["fixmedins_code"].isin(flagged)].itertuples():
-        ax.scatter([levels.index(r.lv_group)], [r.value], s=70, facecolors="none", edgecolors="#c00000", lw=1.5)
-        ax.annotate(_short(r.fixmedins_name), (levels.index(r.lv_group), r.value), fontsize=7, color="#c00000",
-                    xytext=(6, 2), textcoords="offset points")
-    ax.set_xlabel("")
-    ax.set_ylabel(f"{name}{'（%）' if unit == '%' else ''}")
-    fig.tight_layout()
-    rep.figure(fig, f"{ctx.label}各级别医疗机构{name}分布", note="红圈为点名提示的机构。")
+    charts = _charts()
+    flagged = set(named_hi["fixmedins_name"]) if len(named_hi) else set()
+    fig = charts.box_by_level(d, "lv_group", "value", label_col="fixmedins_name", highlight=flagged,
+                              ylabel=f"{name}{'（%）' if unit == '%' else ''}")
+    rep.figure(fig, f"{ctx.label}各级别医疗机构{name}分布", note="红色为偏离同级水平或点名提示的机构。")
 
 
 def base_group_tertiary(ctx: Context, rep) -> None:
