@@ -62,9 +62,11 @@ def _cast(col: str, src_type: str, f: Field) -> str:
             base = f"CAST(CAST({c} AS BIGINT) AS VARCHAR)" if not t.startswith(("FLOAT", "DOUBLE", "REAL")) \
                 else f"CAST(CAST({c} AS BIGINT) AS VARCHAR)"
         else:
-            base = f"NULLIF(regexp_replace(TRIM(CAST({c} AS VARCHAR)), '^(\\d+)\\.0$', '\\1'), '')"
-        if f.pad:
-            return f"CASE WHEN regexp_matches({base}, '^\\d+$') THEN lpad({base}, {f.pad}, '0') ELSE {base} END"
+            v = f"TRIM(CAST({c} AS VARCHAR))"
+            base = f"NULLIF(CASE WHEN ends_with({v}, '.0') THEN regexp_replace({v}, '^(\\d+)\\.0$', '\\1') ELSE {v} END, '')"
+        if f.pad:  # only short all-digit codes are padded (lpad would truncate longer ones: '3100' -> '310')
+            return (f"CASE WHEN length({base}) < {f.pad} AND regexp_full_match({base}, '\\d+') "
+                    f"THEN lpad({base}, {f.pad}, '0') ELSE {base} END")
         return base
     if f.kind in ("amount", "number"):
         if _is_numeric(t):
