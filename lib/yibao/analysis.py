@@ -201,7 +201,8 @@ def inpatient_profile(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
 
 
 def special_cases_by_hospital(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
-    """特例单议 by hospital: applications in the period, approved, approval rate, approved amount."""
+    """特例单议 by hospital: applications in the period (those about a reversed settlement count for nothing,
+    as in indicators 33/34), approved, pending, approved amount."""
     if not wh.has("special_case"):
         return pd.DataFrame()
     p = Period.parse(period)
@@ -212,6 +213,8 @@ def special_cases_by_hospital(wh: Warehouse, region: str, period: str) -> pd.Dat
                SUM(CASE WHEN c.review_result = '1' THEN c.approved_amt ELSE 0 END) AS approved_amt
         FROM special_case c JOIN fixmedins_x f USING (fixmedins_code)
         WHERE f.poolarea_no = ? AND c.apply_date >= ? AND c.apply_date < ?
+          AND c.setl_id NOT IN (SELECT init_setl_id FROM setl_all WHERE refd_setl_flag = '1'
+                                AND init_setl_id IS NOT NULL)
         GROUP BY 1, 2, 3 ORDER BY applied DESC, 1""", [region, p.start, p.end])
 
 

@@ -101,6 +101,17 @@ class Context:
     def value(self, iid, code: str | None = None):
         return self._lookup(self.ind, iid, code)
 
+    @cached_property
+    def ind_all(self) -> pd.DataFrame:
+        """The period's indicators ignoring publication frequency (e.g. the yearly 46/47 in a quarter)."""
+        from . import indicators
+        return indicators.compute(self.wh, self.region, self.period.code, strict_frequency=False)
+
+    def value_any(self, iid, code: str | None = None):
+        """``value`` if the indicator is published for this period, else computed regardless of frequency."""
+        v = self.value(iid, code)
+        return v if v is not None else self._lookup(self.ind_all, iid, code)
+
     def value_prev(self, iid, code: str | None = None):
         return self._lookup(self.ind_prev, iid, code)
 

@@ -34,6 +34,14 @@ RULE_TOPIC = {  # what a named hospital must explain, per rule (下一步)
 }
 
 
+SMALL = 5  # counts below this are suppressed in hospital-level tables (DESIGN.md, privacy)
+
+
+def small(n) -> str:
+    """A hospital-level count, shown as "<5" when 1–4."""
+    return "<5" if _ok(n) and 0 < float(n) < SMALL else fmt.count(n)
+
+
 def _ok(v) -> bool:
     return v is not None and not (isinstance(v, float) and np.isnan(v))
 
@@ -65,7 +73,7 @@ def income(ctx: Context, rep) -> None:
     """Fund income by scheme and source, 累计, with 同比 (indicators 1–7)."""
     v = ctx.value
     rep.md(
-        f"{ctx.period.range_label}，全市（区、县）医保基金收入合计{fmt.money(v(1))}，{ctx.change(1, '同比')}。"
+        f"{ctx.period.range_label}，{ctx.name}医保基金收入合计{fmt.money(v(1))}，{ctx.change(1, '同比')}。"
         f"其中职工医保统筹基金收入{fmt.money(v(2))}（{ctx.change(2, '同比')}），"
         f"征缴收入{fmt.money(v(3))}、其他收入{fmt.money(v(4))}；"
         f"居民医保基金收入{fmt.money(v(5))}（{ctx.change(5, '同比')}），"
@@ -186,7 +194,8 @@ def assistance_resources(ctx: Context, rep) -> None:
     rep.md(
         f"{ctx.period.range_label}，城乡医疗救助基金收入{fmt.money(v(22))}，医疗救助支出（不含资助参保）{fmt.money(v(23))}。"
         f"截至{ctx.period.last_month.replace('-', '年')}月末，全区域定点医疗机构床位{fmt.count(beds)}张，"
-        f"千名参保人定点医疗机构床位数{fmt.ratio(v(46))}张，千名参保人定点零售药店数{fmt.ratio(v(47))}个。")
+        f"按期末参保人数计算，千名参保人定点医疗机构床位数{fmt.ratio(ctx.value_any(46))}张，"
+        f"千名参保人定点零售药店数{fmt.ratio(ctx.value_any(47), 3)}个。")
     order = {k: i for i, k in enumerate(list(LEVEL_ORDER) + ["定点零售药店"])}
     inst = inst.assign(_o=inst["level"].map(order)).sort_values("_o")
     t = pd.DataFrame({"机构类别": inst["level"], "机构数": inst["institutions"].map(fmt.count),
@@ -201,6 +210,8 @@ def settlement(ctx: Context, rep) -> None:
         rep.md("本期未提供月度结算拨付数据（settlement_progress），医保基金支付率和结算时间差暂不分析。")
         return
     rate = ctx.value(14)
+    if rate is None:  # 14 is a 半年/年 indicator; between those, the same formula on the year so far
+        rate = sp["paid"].sum() / sp["payable"].sum() * 100 if sp["payable"].sum() else None
     lag = (sp["lag_days"] * sp["payable"]).sum() / sp["payable"].sum() if sp["payable"].sum() else None
     slow = sp.sort_values("lag_days", ascending=False).head(3)
     rep.md(
@@ -259,24 +270,31 @@ def _sort_level(df: pd.DataFrame, col: str) -> pd.DataFrame:
 
 
 def special_cases(ctx: Context, rep) -> None:
-    """特例单议 (33–35) by hospital."""
-    sc = analysis.special_cases_by_hospital(ctx.wh, ctx.region, ctx.period.code)
-    v = ctx.value
-    if sc.empty:
+    """特例单议 (33–35) by hospital; counts below 5 shown as "<5" (and their amounts withheld)."""
+    v = ctx.value_any
+    a33 = ctx.per_hospital(33).assign(n33=lambda d: d["value"])
+    if a33["status"].isna().all():
         rep.md(f"{ctx.label}无特例单议申请数据。")
         return
-    rep.md(f"{ctx.label}，定点医疗机构申请特例单议{fmt.count(v(33) if _ok(v(33)) else sc['applied'].sum())}例，"
-           f"审核通过{fmt.count(v(34) if _ok(v(34)) else sc['approved'].sum())}例，"
-           f"特例单议通过病例占出院病例的{fmt.pct(v(35))}"
-           f"（{'低于' if _ok(v(35)) and v(35) <= 5 else '高于'}5%的上限）。"
-           f"申请最多的是{sc.iloc[0]['fixmedins_name']}（{fmt.count(sc.iloc[0]['applied'])}例）。")
-    t = pd.DataFrame({
-        "机构名称": sc["fixmedins_name"], "级别": sc["level"], "申请例数": sc["applied"].map(fmt.count),
-        "通过例数": sc["approved"].map(fmt.count), "待审例数": sc["pending"].map(fmt.count),
-        "通过率": (sc["approved"] / sc["applied"] * 100).map(fmt.pct),
-        "通过金额（万元）": sc["approved_amt"].map(fmt.wan),
-    })
-    rep.table(t, f"{ctx.label}各医疗机构特例单议申请和审核情况")
+    a34 = ctx.per_hospital(34).set_index("fixmedins_code")
+    sc = analysis.special_cases_by_hospital(ctx.wh, ctx.region, ctx.period.code).set_index("fixmedins_code")
+    d = a33[a33["status"].isin(["ok", "suppressed"])].copy()
+    rep.md(f"{ctx.label}，开展{ctx.pay_method}付费的定点医疗机构申请特例单议{fmt.count(v(33))}例，"
+           f"审核通过{fmt.count(v(34))}例，特例单议通过病例占出院病例的{fmt.pct(v(35))}"
+           + (f"（{'未超过' if v(35) <= 5 else '超过'}5%的上限）" if _ok(v(35)) else "") + "。")
+    if d.empty:
+        return
+    d = _sort_level(d, "lv_group")
+    rows = []
+    for r in d.itertuples():
+        applied = "<5" if r.status == "suppressed" else fmt.count(r.value)
+        s34 = a34["status"].get(r.fixmedins_code)
+        approved = "<5" if s34 == "suppressed" else fmt.count(a34["value"].get(r.fixmedins_code))
+        amt = sc["approved_amt"].get(r.fixmedins_code) if s34 == "ok" else None
+        rows.append({"机构名称": r.fixmedins_name, "级别": r.lv_group, "申请例数": applied, "通过例数": approved,
+                     "通过金额（万元）": fmt.wan(amt) if s34 == "ok" else "—"})
+    rep.table(pd.DataFrame(rows), f"{ctx.label}各医疗机构特例单议申请和审核情况",
+              note="例数少于5例的显示为“<5”，其通过金额不予公布。")
 
 
 def efficiency(ctx: Context, rep) -> None:
@@ -444,10 +462,11 @@ def base_group_tertiary(ctx: Context, rep) -> None:
             f"{r.fixmedins_name}（{fmt.pct(r.value, 1)}，三级医院基准{fmt.pct(r.benchmark, 1)}）" for r in named.itertuples()) + \
             "。三级医院收治过多基层病组病例，不符合功能定位和分级诊疗要求。"
     rep.md(text)
-    t = pd.DataFrame({"机构名称": t3["fixmedins_name"], "入组病例": t3["cases"].map(fmt.count),
-                      "基层病组病例": t3["base_cases"].map(fmt.count), "占比": t3["share"].map(fmt.pct)})
+    t = pd.DataFrame({"机构名称": t3["fixmedins_name"], "入组病例": t3["cases"].map(small),
+                      "基层病组病例": t3["base_cases"].map(small),
+                      "占比": [fmt.pct(s) if b >= SMALL else "—" for s, b in zip(t3["share"], t3["base_cases"])]})
     if len(t):
-        rep.table(t, f"{ctx.label}三级医院收治基层病组病例情况")
+        rep.table(t, f"{ctx.label}三级医院收治基层病组病例情况", note="病例数少于5例的显示为“<5”。")
 
 
 def common_group_costs(ctx: Context, rep) -> None:
@@ -457,11 +476,17 @@ def common_group_costs(ctx: Context, rep) -> None:
         return
     names = _group_names(ctx)
     tg["ratio"] = tg["max_hosp_cost"] / tg["min_hosp_cost"]
-    widest = tg.sort_values("ratio", ascending=False).iloc[0]
-    rep.md(f"选取{ctx.label}病例数最多的10个{'病组' if ctx.pay_method == 'DRG' else '病种'}比较各机构次均费用。"
-           f"机构间差异最大的是{widest['grp']}“{names.get(widest['grp'], '')}”，"
-           f"最高机构次均费用是最低机构的{fmt.ratio(widest['ratio'], 1)}倍。"
-           "同类机构间常见病次均费用相差较大，提示治疗路径、管理水平存在差异，请相关机构对标先进、比学赶超。")
+    unit = "病组" if ctx.pay_method == "DRG" else "病种"
+    text = f"选取{ctx.label}病例数最多的{len(tg)}个{unit}比较各机构次均费用。"
+    spread = tg.dropna(subset=["ratio"])
+    if not spread.empty:
+        widest = spread.sort_values("ratio", ascending=False).iloc[0]
+        text += (f"机构间差异最大的是{widest['grp']}“{names.get(widest['grp'], '')}”，"
+                 f"最高机构次均费用是最低机构的{fmt.ratio(widest['ratio'], 1)}倍。"
+                 "同类机构间常见病次均费用相差较大，提示治疗路径、管理水平存在差异，请相关机构对标先进、比学赶超。")
+    else:
+        text += "各病组病例数不少于5例的机构不足两家，暂不比较机构间差异。"
+    rep.md(text)
     t = pd.DataFrame({"编码": tg["grp"], "名称": tg["grp"].map(names).fillna(""),
                       "病例数": tg["cases"].map(fmt.count), "次均费用（元）": tg["avg_cost"].map(fmt.num),
                       "机构最低（元）": tg["min_hosp_cost"].map(fmt.num),
