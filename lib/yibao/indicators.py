@@ -119,6 +119,7 @@ class _Engine:
         self.lock = threading.RLock()
         self._small_done = False
         self._rev_done = False
+        self._details: dict[tuple[str, bool], pd.DataFrame] = {}
 
     # ---- building ------------------------------------------------------------------------------
     def _exec(self, sql: str) -> None:
@@ -267,9 +268,27 @@ class _Engine:
                           f"FROM {self._t('inst')} WHERE begn_date IS NULL OR begn_date < DATE '{period.end.isoformat()}' "
                           f"ORDER BY fixmedins_code")
 
-    def run_sql(self, ind: Indicator, period: Period) -> pd.DataFrame:
+    def query(self, ind: Indicator, period: Period) -> str:
+        """The indicator's formula as one runnable statement (relations + placeholders filled in)."""
         sql = ind.sql.format_map(placeholders(self.region, period))
-        return self.wh.df(self.relations(period) + "SELECT * FROM (\n" + sql + "\n) AS q")
+        return self.relations(period) + "SELECT * FROM (\n" + sql + "\n) AS q"
+
+    def run_sql(self, ind: Indicator, period: Period) -> pd.DataFrame:
+        return self.wh.df(self.query(ind, period))
+
+    def run_rows(self, ind: Indicator, period: Period) -> tuple[dict | None, dict[str, dict]]:
+        """(the region row, {fixmedins_code: row}) of an indicator's query."""
+        cur = self.wh.sql(self.query(ind, period))
+        cols = [d[0] for d in cur.description]
+        region_row, by_code = None, {}
+        for t in cur.fetchall():
+            r = dict(zip(cols, t))
+            code = r.get("fixmedins_code")
+            if code is None:
+                region_row = r
+            else:
+                by_code[code] = r
+        return region_row, by_code
 
     def missing(self, ind: Indicator, period: Period) -> list[str]:
         """Inputs an indicator needs that the dataset lacks for this period."""
@@ -292,6 +311,13 @@ class _Engine:
 
     def detail(self, period: Period, strict_frequency: bool = True) -> pd.DataFrame:
         """indicators.csv rows plus ``n`` (cases behind each value) and ``reason`` (why not ok)."""
+        key = (period.code, bool(strict_frequency))
+        with self.lock:
+            if key not in self._details:
+                self._details[key] = self._detail(period, strict_frequency)
+            return self._details[key].copy()
+
+    def _detail(self, period: Period, strict_frequency: bool) -> pd.DataFrame:
         with self.lock:
             self._ensure_small()
             self.cube(*needed_months(period))
@@ -319,17 +345,9 @@ class _Engine:
                         rows.append(self._row(ind, period, code, None, blanket, None, reason))
                         status_of[(ind.id, code)] = blanket
                     continue
-                res = self.run_sql(ind, period)
-                if "fixmedins_code" not in res.columns:
-                    res["fixmedins_code"] = None
-                if "n" not in res.columns:
-                    res["n"] = None
-                res["fixmedins_code"] = res["fixmedins_code"].astype(object).where(res["fixmedins_code"].notna(), None)
-                reg = res[res["fixmedins_code"].isna()]
-                by_code = {r.fixmedins_code: r for r in res[res["fixmedins_code"].notna()].itertuples(index=False)}
-                # region row: never suppressed
-                v = _num(reg["value"].iloc[0]) if len(reg) else None
-                n = _num(reg["n"].iloc[0]) if len(reg) else None
+                region_row, by_code = self.run_rows(ind, period)
+                v = _num(region_row.get("value")) if region_row else None
+                n = _num(region_row.get("n")) if region_row else None
                 if v is None and ind.suppress == "count":
                     v, n = 0.0, 0  # a count or sum over no cases is 0
                 if v is None:
@@ -349,8 +367,8 @@ class _Engine:
     def _inst_status(self, ind: Indicator, r, flag: str, code: str, status_of: dict):
         if ind.institutions == "drg_dip" and flag != "1":
             return "not_applicable", None, None, "未开展DRG/DIP付费"
-        v = _num(r.value) if r is not None else None
-        n = _num(r.n) if r is not None else None
+        v = _num(r.get("value")) if r is not None else None
+        n = _num(r.get("n")) if r is not None else None
         if ind.suppress == "count":
             n = n or 0
             if v is None and n == 0:
