@@ -120,24 +120,31 @@ class Mini:
         return a + timedelta(days=int(self.rng.integers(0, (b - a).days - margin)))
 
     def baseline(self, codes, quarters=("2026Q3", "2026Q2", "2025Q3"), n_ip=40, op_ratio=None, mix=MIX,
-                 fee_mult=None, ownpay=None, los_range=(4, 10)):
-        """Ordinary activity: n_ip discharges per quarter (fresh persons), op_ratio outpatient visits each."""
+                 fee_mult=None, ownpay=None, los_range=(4, 10), reduce_ip=None, grp_mult=None, qc_fail=0.0,
+                 unlisted=0.0):
+        """Ordinary activity: n_ip discharges per quarter (fresh persons; an int or {quarter: n}) and
+        op_ratio × n_ip outpatient visits. ``reduce_ip`` {quarter: k} leaves k discharges out (to make room
+        for planted ones without changing volumes); ``grp_mult`` {(quarter, group): factor} scales costs."""
         groups = [m[0] for m in mix]
         probs = np.array([m[2] for m in mix])
         probs = probs / probs.sum()
+        weights = {c: w for c, _, _, w, _ in DRG_CATALOG}
         for code in codes:
             ratio = op_ratio if op_ratio is not None else float(self.rng.uniform(8, 11))
             own = ownpay if ownpay is not None else float(self.rng.uniform(0.04, 0.07))
             mult = fee_mult if fee_mult is not None else float(self.rng.uniform(0.93, 1.07))
             for q in quarters:
-                for _ in range(n_ip):
+                n = n_ip[q] if isinstance(n_ip, dict) else n_ip
+                k = n - (reduce_ip or {}).get(q, 0)
+                for j in range(k):
                     i = int(self.rng.choice(len(groups), p=probs))
                     grp, diag = mix[i][0], mix[i][1]
-                    w = {c: w for c, _, _, w, _ in DRG_CATALOG}.get(grp, 1.0)
-                    fee = round(8000 * w * mult * float(self.rng.uniform(0.9, 1.1)), 2)
+                    f = (grp_mult or {}).get((q, grp), 1.0)
+                    fee = round(8000 * weights.get(grp, 1.0) * mult * f * float(self.rng.uniform(0.9, 1.1)), 2)
                     los = int(self.rng.integers(*los_range))
-                    self.ip(code, self.day(q), los=los, grp=grp, diag=diag, fee=fee, ownpay=round(fee * own, 2))
-                for _ in range(int(round(n_ip * ratio))):
+                    self.ip(code, self.day(q), los=los, grp=grp, diag=diag, fee=fee, ownpay=round(fee * own, 2),
+                            qc="0" if j < qc_fail * k else "1", listed=not (j >= k - unlisted * k))
+                for _ in range(int(round(n * ratio))):
                     fee = round(float(self.rng.uniform(80, 300)), 2)
                     self.op(code, self.day(q, 0), fee=fee, ownpay=round(fee * own, 2))
 
@@ -187,264 +194,198 @@ def peers(m: Mini, n=6, lv="05", prefix="H"):
 
 
 # =================================================================================================
-# unit tests per rule on tiny datasets
+# one tiny dataset, a different planted anomaly per hospital (and clean peers)
 # =================================================================================================
-
-def test_opip_ratio_low(tmp_path):
-    m = Mini(seed=1)
-    hs = peers(m)
-    m.baseline(hs[1:])
-    m.baseline(hs[:1], op_ratio=2.0)
-    df = run(m, tmp_path)
-    assert flagged(df, "OPIP_RATIO_LOW") == {"H1"}
-    msg = df[df["rule_id"] == "OPIP_RATIO_LOW"].iloc[0]
-    assert "门诊住院人次比为2.0" in msg["message"] and "同级（二级）医院中位数" in msg["message"]
-    assert msg["value"] == pytest.approx(2.0, abs=0.05) and msg["benchmark"] > 7
-
-
-def test_out_of_catalog_high_and_specialty(tmp_path):
-    m = Mini(seed=2)
-    hs = peers(m)
-    sp = m.hospital("S1", lv="05", ownership="民营", specialty="口腔", medins_type="专科医院")
-    m.baseline(hs[1:])
-    m.baseline(hs[:1], ownpay=0.30)
-    m.baseline([sp], ownpay=0.35)
-    df = run(m, tmp_path)
-    assert flagged(df, "OUT_OF_CATALOG_HIGH") == {"H1"}
-    s = df[(df["rule_id"] == "OUT_OF_CATALOG_HIGH") & (df["fixmedins_code"] == "S1")]
-    assert len(s) <= 1 and (s.empty or (s.iloc[0]["severity"] == "low" and "口腔" in s.iloc[0]["message"]))
+#   region 350100 (DRG), 二级 hospitals H01–H15, N1 (new campus), S1 (民营口腔 specialty), 三级 T1–T5,
+#   pharmacy P1; region 350200 (DIP), 二级 W1–W6.
+PLANTED = {  # rule -> {(hospital, subject)} expected at high/medium severity
+    "OPIP_RATIO_LOW": {("H01", "")},
+    "OUT_OF_CATALOG_HIGH": {("H02", "")},
+    "CASE_GROWTH_HIGH": {("H03", "")},
+    "COST_DEVIATION": {("H04", "ES33")},
+    "UPCODING_DRG": {("H05", "EJ1")},
+    "READMIT_15D": {("H06", "")},
+    "SPLIT_ADMISSION": {("H07", "")},
+    "LOW_STANDARD_ADMISSION": {("H08", "")},
+    "GROUP_ADMISSION": {("H09", "")},
+    "QC_PASS_LOW": {("H10", "")},
+    "UPLOAD_LOW": {("H11", "")},
+    "BASE_GROUP_TERTIARY": {("T1", "")},
+    "IMPOSSIBLE_TRAVEL": {("P1", "")},
+}
+PLANTED_DIP = {"UPCODING_ICD": {("W1", "I63")}}
+GANG_DATES = (date(2025, 11, 3), date(2026, 2, 9), date(2026, 5, 18), date(2026, 8, 10))
 
 
-def test_case_growth_high_and_new_campus(tmp_path):
-    m = Mini(seed=3)
-    hs = peers(m, 7)
-    nc = m.hospital("N1", lv="05", begn_date="2025-06-01", name="新区分院")
-    m.baseline(hs[1:], n_ip=40)
-    m.baseline(hs[:1], quarters=("2026Q2", "2025Q3"), n_ip=40)
-    m.baseline(hs[:1], quarters=("2026Q3",), n_ip=110)
-    m.baseline([nc], quarters=("2026Q2", "2025Q3"), n_ip=35)
-    m.baseline([nc], quarters=("2026Q3",), n_ip=110)
-    df = run(m, tmp_path)
-    assert flagged(df, "CASE_GROWTH_HIGH") == {"H1"}
-    h1 = df[(df["rule_id"] == "CASE_GROWTH_HIGH") & (df["fixmedins_code"] == "H1")].iloc[0]
-    assert h1["severity"] == "high" and "同比增长" in h1["message"] and "环比增长" in h1["message"]
-    n1 = df[(df["rule_id"] == "CASE_GROWTH_HIGH") & (df["fixmedins_code"] == "N1")]
-    assert len(n1) == 1 and n1.iloc[0]["severity"] == "low" and "新院区" in n1.iloc[0]["message"]
-
-
-def test_case_growth_small_base_not_flagged(tmp_path):
-    m = Mini(seed=4)
-    hs = peers(m, 7)
-    m.baseline(hs[1:], n_ip=40)
-    m.baseline(hs[:1], quarters=("2026Q2", "2025Q3"), n_ip=10)  # history too small to judge a growth rate
-    m.baseline(hs[:1], quarters=("2026Q3",), n_ip=40)
-    df = run(m, tmp_path)
-    assert "H1" not in set(df.loc[df["rule_id"] == "CASE_GROWTH_HIGH", "fixmedins_code"])
-
-
-def test_base_group_tertiary(tmp_path):
-    m = Mini(seed=5)
-    hs = peers(m, 5, lv="01")
-    m.baseline(hs[1:], n_ip=120)
-    heavy = MIX[:-1] + [("GZ15", "K92.900", 0.5)]
-    m.baseline(hs[:1], n_ip=120, mix=heavy)
-    l2 = peers(m, 5, lv="05", prefix="L")
-    m.baseline(l2, n_ip=120, mix=heavy)  # secondary hospitals may treat base groups: never flagged
-    df = run(m, tmp_path)
-    assert flagged(df, "BASE_GROUP_TERTIARY") == {"H1"}
-
-
-def test_cost_deviation(tmp_path):
-    m = Mini(seed=6)
-    hs = peers(m, 6)
-    m.baseline(hs, n_ip=80)
-    for _ in range(40):  # H1 treats ES33 at 1.8× the usual cost
-        m.ip("H1", m.day("2026Q3"), grp="ES33", fee=round(8000 * 0.95 * 1.8 * float(m.rng.uniform(0.95, 1.05)), 2))
-    df = run(m, tmp_path)
-    got = df[(df["rule_id"] == "COST_DEVIATION") & df["severity"].isin(["high", "medium"])]
-    assert set(zip(got["fixmedins_code"], got["subject"])) == {("H1", "ES33")}
-    assert "ES33（呼吸系统感染／炎症，伴一般合并症或并发症）" in got.iloc[0]["message"]
-
-
-def test_upcoding_drg(tmp_path):
-    m = Mini(seed=7)
-    hs = peers(m, 6)
-    m.baseline(hs, n_ip=40)
-    for code in hs:  # EJ1 cases: 30% MCC/CC everywhere a year ago; H1 now 70%
-        for q, hi_share in (("2025Q3", 0.3), ("2026Q3", 0.7 if code == "H1" else 0.3)):
-            for i in range(40):
-                grp = ("EJ11" if i % 2 else "EJ13") if i < hi_share * 40 else "EJ15"
-                m.ip(code, m.day(q), grp=grp, diag="J98.400")
-    df = run(m, tmp_path)
-    got = df[(df["rule_id"] == "UPCODING_DRG") & df["severity"].isin(["high", "medium"])]
-    assert set(zip(got["fixmedins_code"], got["subject"])) == {("H1", "EJ1")}
-    assert "同比增长" in got.iloc[0]["message"] and "同比下降" in got.iloc[0]["message"]
-
-
-def test_upcoding_icd(tmp_path):
-    m = Mini(regions=(("350200", "西岭市", "DIP"),), seed=8)
-    hs = [m.hospital(f"H{i}", lv="05", region="350200") for i in range(1, 7)]
-    m.baseline(hs, n_ip=40)
-    for code in hs:  # I63: 60% I63.9 a year ago everywhere; H1 now 25%, the rest moved to I63.3/I63.5
-        for q, unspec in (("2024Q3", 0.6), ("2025Q3", 0.6), ("2026Q3", 0.25 if code == "H1" else 0.6)):
-            for i in range(50):
-                if i < unspec * 50:
-                    diag, fee = "I63.900", 9000
-                else:
-                    diag, fee = ("I63.300", 15000) if i % 2 else ("I63.500", 13000)
-                m.ip(code, m.day(q), grp="BR25", diag=diag, fee=fee)
-    df = run(m, tmp_path, region="350200")
-    got = df[(df["rule_id"] == "UPCODING_ICD") & df["severity"].isin(["high", "medium"])]
-    assert set(zip(got["fixmedins_code"], got["subject"])) == {("H1", "I63")}
-    msg = got.iloc[0]["message"]
-    assert "I63.3" in msg and "未特指" in msg and "两年前" in msg
-    assert got.iloc[0]["value"] > got.iloc[0]["benchmark"] + 20
-
-
-def _readmit(m: Mini, code: str, n: int, gaps, same_diag: bool):
-    for i in range(n):
+def _readmit(m: Mini, code: str, n: int, gaps, same_diag: bool, quarter="2026Q3"):
+    """n pairs (discharge, readmission to the same hospital after ``gaps`` days) in the quarter."""
+    for _ in range(n):
         p = m.new_psn()
-        d = m.day("2026Q3", margin=30)
-        m.ip(code, d, los=5, grp="ES33", diag="J18.900", psn=p)
-        gap = int(m.rng.choice(gaps))
-        m.ip(code, d + timedelta(days=5 + gap), los=5, grp="FR25" if not same_diag else "ES33",
-             diag="J18.900" if same_diag else "I50.900", psn=p)
+        d = m.day(quarter, margin=30)
+        m.ip(code, d, los=5, grp="FR25", diag="I50.900", psn=p)
+        gap = int(m.rng.choice(list(gaps)))
+        m.ip(code, d + timedelta(days=5 + gap), los=5, grp="FR25" if same_diag else "ES35",
+             diag="I50.900" if same_diag else "J18.900", psn=p)
 
 
-def test_readmit_15d(tmp_path):
-    m = Mini(seed=9)
-    hs = peers(m, 6)
-    m.baseline(hs, n_ip=60)
-    for code in hs[1:]:
-        _readmit(m, code, 1, range(5, 16), same_diag=False)
-    _readmit(m, "H1", 15, range(5, 16), same_diag=False)
-    df = run(m, tmp_path)
-    assert flagged(df, "READMIT_15D") == {"H1"}
-    assert not flagged(df, "SPLIT_ADMISSION")
-
-
-def test_split_admission(tmp_path):
-    m = Mini(seed=10)
-    hs = peers(m, 6)
-    m.baseline(hs, n_ip=60)
-    _readmit(m, "H1", 12, range(0, 3), same_diag=True)
-    _readmit(m, "H2", 12, range(0, 3), same_diag=False)  # different diagnosis: a readmission, not a split
-    df = run(m, tmp_path)
-    assert flagged(df, "SPLIT_ADMISSION") == {"H1"}
-    assert "H1" not in flagged(df, "READMIT_15D", ("high", "medium", "low"))
-
-
-def test_low_standard_admission(tmp_path):
-    m = Mini(seed=11)
-    hs = peers(m, 6)
-    m.baseline(hs, n_ip=60)
+def build_multi() -> Mini:
+    m = Mini(regions=(("350100", "东岚市", "DRG"), ("350200", "西岭市", "DIP")), seed=42)
+    Q3 = "2026Q3"
+    h = [m.hospital(f"H{i:02d}", lv="05") for i in range(1, 16)]
+    plain = ["H13", "H14"]
+    # EJ1 (surgery) cases everywhere: 30 % in the MCC/CC subgroups; H05 moves to 70 % this quarter
+    for code in h[:-1]:  # (not H15: its history must stay small)
+        for q in ("2025Q3", "2026Q2", Q3):
+            hi = 0.7 if (code == "H05" and q == Q3) else 0.3
+            for i in range(40):
+                grp = ("EJ11" if i % 2 else "EJ13") if i < hi * 40 else "EJ15"
+                m.ip(code, m.day(q), grp=grp, diag="J98.400")
+    m.baseline(plain)
+    m.baseline(["H01"], op_ratio=2.0)
+    m.baseline(["H02"], ownpay=0.30)
+    m.baseline(["H03"], n_ip={Q3: 110, "2026Q2": 40, "2025Q3": 40})
+    m.baseline(["H04"], n_ip=100, grp_mult={(Q3, "ES33"): 1.8})
+    m.baseline(["H05"])
+    m.baseline(["H06"], reduce_ip={Q3: 30})
+    _readmit(m, "H06", 15, range(5, 16), same_diag=False)
+    m.baseline(["H07"], reduce_ip={Q3: 24})
+    _readmit(m, "H07", 12, range(0, 3), same_diag=True)
+    m.baseline(["H08"], reduce_ip={Q3: 30})
     for _ in range(30):
-        m.ip("H1", m.day("2026Q3"), los=1, grp="DT15", diag="J06.900")
-    df = run(m, tmp_path)
-    assert flagged(df, "LOW_STANDARD_ADMISSION") == {"H1"}
-
-
-def test_group_admission(tmp_path):
-    m = Mini(seed=12)
-    hs = peers(m, 6)
-    m.baseline(hs, n_ip=40)
+        m.ip("H08", m.day(Q3), los=1, grp="DT15", diag="J06.900")
+    m.baseline(["H09"])
     gang = [m.new_psn() for _ in range(4)]
-    for d in (date(2025, 11, 3), date(2026, 2, 9), date(2026, 5, 18), date(2026, 8, 10)):
+    for d in GANG_DATES:
         for j, p in enumerate(gang):
-            m.ip("H1", d + timedelta(days=j % 2), los=7, psn=p)
-    # the same people admitted separately elsewhere do not make a group
-    for j, p in enumerate(gang):
+            m.ip("H09", d + timedelta(days=j % 2), los=7, psn=p)
+    for j, p in enumerate(gang):  # the same people admitted separately elsewhere make no group
         for k in range(3):
-            m.ip("H2", date(2025, 10, 1) + timedelta(days=40 * j + 100 * k), los=5, psn=p)
-    df = run(m, tmp_path)
-    assert flagged(df, "GROUP_ADMISSION") == {"H1"}
-    row = df[df["rule_id"] == "GROUP_ADMISSION"].iloc[0]
-    assert "2026年8月10日" in row["message"] and "1组参保人（合计4人" in row["message"]
-    assert not any(p in row["message"] for p in gang)
-
-
-def test_impossible_travel(tmp_path):
-    m = Mini(regions=(("350100", "东岚市", "DRG"), ("350200", "西岭市", "DIP")), seed=13)
-    hs = peers(m, 6)
-    far = m.hospital("W1", lv="05", region="350200")
+            m.ip("H13", date(2025, 10, 1) + timedelta(days=40 * j + 100 * k), los=5, psn=p)
+    m.baseline(["H10"], n_ip=60, qc_fail=0.4)
+    m.baseline(["H11"], n_ip=60, unlisted=0.4)
+    m.baseline(["H12"], n_ip=110, fee_mult=0.85, los_range=(3, 8))  # efficient: commended
+    m.baseline(["H15"], n_ip={Q3: 40, "2026Q2": 10, "2025Q3": 10})  # growth on a tiny base: not judged
+    nc = m.hospital("N1", lv="05", begn_date="2025-06-01", name="新区分院")
+    m.baseline([nc], n_ip={Q3: 110, "2026Q2": 35, "2025Q3": 35})  # new campus: annotated, low
+    sp = m.hospital("S1", lv="05", ownership="民营", specialty="口腔", medins_type="专科医院")
+    m.baseline([sp], ownpay=0.35)  # specialty: annotated, low
+    t = [m.hospital(f"T{i}", lv="01") for i in range(1, 6)]
+    m.baseline(t[1:], n_ip=120)
+    m.baseline(t[:1], n_ip=120, mix=MIX[:-1] + [("GZ15", "K92.900", 0.5)])
+    # DIP region
+    w = [m.hospital(f"W{i}", lv="05", region="350200") for i in range(1, 7)]
+    m.baseline(w)
+    for code in w:  # I63: 60 % I63.9 everywhere; W1 now 25 %, the rest moved to I63.3/I63.5
+        for q in ("2024Q3", "2025Q3", "2026Q2", Q3):
+            unspec = 0.25 if (code == "W1" and q == Q3) else 0.6
+            for i in range(60):
+                diag, fee = ("I63.900", 9000) if i < unspec * 60 else \
+                    (("I63.300", 15000) if i % 2 else ("I63.500", 13000))
+                m.ip(code, m.day(q), grp="BR25", diag=diag, fee=fee)
+    # a pharmacy where cards are used while their holders settle in 西岭市 minutes apart
     m.pharmacy("P1")
-    m.baseline(hs, n_ip=30)
-    m.baseline([far], n_ip=30)
     for i in range(12):
         p = m.new_psn()
-        t = datetime(2026, 7, 5 + i, 10, 0)
-        m.op("W1", t.date(), psn=p, time=t)
-        m.op("P1", t.date(), psn=p, time=t + timedelta(minutes=8), med_type="41")
-    # an ordinary out-of-region trip days apart is no conflict
-    p = m.new_psn()
-    m.op("W1", date(2026, 8, 1), psn=p, time=datetime(2026, 8, 1, 9))
-    m.op("H2", date(2026, 8, 3), psn=p, time=datetime(2026, 8, 3, 9))
-    df = run(m, tmp_path)
-    got = df[df["rule_id"] == "IMPOSSIBLE_TRAVEL"]
-    assert set(got["fixmedins_code"]) == {"P1"} and got.iloc[0]["severity"] == "high"
-    assert "西岭市" in got.iloc[0]["message"] and "2026-07-05 10:08" in got.iloc[0]["message"]
+        t0 = datetime(2026, 7, 5 + i, 10, 0)
+        m.op(w[1 + i % 5], t0.date(), psn=p, time=t0, local=False)
+        m.op("P1", t0.date(), psn=p, time=t0 + timedelta(minutes=8), med_type="41")
+    p = m.new_psn()  # an ordinary trip days apart is no conflict
+    m.op("W2", date(2026, 8, 1), psn=p, time=datetime(2026, 8, 1, 9))
+    m.op("H02", date(2026, 8, 3), psn=p, time=datetime(2026, 8, 3, 9))
+    m.gang = gang
+    return m
 
 
-def test_qc_pass_and_upload_low(tmp_path):
-    m = Mini(seed=14)
-    hs = peers(m, 6)
-    m.baseline(hs[2:], n_ip=60)
-    for code, qc_bad, miss in (("H1", 0.4, 0.0), ("H2", 0.0, 0.4), ("H3", 0.03, 0.02), ("H4", 0.05, 0.0)):
-        for q in ("2026Q3",):
-            for i in range(80):
-                m.ip(code, m.day(q), qc="0" if i < qc_bad * 80 else "1", listed=not (i >= 80 - miss * 80))
-    df = run(m, tmp_path)
-    assert flagged(df, "QC_PASS_LOW") == {"H1"}
-    assert flagged(df, "UPLOAD_LOW") == {"H2"}
-
-
-def test_clean_tiny_dataset_has_no_findings_and_commends(tmp_path):
-    m = Mini(seed=15)
-    hs = peers(m, 8)
-    m.baseline(hs[1:], n_ip=110)
-    m.baseline(hs[:1], n_ip=110, fee_mult=0.85, los_range=(3, 8))
-    d = m.write(tmp_path / "data")
+@pytest.fixture(scope="module")
+def multi(tmp_path_factory):
+    m = build_multi()
+    d = m.write(tmp_path_factory.mktemp("multi") / "data")
     with Warehouse(d) as wh:
-        found, praised = findings.analyse(wh, "350100", PERIOD)
-    assert not (found["severity"].isin(["high", "medium"])).any(), found[["rule_id", "fixmedins_code", "message"]]
+        drg, praised = findings.analyse(wh, "350100", PERIOD)
+        dip = find_detailed(wh, "350200", PERIOD)
+    return dict(mini=m, data=d, drg=drg, dip=dip, praised=praised)
+
+
+def _hm(df, rule=None):
+    sel = df["severity"].isin(["high", "medium"])
+    if rule:
+        sel &= df["rule_id"] == rule
+    return set(zip(df.loc[sel, "fixmedins_code"], df.loc[sel, "subject"]))
+
+
+@pytest.mark.parametrize("rule", sorted(PLANTED) + sorted(PLANTED_DIP))
+def test_rule_fires_on_planted_hospital_only(multi, rule):
+    df = multi["dip"] if rule in PLANTED_DIP else multi["drg"]
+    expected = PLANTED_DIP.get(rule) or PLANTED[rule]
+    assert _hm(df, rule) == expected, df[df["rule_id"] == rule][["fixmedins_code", "severity", "message"]]
+
+
+def test_no_other_high_or_medium_flags(multi):
+    drg_expected = set().union(*PLANTED.values())
+    assert _hm(multi["drg"]) == drg_expected
+    assert _hm(multi["dip"]) == set().union(*PLANTED_DIP.values())
+
+
+def test_messages_state_value_and_benchmark(multi):
+    df = multi["drg"].set_index("rule_id")
+    opip = df.loc["OPIP_RATIO_LOW"]
+    assert "门诊住院人次比为" in opip["message"] and "同级（二级）医院中位数为" in opip["message"]
+    assert opip["value"] == pytest.approx(1.0, abs=0.1) and opip["benchmark"] > 4  # (EJ1 cases double the discharges)
+    growth = multi["drg"][(multi["drg"]["rule_id"] == "CASE_GROWTH_HIGH") & (multi["drg"]["fixmedins_code"] == "H03")]
+    assert growth.iloc[0]["severity"] == "high"
+    assert "同比增长" in growth.iloc[0]["message"] and "环比增长" in growth.iloc[0]["message"]
+    cost = df.loc["COST_DEVIATION"]
+    assert "ES33（呼吸系统感染／炎症，伴一般合并症或并发症）" in cost["message"]
+    up = df.loc["UPCODING_DRG"]
+    assert "EJ1（" in up["message"] and "同比增长" in up["message"] and "同比下降" in up["message"]
+    ga = df.loc["GROUP_ADMISSION"]
+    assert "2026年8月10日" in ga["message"] and "1组参保人（合计4人" in ga["message"]
+    tr = df.loc["IMPOSSIBLE_TRAVEL"]
+    assert tr["severity"] == "high" and "西岭市" in tr["message"] and "2026-07-05 10:08" in tr["message"]
+    icd = multi["dip"].set_index("rule_id").loc["UPCODING_ICD"]
+    assert "I63.3" in icd["message"] and "未特指" in icd["message"] and "两年前" in icd["message"]
+    assert icd["value"] > icd["benchmark"] + 20
+
+
+def test_annotated_new_campus_and_specialty_are_low(multi):
+    df = multi["drg"]
+    n1 = df[(df["rule_id"] == "CASE_GROWTH_HIGH") & (df["fixmedins_code"] == "N1")]
+    assert len(n1) == 1 and n1.iloc[0]["severity"] == "low" and "新院区" in n1.iloc[0]["message"]
+    assert n1.iloc[0]["annotation"] == "新院区"
+    s1 = df[(df["rule_id"] == "OUT_OF_CATALOG_HIGH") & (df["fixmedins_code"] == "S1")]
+    assert len(s1) == 1 and s1.iloc[0]["severity"] == "low" and "口腔专科医院" in s1.iloc[0]["message"]
+    # growth on a base below the minimum volume is not judged
+    assert "H15" not in set(df.loc[df["rule_id"] == "CASE_GROWTH_HIGH", "fixmedins_code"])
+    # secondary hospitals treating base groups are never named under BASE_GROUP_TERTIARY
+    assert set(df.loc[df["rule_id"] == "BASE_GROUP_TERTIARY", "fixmedins_code"]) <= {"T1", "T2", "T3", "T4", "T5"}
+
+
+def test_split_and_readmit_do_not_double_count(multi):
+    df = multi["drg"]
+    assert "H07" not in set(df.loc[df["rule_id"] == "READMIT_15D", "fixmedins_code"])
+    assert "H06" not in set(df.loc[df["rule_id"] == "SPLIT_ADMISSION", "fixmedins_code"])
+
+
+def test_commendations(multi):
+    praised = multi["praised"]
     assert list(praised.columns) == findings.COMMEND_COLUMNS
-    assert "H1" in set(praised["fixmedins_code"])
+    assert "H12" in set(praised["fixmedins_code"])
+    flagged_codes = {c for c, _ in _hm(multi["drg"])}
+    assert not (set(praised["fixmedins_code"]) & flagged_codes)
     assert (praised["cost_index"] < 1).all() and (praised["time_index"] < 1).all()
-    assert praised["reason"].str.contains("费用消耗指数").all()
+    assert (praised["grouped_cases"] >= 100).all() and praised["reason"].str.contains("费用消耗指数").all()
 
 
 # =================================================================================================
 # API, output file, CLI, person-identifier safety, docs
 # =================================================================================================
 
-@pytest.fixture(scope="module")
-def mixed_dataset(tmp_path_factory):
-    """A tiny dataset where several rules fire at once (person-level ones included)."""
-    m = Mini(regions=(("350100", "东岚市", "DRG"), ("350200", "西岭市", "DIP")), seed=20)
-    hs = peers(m, 6)
-    far = m.hospital("W1", lv="05", region="350200")
-    m.baseline(hs[1:])
-    m.baseline(hs[:1], op_ratio=2.0)
-    m.baseline([far], n_ip=20)
-    _readmit(m, "H2", 15, range(5, 16), same_diag=False)
-    _readmit(m, "H3", 12, range(0, 3), same_diag=True)
-    gang = [m.new_psn() for _ in range(3)]
-    for d in (date(2025, 12, 3), date(2026, 3, 9), date(2026, 8, 10)):
-        for p in gang:
-            m.ip("H4", d, los=7, psn=p)
-    for i in range(12):
-        p = m.new_psn()
-        t = datetime(2026, 7, 5 + i, 10, 0)
-        m.op("H5", t.date(), psn=p, time=t)
-        m.op("W1", t.date(), psn=p, time=t + timedelta(minutes=5))
-    return m, m.write(tmp_path_factory.mktemp("mixed") / "data")
-
-
-def test_find_contract_columns_order_and_no_person_ids(mixed_dataset):
-    m, d = mixed_dataset
+def test_find_contract_columns_order_and_no_person_ids(multi):
+    m, d = multi["mini"], multi["data"]
     with Warehouse(d) as wh:
         df = find(wh, "350100", PERIOD)
-    assert list(df.columns) == COLUMNS
+        dip = find(wh, "350200", PERIOD)
+    assert list(df.columns) == COLUMNS and list(dip.columns) == COLUMNS
     assert {"OPIP_RATIO_LOW", "READMIT_15D", "SPLIT_ADMISSION", "GROUP_ADMISSION", "IMPOSSIBLE_TRAVEL"} \
         <= set(df["rule_id"])
     assert set(df["severity"]) <= {"high", "medium", "low"}
@@ -452,7 +393,7 @@ def test_find_contract_columns_order_and_no_person_ids(mixed_dataset):
     keys = list(zip(sev, df["rule_id"], df["fixmedins_code"], df["subject"]))
     assert keys == sorted(keys)
     assert set(df["rule_id"]) <= set(RULES)
-    text = df.to_csv(index=False)
+    text = df.to_csv(index=False) + dip.to_csv(index=False)
     psns = {r["psn_no"] for r in m.setl}
     assert not any(p in text for p in psns)
     assert not re.search(r"P\d{7}", text)
@@ -460,8 +401,8 @@ def test_find_contract_columns_order_and_no_person_ids(mixed_dataset):
     assert pd.api.types.is_float_dtype(df["value"]) and pd.api.types.is_float_dtype(df["benchmark"])
 
 
-def test_write_findings_atomic_and_byte_identical(mixed_dataset, tmp_path):
-    _, d = mixed_dataset
+def test_write_findings_atomic_and_byte_identical(multi, tmp_path):
+    d = multi["data"]
     p1 = findings.write_findings(d, "350100", PERIOD, tmp_path / "out")
     assert p1 == tmp_path / "out" / PERIOD / "350100" / "findings.csv"
     b1 = p1.read_bytes()
@@ -475,8 +416,8 @@ def test_write_findings_atomic_and_byte_identical(mixed_dataset, tmp_path):
     assert not [x for x in p1.parent.iterdir() if x.name.startswith(".")]
 
 
-def test_cli(mixed_dataset, tmp_path):
-    _, d = mixed_dataset
+def test_cli(multi, tmp_path):
+    d = multi["data"]
     r = subprocess.run([sys.executable, "-m", "yibao.cli", "findings", "--data", str(d), "--region", "350100",
                         "--period", PERIOD, "--out", str(tmp_path / "o")], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr

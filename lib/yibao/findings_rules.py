@@ -254,13 +254,20 @@ def opip_ratio_low(ctx: Ctx) -> list[dict]:
     return out
 
 
+def _txt(x) -> str:
+    """A text field as a clean string ('' for NULL / NaN)."""
+    if x is None or (isinstance(x, float) and np.isnan(x)) or x is pd.NA:
+        return ""
+    return str(x).strip()
+
+
 def _is_specialty(h: pd.Series) -> bool:
-    return bool(str(h.get("specialty") or "").strip()) or str(h.get("medins_type") or "").strip() == "专科医院"
+    return bool(_txt(h.get("specialty"))) or _txt(h.get("medins_type")) == "专科医院"
 
 
 def _specialty_kind(h: pd.Series) -> str:
-    s = str(h.get("specialty") or "").strip()
-    own = "民营" if str(h.get("ownership") or "").strip() == "民营" else ""
+    s = _txt(h.get("specialty"))
+    own = "民营" if _txt(h.get("ownership")) == "民营" else ""
     return f"{own}{s}专科医院" if s else f"{own}专科医院"
 
 
