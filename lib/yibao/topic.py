@@ -19,8 +19,10 @@ Definitions (documented in docs/topic.md, printed in every report's 口径 appen
 - 资源消耗中位数 = the median of the hospital average costs of hospitals with ≥ ``min_cases`` cases.
 - 标杆值 (benchmark) = the 25th percentile (linear interpolation) of the same hospital averages: the
   cost that the best-controlled quarter of hospitals reach or beat.
-- 高费用细分组 (high-cost subgroups) = the children (DRG subgroups / subcategories / DIP groups /
-  categories) whose region average cost over all compared periods exceeds the topic's average cost.
+- 高费用细分组 (high-cost subgroups): for an ADRG the subgroups of its most severe complication level
+  (``…1`` 伴严重合并症或并发症, or ``…3`` where there is no ``…1``); for ICD topics the children
+  (subcategories / DIP groups / categories) whose region average cost over all compared periods exceeds
+  the topic's average cost.
 - Verification (核实): a hospital with ≥ ``min_cases`` cases in both periods is listed when, 同比
   (against the same period a year earlier), its share of high-cost subgroups rises by more than
   ``share_pp`` points (default 10) — or rises that much over the whole comparison span —, its average cost
@@ -392,10 +394,32 @@ def level_comparison(hosp: pd.DataFrame, min_cases: int = MIN_CASES) -> pd.DataF
     return pd.DataFrame(rows)
 
 
+def high_children(c: pd.DataFrame, adrg: bool = False) -> set:
+    """The high-cost children of a topic.
+
+    ADRG: the DRG subgroups of the most severe complication level present — ``…1`` 伴严重合并症或并发症,
+    or ``…3`` where the ADRG has no ``…1`` (severity upcoding moves cases up this ladder; handbook 附录3 (6)
+    EJ1). ICD topics: the children whose average cost over all compared periods exceeds the topic's."""
+    children = sorted(c["child"].unique()) if len(c) else []
+    if len(children) < 2:
+        return set()
+    if adrg:
+        for level in ("1", "3"):
+            sev = {x for x in children if len(x) == 4 and x[-1] == level}
+            if sev and len(sev) < len(children):
+                return sev
+        return set()
+    pooled = c.groupby("child")[["cases", "medfee"]].sum()
+    overall = pooled["medfee"].sum() / pooled["cases"].sum()
+    child_avg = pooled["medfee"] / pooled["cases"]
+    return set(child_avg[child_avg > overall].index)
+
+
 def structure(c: pd.DataFrame, periods: list[Period], names: dict | None = None, pay_std: dict | None = None,
-              min_cases: int = MIN_CASES) -> pd.DataFrame:
+              min_cases: int = MIN_CASES, adrg: bool = False) -> pd.DataFrame:
     """Children × periods at region level: cases, share (%), avg_cost (NaN below min_cases); long form
-    with columns child, name, period, cases, share, avg_cost, high (a high-cost child), pay_std."""
+    with columns child, name, period, cases, share, avg_cost, high (a high-cost child, see
+    :func:`high_children`), pooled_avg_cost, pay_std."""
     if c.empty:
         return pd.DataFrame(columns=["child", "name", "period", "cases", "share", "avg_cost", "high", "pay_std"])
     g = c.groupby(["child", "period"])[["cases", "medfee"]].sum().reset_index()
@@ -406,10 +430,8 @@ def structure(c: pd.DataFrame, periods: list[Period], names: dict | None = None,
     g["share"] = g["cases"] / tot.replace(0, np.nan) * 100
     g["avg_cost"] = (g["medfee"] / g["cases"].replace(0, np.nan)).where(g["cases"] >= min_cases)
     pooled = c.groupby("child")[["cases", "medfee"]].sum()
-    overall = pooled["medfee"].sum() / pooled["cases"].sum()
     child_avg = pooled["medfee"] / pooled["cases"]
-    high = set(child_avg[child_avg > overall].index) if len(child_avg) > 1 else set()
-    g["high"] = g["child"].isin(high)
+    g["high"] = g["child"].isin(high_children(c, adrg))
     g["pooled_avg_cost"] = g["child"].map(child_avg)
     g["name"] = g["child"].map(names or {}).fillna("")
     g["pay_std"] = g["child"].map(pay_std or {})
@@ -545,7 +567,8 @@ class Study:
 
     @cached_property
     def struct(self) -> pd.DataFrame:
-        return structure(self.cells, self.periods, self.child_names, self.child_pay_std, self.min_cases)
+        return structure(self.cells, self.periods, self.child_names, self.child_pay_std, self.min_cases,
+                         adrg=self.topic.kind == "adrg")
 
     @property
     def high(self) -> set:
@@ -759,22 +782,29 @@ def child_changes(st: Study, cnt: pd.Series, p0: Period, p1: Period, hospital: b
         if abs(s1 - s0) >= min_pp:
             rows.append((c, s0, s1))
     high = st.high
-    rows.sort(key=lambda r: (r[0] not in high, -(r[2] - r[1]) if r[0] in high else (r[2] - r[1])))
+    rows = sorted(rows, key=lambda r: (-abs(r[2] - r[1]), r[0]))[:limit]     # the biggest movers …
+    rows.sort(key=lambda r: (-(r[2] - r[1]), r[0]))                          # … risers first
     basis = st.basis(p1, p0)
     parts = []
-    for c, s0, s1 in rows[:limit]:
+    for c, s0, s1 in rows:
         a, b = n0[c], n1[c]
-        if hospital and (0 < a < st.suppress or 0 < b < st.suppress):
-            counts = "病例数较少（<5例）"
+        if hospital and 0 < a < st.suppress and 0 < b < st.suppress:
+            counts = f"病例数均少于{st.suppress}例"
+        elif hospital and (0 < a < st.suppress or 0 < b < st.suppress):
+            counts = (f"病例数由{st.count(a)}例{'增至' if b > a else '减至'}{st.count(b)}例" if a != b
+                      else f"病例数均为{st.count(b)}例")
         else:
-            verb = "增至" if b > a else "减至" if b < a else "保持"
+            verb = "增至" if b > a else "减至"
             g = fmt.growth_pct(b, a)
             gtxt = ""
+            if a == b:
+                verb, g = "", None
             if g is not None:
                 word = basis if basis in ("同比", "环比") else ""
                 gtxt = f"（{word}{'增长' if g > 0 else '下降'}{abs(g):.1f}%" + (
                     f"，为{p0.label}的{b / a:.1f}倍" if a and b / a >= 2 else "") + "）"
-            counts = f"病例数由{fmt.count(a)}例{verb}{fmt.count(b)}例{gtxt}"
+            counts = (f"病例数由{fmt.count(a)}例{verb}{fmt.count(b)}例{gtxt}" if verb else
+                      f"病例数均为{fmt.count(b)}例")
         tag = "（高费用）" if c in high else ""
         parts.append(f"{_child_label(st, c)}{tag}{counts}，占比由{fmt.pct(s0, 1)}{'升至' if s1 > s0 else '降至'}"
                      f"{fmt.pct(s1, 1)}")
@@ -929,6 +959,7 @@ def hospital_comparison(ctx, rep, st: Study) -> None:
         + (f"，最高是最低的{fmt.ratio(ratio, 1)}倍" if ratio else "") + "。"
         + (f"平均住院日的机构中位数为{fmt.num(bm['los_median'], 1)}天、标杆值{fmt.num(bm['los_benchmark'], 1)}天。"
            if bm["los_median"] is not None else "")
+        + (f"参与比较的机构不足3家，中位数和标杆值仅供参考。" if n_el < 3 else "")
         + (f"次均费用超过中位数50%以上的机构{len(above)}家：{'、'.join(above['fixmedins_name'].head(5))}"
            f"{'等' if len(above) > 5 else ''}。" if len(above) else "没有机构次均费用超过中位数50%以上。"))
     _hospital_chart(rep, st)
@@ -1012,10 +1043,22 @@ def structure_section(ctx, rep, st: Study) -> None:
              "category": f"{t.code}类目下按主要诊断的亚目（第4位编码）分为{len(s['child'].unique())}个诊断亚目",
              "subcategory": f"{t.code}亚目下的病例分属{len(s['child'].unique())}个{unit}",
              "chapter": f"{t.title}下的病例分属{len(s['child'].unique())}个诊断类目"}[t.kind]
-    high = [c for c in children if c in st.high]
-    rep.md(f"{intro}。按各{unit}在对比期间的平均费用，高于{t.code}整体平均水平的为“高费用{unit}”"
-           f"（{'、'.join(high) if high else '无'}）。在病种付费下，支付标准较低的病例占比减少、支付标准较高的病例占比"
-           f"上升，可能提示“高编高靠”。")
+    high = [c for c in children if c in st.high] or sorted(st.high)
+    if t.kind == "adrg" and high:
+        level = COMPLICATION.get(high[0][-1], "")
+        gap = ""
+        std = st.child_pay_std
+        low = [c for c in sorted(s["child"].unique()) if c not in st.high and std.get(c) and not _bad(std.get(c))]
+        if std.get(high[0]) and low:
+            lo = min(low, key=lambda c: std[c])
+            gap = (f"，{high[0]}支付标准{_yuan(std[high[0]])}，比{lo}（{_yuan(std[lo])}）"
+                   f"高{_yuan(std[high[0]] - std[lo])}")
+        rule = f"其中{'、'.join(high)}为{level}的细分组（下称“高费用细分组”）{gap}"
+    else:
+        rule = (f"按各{unit}在对比期间的平均费用，高于{t.code}整体平均水平的为“高费用{unit}”"
+                f"（{'、'.join(high) if high else '无'}）")
+    rep.md(f"{intro}。{rule}。在病种付费下，支付标准较低的病例占比减少、支付标准较高的病例占比上升，"
+           f"可能提示“高编高靠”。")
     texts = []
     if st.base is not None:
         ch = child_changes(st, cnt, st.base, st.period)
@@ -1083,7 +1126,7 @@ def _structure_chart(rep, st: Study, shown: list[str]) -> None:
     parts = [c for c in df.columns if c != "期间"]
     fig = charts.stacked_share(df, "期间", parts, labels={c: c + ("*" if c in st.high else "") for c in parts})
     rep.figure(fig, f"{st.topic.title}{st.topic.child_unit(st.pay_method)}构成变化",
-               note="按病例数计算的构成；带*的为高费用细分组（对比期间平均费用高于该病种整体平均水平）。")
+               note="按病例数计算的构成；带*的为高费用细分组（见附“统计口径”）。")
 
 
 def _hospital_structure_table(rep, st: Study, children: list[str]) -> None:
@@ -1143,7 +1186,8 @@ def verification_section(ctx, rep, st: Study) -> None:
     rep.md(f"按下列标准，{st.period.label}有{len(v)}家机构{st.topic.title}数据波动异常，请以适当方式沟通核实，"
            f"或由相关机构提交分析报告。{crit}")
     cnt = st.cells.groupby(["fixmedins_code", "child", "period"])["cases"].sum()
-    for r in v.head(8).itertuples():
+    told = v[v["reasons"].map(lambda rs: any("占比" in x or "问题线索" in x for x in rs))].head(5)
+    for r in told.itertuples():
         if r.fixmedins_code not in cnt.index.get_level_values(0):
             continue
         hc = cnt.loc[r.fixmedins_code]
@@ -1222,9 +1266,11 @@ def definitions(ctx, rep, st: Study) -> None:
         f"机构次均费用仅对病例数不少于{st.min_cases}例的机构计算。"
         f"\n3. **资源消耗中位数。**参与比较机构（病例数不少于{st.min_cases}例）次均费用的中位数。"
         f"\n4. **标杆值。**参与比较机构次均费用的第25百分位数（线性插值），即四分之一的机构达到或优于的水平；平均住院日同理。"
-        f"\n5. **高费用{st.topic.child_unit(st.pay_method)}。**对比期间合计平均费用高于该专题整体平均费用的"
-        f"{st.topic.child_unit(st.pay_method)}。"
-        f"\n6. **核实标准。**两期病例数均不少于{st.min_cases}例时，高费用占比提高超过{fmt.num(st.share_pp, 0)}个百分点、"
+        + (f"\n5. **高费用细分组。**ADRG下合并症或并发症最严重的细分组（末位1伴严重合并症或并发症；"
+           f"没有1组的ADRG取3组）。" if st.topic.kind == "adrg" else
+           f"\n5. **高费用{st.topic.child_unit(st.pay_method)}。**对比期间合计平均费用高于该专题整体平均费用的"
+           f"{st.topic.child_unit(st.pay_method)}。")
+        + f"\n6. **核实标准。**两期病例数均不少于{st.min_cases}例时，高费用占比提高超过{fmt.num(st.share_pp, 0)}个百分点、"
         f"次均费用变化超过{fmt.num(st.cost_pct, 0)}%、病例数变化超过{fmt.num(st.volume_pct, 0)}%，或问题线索清单"
         f"（UPCODING_DRG、UPCODING_ICD）提示该专题的疑似高套高靠。"
         f"\n7. **数据安全。**报告不含参保人个人信息；机构层面病例数少于{st.suppress}例的显示为“<{st.suppress}”。"
