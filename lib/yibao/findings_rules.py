@@ -59,8 +59,8 @@ T = {
                                    floor_abs=2.0, floor_rel=0.2, min_peers=5,
                                    grade=Grade(z_low=3.0, z_med=3.5, z_high=5.0, rel_low=0.5, rel_med=0.5,
                                                rel_high=1.0)),
-    "GROUP_ADMISSION": dict(min_persons=3, min_occasions=3, window_days=1, months=12, high_groups=2,
-                            high_occasions=5),
+    "GROUP_ADMISSION": dict(min_persons=3, min_occasions=3, span_days=2, max_admissions=8, months=12,
+                            high_groups=2, high_occasions=5),
     "IMPOSSIBLE_TRAVEL": dict(minutes=30, min_events=3, med_events=5, high_events=10, min_ratio=5.0,
                               max_p=1e-4),
     "QC_PASS_LOW": dict(min_uploaded=30, floor_abs=2.0, floor_rel=0.0,
@@ -488,38 +488,25 @@ def cost_deviation(ctx: Ctx) -> list[dict]:
     return out
 
 
-def _share_counts(ctx: Ctx, sql_cls: str, key: str, where: str, tags: list[tuple[str, list[str]]]) -> pd.DataFrame:
-    """Counts per hospital × key × tag of cases (``sql_cls`` yields 'hi', 'lo' or NULL)."""
-    case = " ".join(f"WHEN month IN {mlist(m)} THEN {lit(tag)}" for tag, m in tags)
-    return ctx.df(f"""SELECT fixmedins_code, {key} AS k, CASE {case} END AS tag,
-                             sum(CASE WHEN cls = 'hi' THEN 1 ELSE 0 END) AS hi,
-                             sum(CASE WHEN cls = 'lo' THEN 1 ELSE 0 END) AS lo
-                      FROM (SELECT *, {sql_cls} AS cls FROM {ctx.ip} WHERE {where}) x
-                      WHERE cls IS NOT NULL AND ({' OR '.join(f'month IN {mlist(m)}' for _, m in tags)})
-                      GROUP BY 1, 2, 3""")
-
-
-def upcoding_drg(ctx: Ctx) -> list[dict]:
-    """高套病组 in DRG regions: within an ADRG, the hospital's share of the higher-weight subgroups
-    (伴严重/一般并发症, every subgroup weighing more than the ADRG's lightest) rising against the same
-    period a year earlier while the lightest subgroup's cases fall (handbook 附录3 3(6) EJ1 example)."""
-    t = T["UPCODING_DRG"]
-    if ctx.pay_method != "DRG" or ctx.catalog is None or ctx.catalog.empty or not ctx.months_in(ctx.yago.months):
-        return []
-    cat = ctx.catalog.dropna(subset=["weight"]).copy()
-    cat["parent"] = cat["parent"].fillna(cat["code"].str[:3])
-    lo_w = cat.groupby("parent")["weight"].transform("min")
-    cat["cls"] = np.where(cat["weight"] > lo_w, "hi", "lo")
-    nsub = cat.groupby("parent")["code"].transform("count")
-    cat = cat[nsub >= 2]
-    if cat.empty:
-        return []
-    name = ctx.ip + "_drgcls"
-    ctx.wh.con.register(name, cat[["code", "parent", "cls"]])
-    counts = _share_counts(
-        ctx, f"(SELECT cls FROM {name} c WHERE c.code = grp)", f"(SELECT parent FROM {name} c WHERE c.code = grp)",
-        "grp_stas = '1' AND grp IS NOT NULL", [("cur", ctx.cur), ("base", ctx.yago.months)])
-    return _shift_findings(ctx, counts, t, kind="DRG", cat=cat)
+def _shift(hi1: float, n1: float, hi0: float, n0: float, rhi1: float, rn1: float, rhi0: float, rn0: float,
+           t: dict) -> dict | None:
+    """The structure-shift test shared by UPCODING_DRG and UPCODING_ICD: the hospital's share of the
+    "higher" cases now (hi1/n1) against a year earlier (hi0/n0), and against the change at the region's
+    other hospitals (rhi/rn). None when a threshold is not met."""
+    if n1 < t["min_cur"] or n0 < t["min_base"]:
+        return None
+    p1, p0 = hi1 / n1 * 100, hi0 / n0 * 100
+    shift = p1 - p0
+    if shift < t["min_shift"]:
+        return None
+    z = two_proportion_z(hi1, n1, hi0, n0)
+    if z < t["min_z"]:
+        return None
+    rshift = (rhi1 / rn1 - rhi0 / rn0) * 100 if rn1 > 0 and rn0 > 0 else 0.0
+    if shift - rshift < t["min_excess_shift"]:
+        return None
+    sev = "high" if shift >= t["high_shift"] and z >= t["high_z"] else "medium"
+    return dict(p1=p1, p0=p0, shift=shift, z=z, rshift=rshift, sev=sev, n1=n1, n0=n0)
 
 
 @lru_cache(maxsize=1)
@@ -528,76 +515,67 @@ def _adrg_names() -> dict:
     return dict(zip(a["adrg_code"], a["adrg_name"]))
 
 
-def _shift_findings(ctx: Ctx, counts: pd.DataFrame, t: dict, kind: str, cat: pd.DataFrame | None = None,
-                    detail=None) -> list[dict]:
-    counts = _hosp_frame(ctx, counts)
+def _tagged_counts(ctx: Ctx, key_sql: str, where: str, tags: list[tuple[str, list[str]]]) -> pd.DataFrame:
+    """Cases per institution × key × period tag (all the region's institutions)."""
+    case = " ".join(f"WHEN month IN {mlist(m)} THEN {lit(tag)}" for tag, m in tags)
+    months = [m for _, ms in tags for m in ms]
+    return ctx.df(f"""SELECT fixmedins_code, {key_sql} AS k, CASE {case} END AS tag, count(*) AS n
+                      FROM {ctx.ip} WHERE {where} AND month IN {mlist(months)} GROUP BY ALL""")
+
+
+def upcoding_drg(ctx: Ctx) -> list[dict]:
+    """高套病组 in DRG regions: within an ADRG, the hospital's share of the higher-weight subgroups rising
+    against the same period a year earlier while the lower-weight subgroups' cases fall (handbook 附录3
+    3(6) EJ1 example). Subgroups are ordered by catalogue weight; both cuts are tested (伴严重 vs the rest,
+    伴严重+伴一般 vs 不伴) and the stronger one is reported."""
+    t = T["UPCODING_DRG"]
+    if ctx.pay_method != "DRG" or ctx.catalog is None or ctx.catalog.empty or not ctx.months_in(ctx.yago.months):
+        return []
+    cat = ctx.catalog.dropna(subset=["weight"]).copy()
+    cat["parent"] = cat["parent"].fillna(cat["code"].str[:3])
+    cat = cat[cat.groupby("parent")["code"].transform("count") >= 2]
+    if cat.empty:
+        return []
+    counts = _tagged_counts(ctx, "grp", "grp_stas = '1' AND grp IS NOT NULL",
+                            [("cur", ctx.cur), ("base", ctx.yago.months)])
+    counts = counts.merge(cat[["code", "parent", "weight"]], left_on="k", right_on="code")
     if counts.empty:
         return []
-    wide = counts.pivot_table(index=["fixmedins_code", "k"], columns="tag", values=["hi", "lo"], aggfunc="sum",
-                              fill_value=0)
-    wide.columns = [f"{a}_{b}" for a, b in wide.columns]
-    for c in ("hi_cur", "lo_cur", "hi_base", "lo_base"):
-        if c not in wide:
-            wide[c] = 0
-    wide = wide.reset_index()
-    reg = wide.groupby("k")[["hi_cur", "lo_cur", "hi_base", "lo_base"]].sum()
+    piv = counts.pivot_table(index=["parent", "fixmedins_code"], columns=["tag", "code"], values="n",
+                             aggfunc="sum", fill_value=0)
     out = []
-    for r in wide.itertuples():
-        n1, n0 = r.hi_cur + r.lo_cur, r.hi_base + r.lo_base
-        if n1 < t["min_cur"] or n0 < t["min_base"]:
-            continue
-        p1, p0 = r.hi_cur / n1 * 100, r.hi_base / n0 * 100
-        shift = p1 - p0
-        if shift < t["min_shift"]:
-            continue
-        z = two_proportion_z(r.hi_cur, n1, r.hi_base, n0)
-        if z < t["min_z"]:
-            continue
-        g = reg.loc[r.k]
-        rh1, rl1 = g.hi_cur - r.hi_cur, g.lo_cur - r.lo_cur
-        rh0, rl0 = g.hi_base - r.hi_base, g.lo_base - r.lo_base
-        rp1 = rh1 / (rh1 + rl1) * 100 if rh1 + rl1 > 0 else np.nan
-        rp0 = rh0 / (rh0 + rl0) * 100 if rh0 + rl0 > 0 else np.nan
-        rshift = rp1 - rp0 if np.isfinite(rp1) and np.isfinite(rp0) else 0.0
-        if shift - rshift < t["min_excess_shift"]:
-            continue
-        hi_g = fmt.growth_pct(r.hi_cur, r.hi_base)
-        lo_g = fmt.growth_pct(r.lo_cur, r.lo_base)
-        if kind == "DRG":
-            if hi_g is None or hi_g < t["min_hi_growth"] or lo_g is None or lo_g > t["max_lo_growth"]:
+    for adrg, sub in piv.groupby(level="parent", sort=True):
+        codes = cat[cat["parent"] == adrg].sort_values(["weight", "code"], ascending=[False, True])["code"].tolist()
+        cur = sub.reindex(columns=pd.MultiIndex.from_product([["cur"], codes]), fill_value=0).to_numpy(float)
+        base = sub.reindex(columns=pd.MultiIndex.from_product([["base"], codes]), fill_value=0).to_numpy(float)
+        tot_c, tot_b = cur.sum(axis=0), base.sum(axis=0)
+        for i, code in enumerate(sub.index.get_level_values("fixmedins_code")):
+            if code not in ctx.hosp.index:
                 continue
-            sev = "high" if shift >= t["high_shift"] and z >= t["high_z"] else "medium"
-            nm = _adrg_names().get(r.k, "")
-            label = f"{r.k}（{nm}）" if nm else r.k
-            msg = (f"{ctx.period.label}{ctx.name(r.fixmedins_code)}{label}中较高权重细分组（伴严重或一般并发症）病例"
-                   f"占比为{fmt.pct(p1, 1)}，去年同期为{fmt.pct(p0, 1)}，其中较高权重细分组病例数"
-                   f"{fmt.change(r.hi_cur, r.hi_base, '同比')}、最低权重细分组病例数{fmt.change(r.lo_cur, r.lo_base, '同比')}"
-                   f"（全统筹区其他医院同期占比变化{fmt.num(rshift, 1)}个百分点），提示可能存在高套病组，"
-                   f"请核查病案首页并发症填写和编码的真实性并书面说明。")
-            out.append(finding(ctx, "UPCODING_DRG", r.fixmedins_code, r.k, "较高权重细分组占比(%)", p1, p0, sev,
-                               msg, peer_group="本院去年同期", volume=n1, z=z))
-        else:
-            info = detail(r.fixmedins_code, r.k) if detail is not None else {}
-            rising = info.get("rising", [])
-            costlier = info.get("costlier", True)
-            sev = "high" if shift >= t["high_shift"] and z >= t["high_z"] else "medium"
-            note = ""
-            if not costlier:
-                sev = "low"
-                note = "（增长的亚目平均费用并不高于未特指亚目，亦可能是编码更加准确）"
-            nm = icd_names().get(r.k, "")
-            label = f"{r.k}（{nm}）" if nm else r.k
-            rise_txt = "、".join(f"{s}（{fmt.pct(a, 1)}→{fmt.pct(b, 1)}）" for s, a, b in rising[:3])
-            two = info.get("two_years")
-            two_txt = f"（两年前为{fmt.pct(two, 1)}）" if two is not None else ""
-            msg = (f"{ctx.period.label}{ctx.name(r.fixmedins_code)}{label}类目下特指亚目病例占比为{fmt.pct(p1, 1)}，"
-                   f"去年同期为{fmt.pct(p0, 1)}{two_txt}，"
-                   + (f"其中{rise_txt}增长明显，" if rise_txt else "")
-                   + f"而{r.k}.9（未特指）占比由{fmt.pct(100 - p0, 1)}降至{fmt.pct(100 - p1, 1)}"
-                   f"（全统筹区其他医院同期变化{fmt.num(rshift, 1)}个百分点）{note}，提示可能存在高靠诊断，"
-                   f"请核查主要诊断的临床依据并书面说明。")
-            out.append(finding(ctx, "UPCODING_ICD", r.fixmedins_code, r.k, "特指亚目病例占比(%)", p1, p0, sev, msg,
-                               peer_group="本院去年同期", volume=n1, z=z, annotation="编码细化" if note else ""))
+            best = None
+            for j in range(1, len(codes)):
+                hi1, n1, hi0, n0 = cur[i, :j].sum(), cur[i].sum(), base[i, :j].sum(), base[i].sum()
+                lo1, lo0 = n1 - hi1, n0 - hi0
+                hg, lg = fmt.growth_pct(hi1, hi0), fmt.growth_pct(lo1, lo0)
+                if hg is None or hg < t["min_hi_growth"] or lg is None or lg > t["max_lo_growth"]:
+                    continue
+                r = _shift(hi1, n1, hi0, n0, tot_c[:j].sum() - hi1, tot_c.sum() - n1, tot_b[:j].sum() - hi0,
+                           tot_b.sum() - n0, t)
+                if r and (best is None or r["z"] > best["z"]):
+                    best = dict(r, j=j, hi1=hi1, hi0=hi0, lo1=lo1, lo0=lo0)
+            if best is None:
+                continue
+            j = best["j"]
+            nm = _adrg_names().get(adrg, "")
+            label = f"{adrg}（{nm}）" if nm else adrg
+            hi_txt, lo_txt = "、".join(codes[:j]), "、".join(codes[j:])
+            msg = (f"{ctx.period.label}{ctx.name(code)}{label}中较高权重细分组（{hi_txt}）病例占比为{fmt.pct(best['p1'], 1)}，"
+                   f"去年同期为{fmt.pct(best['p0'], 1)}，其中较高权重细分组病例数{fmt.change(best['hi1'], best['hi0'], '同比')}、"
+                   f"较低权重细分组（{lo_txt}）病例数{fmt.change(best['lo1'], best['lo0'], '同比')}（全统筹区其他医院同期"
+                   f"占比变化{fmt.num(best['rshift'], 1)}个百分点），提示可能存在高套病组，请核查病案首页合并症、并发症"
+                   f"填写和编码的真实性并书面说明。")
+            out.append(finding(ctx, "UPCODING_DRG", code, adrg, "较高权重细分组占比(%)", best["p1"], best["p0"],
+                               best["sev"], msg, peer_group="本院去年同期", volume=best["n1"], z=best["z"]))
     return out
 
 
@@ -608,67 +586,75 @@ def upcoding_icd(ctx: Ctx) -> list[dict]:
     t = T["UPCODING_ICD"]
     if not ctx.has_list or not ctx.months_in(ctx.yago.months):
         return []
-    # categories that have an unspecified subcategory in this region's data
-    sub = "substr(diag, 1, 5)"
-    base_where = "diag3 IS NOT NULL AND length(diag) >= 5 AND substr(diag, 4, 1) = '.'"
-    counts = _share_counts(ctx, f"CASE WHEN substr(diag, 5, 1) = '9' THEN 'lo' ELSE 'hi' END", "diag3",
-                           base_where, [("cur", ctx.cur), ("base", ctx.yago.months)])
-    if counts.empty:
-        return []
-    # drop categories without unspecified cases in the base period at the hospital (nothing to shift from)
-    piv = counts.pivot_table(index=["fixmedins_code", "k"], columns="tag", values=["hi", "lo"], aggfunc="sum",
-                             fill_value=0)
-    keep = set()
-    for (code, k), row in piv.iterrows():
-        lo0, hi0 = row.get(("lo", "base"), 0), row.get(("hi", "base"), 0)
-        if lo0 + hi0 > 0 and lo0 / (lo0 + hi0) * 100 >= t["min_unspec_base"]:
-            keep.add((code, k))
-    counts = counts[[(c, k) in keep for c, k in zip(counts["fixmedins_code"], counts["k"])]]
-    if counts.empty:
-        return []
-    # candidate detail (subcategory shares, region costs, two years back) only for the categories in play
-    cats = sorted(counts["k"].unique())
-    months = ctx.cur + ctx.yago.months
+    valid = "diag3 IS NOT NULL AND length(diag) >= 5 AND substr(diag, 4, 1) = '.'"
     y2 = ctx.y2ago.months if ctx.months_in(ctx.y2ago.months) else []
-    sub_df = ctx.df(f"""SELECT fixmedins_code, diag3 AS k, {sub} AS s,
-                               CASE WHEN month IN {mlist(ctx.cur)} THEN 'cur'
-                                    WHEN month IN {mlist(ctx.yago.months)} THEN 'base' ELSE 'y2' END AS tag,
+    tags = [("cur", ctx.cur), ("base", ctx.yago.months)] + ([("y2", y2)] if y2 else [])
+    case = " ".join(f"WHEN month IN {mlist(m)} THEN {lit(tag)}" for tag, m in tags)
+    months = mlist([m for _, ms in tags for m in ms])
+    agg = ctx.df(f"""SELECT fixmedins_code, diag3 AS k,
+                            sum(CASE WHEN month IN {mlist(ctx.cur)} THEN 1 ELSE 0 END) AS n_cur,
+                            sum(CASE WHEN month IN {mlist(ctx.cur)} AND substr(diag, 5, 1) <> '9' THEN 1 ELSE 0 END)
+                                AS hi_cur,
+                            sum(CASE WHEN month IN {mlist(ctx.yago.months)} THEN 1 ELSE 0 END) AS n_base,
+                            sum(CASE WHEN month IN {mlist(ctx.yago.months)} AND substr(diag, 5, 1) <> '9' THEN 1 ELSE 0
+                                END) AS hi_base
+                     FROM {ctx.ip} WHERE {valid} AND month IN {months} GROUP BY ALL ORDER BY 1, 2""")
+    if agg.empty:
+        return []
+    reg = agg.groupby("k")[["n_cur", "hi_cur", "n_base", "hi_base"]].sum()
+    cand = []
+    for r in agg.itertuples():
+        if r.fixmedins_code not in ctx.hosp.index or r.n_base <= 0:
+            continue
+        if (r.n_base - r.hi_base) / r.n_base * 100 < t["min_unspec_base"]:
+            continue  # hardly any unspecified cases a year earlier: nothing to shift from
+        g = reg.loc[r.k]
+        res = _shift(r.hi_cur, r.n_cur, r.hi_base, r.n_base, g.hi_cur - r.hi_cur, g.n_cur - r.n_cur,
+                     g.hi_base - r.hi_base, g.n_base - r.n_base, t)
+        if res is not None:
+            cand.append((r, res))
+    if not cand:
+        return []
+    # detail (subcategory shares, region mean costs, two years back) for the candidates only
+    cats = sorted({r.k for r, _ in cand})
+    sub_df = ctx.df(f"""SELECT fixmedins_code, diag3 AS k, substr(diag, 1, 5) AS s, CASE {case} END AS tag,
                                count(*) AS n, sum(medfee_sumamt) AS fee
-                        FROM {ctx.ip}
-                        WHERE {base_where} AND diag3 IN {mlist(cats)} AND month IN {mlist(months + y2)}
+                        FROM {ctx.ip} WHERE {valid} AND month IN {months} AND diag3 IN {mlist(cats)}
                         GROUP BY ALL""")
     reg_cost = sub_df[sub_df["tag"] != "y2"].groupby("s")[["n", "fee"]].sum()
     reg_cost = (reg_cost["fee"] / reg_cost["n"]).to_dict()
-    groups = {key: g for key, g in sub_df.groupby(["fixmedins_code", "k"])}
-
-    def detail(code: str, k: str) -> dict:
-        g = groups.get((code, k))
-        if g is None:
-            return {}
-        tot = g.groupby("tag")["n"].sum()
-        shares = {tag: (g[g["tag"] == tag].set_index("s")["n"] / tot.get(tag, 1) * 100) for tag in ("cur", "base")}
-        cur, base = shares["cur"], shares["base"]
-        rising = []
-        for s_ in sorted(set(cur.index) | set(base.index)):
-            if s_.endswith(".9"):
-                continue
-            a, b = float(base.get(s_, 0.0)), float(cur.get(s_, 0.0))
-            if b - a >= 2.0:
-                rising.append((s_, a, b))
-        rising.sort(key=lambda x: (-(x[2] - x[1]), x[0]))
-        unspec_cost = reg_cost.get(f"{k}.9")
-        costlier = True
+    out = []
+    for r, res in cand:
+        d = sub_df[(sub_df["fixmedins_code"] == r.fixmedins_code) & (sub_df["k"] == r.k)]
+        sh = {tag: d[d["tag"] == tag].groupby("s")["n"].sum() / max(d.loc[d["tag"] == tag, "n"].sum(), 1) * 100
+              for tag in ("cur", "base", "y2")}
+        rising = sorted(((s_, float(sh["base"].get(s_, 0.0)), float(sh["cur"].get(s_, 0.0)))
+                         for s_ in set(sh["cur"].index) | set(sh["base"].index) if not s_.endswith(".9")),
+                        key=lambda x: (-(x[2] - x[1]), x[0]))
+        rising = [x for x in rising if x[2] - x[1] >= 2.0]
+        unspec_cost = reg_cost.get(f"{r.k}.9")
+        note, ann = "", ""
         if rising and unspec_cost:
             w = sum(b - a for _, a, b in rising)
-            avg = sum((b - a) * reg_cost.get(s_, unspec_cost) for s_, a, b in rising) / w if w else unspec_cost
-            costlier = avg > unspec_cost * 1.02
-        two = None
-        y2g = g[g["tag"] == "y2"]
-        if y2 and y2g["n"].sum() >= t["min_base"]:
-            two = float(y2g[~y2g["s"].str.endswith(".9")]["n"].sum() / y2g["n"].sum() * 100)
-        return dict(rising=rising, costlier=costlier, two_years=two)
-
-    return _shift_findings(ctx, counts, t, kind="ICD", detail=detail)
+            avg = sum((b - a) * reg_cost.get(s_, unspec_cost) for s_, a, b in rising) / w
+            if avg <= unspec_cost * 1.02:
+                note, ann = "（增长亚目的平均费用并不高于未特指亚目，也可能是编码更加准确）", "编码细化"
+                res["sev"] = "medium"
+        two = ""
+        y2n = d.loc[d["tag"] == "y2", "n"].sum()
+        if y2 and y2n >= t["min_base"]:
+            two = f"（两年前为{fmt.pct(100 - sh['y2'].get(f'{r.k}.9', 0.0), 1)}）"
+        nm = icd_names().get(r.k, "")
+        label = f"{r.k}（{nm}）" if nm else r.k
+        rise_txt = "、".join(f"{s_}（{fmt.pct(a, 1)}→{fmt.pct(b, 1)}）" for s_, a, b in rising[:3])
+        msg = (f"{ctx.period.label}{ctx.name(r.fixmedins_code)}{label}类目下特指亚目病例占比为{fmt.pct(res['p1'], 1)}，"
+               f"去年同期为{fmt.pct(res['p0'], 1)}{two}，" + (f"其中{rise_txt}增长明显，" if rise_txt else "")
+               + f"而{r.k}.9（未特指）占比由{fmt.pct(100 - res['p0'], 1)}降至{fmt.pct(100 - res['p1'], 1)}"
+               f"（全统筹区其他医院同期变化{fmt.num(res['rshift'], 1)}个百分点）{note}，提示可能存在高靠诊断，"
+               f"请核查主要诊断的临床依据并书面说明。")
+        out.append(finding(ctx, "UPCODING_ICD", r.fixmedins_code, r.k, "特指亚目病例占比(%)", res["p1"], res["p0"],
+                           res["sev"], msg, peer_group="本院去年同期", volume=res["n1"], z=res["z"], annotation=ann))
+    return out
 
 
 def _readmissions(ctx: Ctx) -> pd.DataFrame:
@@ -769,76 +755,90 @@ def low_standard_admission(ctx: Ctx) -> list[dict]:
 
 
 def group_admission(ctx: Ctx) -> list[dict]:
-    """组团式住院: the same set of ≥ 3 persons admitted to the same hospital within 1 day of each other on
-    ≥ 3 occasions in the 12 months ending with the period, at least one occasion in the period
-    (handbook 六(三) 3 跟踪核心指标)."""
+    """组团式住院: the same set of ≥ 3 persons admitted to the same hospital together (admission dates within
+    a 3-day span, i.e. ±1 day around a common date) on ≥ 3 occasions in the 12 months ending with the
+    period, at least one occasion in the period (handbook 六(三) 3 跟踪核心指标)."""
     t = T["GROUP_ADMISSION"]
     months = ctx.period.trailing_months(max(t["months"], ctx.period.length))
     months = [m for m in months if m in ctx.window]
-    w = int(t["window_days"])
+    span, k_min, p_min = int(t["span_days"]), int(t["min_occasions"]), int(t["min_persons"])
     tok = ctx.ip + "_ga"
-    # persons admitted ≥ min_occasions times to the same hospital; psn_no is replaced by a number here
+    # persons admitted ≥ 3 (and ≤ max_admissions: scheduled cycles such as chemotherapy are left out) times
+    # to the same hospital in the window; psn_no is replaced by a number inside SQL and never fetched
     ctx.wh.sql(f"""CREATE TEMP TABLE {tok} AS
         WITH adm AS (SELECT DISTINCT psn_no, fixmedins_code, begndate FROM {ctx.ip}
                      WHERE psn_no IS NOT NULL AND begndate IS NOT NULL AND month IN {mlist(months)}),
-             freq AS (SELECT psn_no, fixmedins_code FROM adm GROUP BY 1, 2 HAVING count(*) >= {int(t['min_occasions'])})
+             freq AS (SELECT psn_no, fixmedins_code FROM adm GROUP BY 1, 2
+                      HAVING count(*) BETWEEN {k_min} AND {int(t['max_admissions'])})
         SELECT dense_rank() OVER (ORDER BY adm.psn_no) AS pid, adm.fixmedins_code, adm.begndate
         FROM adm JOIN freq USING (psn_no, fixmedins_code)""")
     try:
         pairs = ctx.df(f"""SELECT a.fixmedins_code, a.pid AS p1, b.pid AS p2
                            FROM {tok} a JOIN {tok} b ON a.fixmedins_code = b.fixmedins_code AND a.pid < b.pid
-                             AND b.begndate BETWEEN a.begndate - INTERVAL {w} DAY AND a.begndate + INTERVAL {w} DAY
-                           GROUP BY 1, 2, 3 HAVING count(DISTINCT a.begndate) >= {int(t['min_occasions'])}
+                             AND b.begndate BETWEEN a.begndate - INTERVAL {span} DAY AND a.begndate + INTERVAL {span} DAY
+                           GROUP BY 1, 2, 3 HAVING count(DISTINCT a.begndate) >= {k_min}
                            ORDER BY 1, 2, 3""")
         if pairs.empty:
             return []
-        # connected groups of persons per hospital (union-find on the frequent pairs)
-        groups: list[tuple[str, list[int]]] = []
+        # connected sets of persons per hospital (union-find on the frequent pairs)
+        comps: list[tuple[str, list[int]]] = []
         for code, sub in pairs.groupby("fixmedins_code", sort=True):
             parent: dict[int, int] = {}
 
-            def find(x):
+            def root(x):
                 while parent.setdefault(x, x) != x:
                     parent[x] = parent[parent[x]]
                     x = parent[x]
                 return x
             for a, b in zip(sub["p1"], sub["p2"]):
-                ra, rb = find(int(a)), find(int(b))
+                ra, rb = root(int(a)), root(int(b))
                 if ra != rb:
                     parent[max(ra, rb)] = min(ra, rb)
-            comp: dict[int, list[int]] = {}
+            members: dict[int, list[int]] = {}
             for x in sorted(parent):
-                comp.setdefault(find(x), []).append(x)
-            for members in comp.values():
-                if len(members) >= t["min_persons"]:
-                    groups.append((code, sorted(members)))
-        if not groups:
+                members.setdefault(root(x), []).append(x)
+            comps += [(code, sorted(ms)) for ms in members.values() if len(ms) >= p_min]
+        if not comps:
             return []
-        ids = sorted({m for _, ms in groups for m in ms})
+        ids = sorted({m for _, ms in comps for m in ms})
         dates = ctx.df(f"SELECT pid, fixmedins_code, begndate FROM {tok} WHERE pid IN ({', '.join(map(str, ids))}) "
                        f"ORDER BY fixmedins_code, begndate, pid")
     finally:
         ctx.wh.sql(f"DROP TABLE IF EXISTS {tok}")
+
+    def occasions(d: pd.DataFrame, members: set) -> list[list[tuple[date, int]]]:
+        """Clusters of admission dates (span ≤ 3 days) on which ≥ min_persons of ``members`` were admitted."""
+        out_, cluster = [], []
+        for row in d[d["pid"].isin(members)].itertuples():
+            day = pd.Timestamp(row.begndate).date()
+            if cluster and (day - cluster[0][0]).days > span:
+                out_.append(cluster)
+                cluster = []
+            cluster.append((day, int(row.pid)))
+        if cluster:
+            out_.append(cluster)
+        return [c for c in out_ if len({p for _, p in c}) >= p_min]
+
     pstart, pend = ctx.period.start, ctx.period.end
     per_hosp: dict[str, list[dict]] = {}
-    for code, members in groups:
-        d = dates[(dates["fixmedins_code"] == code) & dates["pid"].isin(members)].sort_values(["begndate", "pid"])
-        occasions, cluster = [], []
-        for row in d.itertuples():
-            day = pd.Timestamp(row.begndate).date()
-            if cluster and (day - cluster[0][0]).days > w:
-                occasions.append(cluster)
-                cluster = []
-            cluster.append((day, row.pid))
-        if cluster:
-            occasions.append(cluster)
-        occ = [c for c in occasions if len({p for _, p in c}) >= t["min_persons"]]
-        if len(occ) < t["min_occasions"]:
+    for code, members in comps:
+        d = dates[dates["fixmedins_code"] == code].sort_values(["begndate", "pid"])
+        occ = occasions(d, set(members))
+        # the core: members present on at least min_occasions of those occasions
+        seen: dict[int, int] = {}
+        for c in occ:
+            for p in {p for _, p in c}:
+                seen[p] = seen.get(p, 0) + 1
+        core = {p for p, k in seen.items() if k >= k_min}
+        if len(core) < p_min:
+            continue
+        occ = occasions(d, core)
+        if len(occ) < k_min:
             continue
         days = [c[0][0] for c in occ]
         if not any(pstart <= x < pend for x in days):
             continue
-        per_hosp.setdefault(code, []).append(dict(size=len(members), days=days))
+        per_hosp.setdefault(code, []).append(dict(size=len(core), days=days))
     out = []
     for code, gs in sorted(per_hosp.items()):
         n_groups = len(gs)
@@ -848,8 +848,8 @@ def group_admission(ctx: Ctx) -> list[dict]:
             else "medium"
         ex = sorted({x for g in gs for x in g["days"]})[-3:]  # the latest occasions
         ex_txt = "、".join(f"{x.year}年{x.month}月{x.day}日" for x in ex)
-        msg = (f"{ctx.period.label}{ctx.name(code)}发现{n_groups}组参保人（合计{persons}人，每组{t['min_persons']}人及以上）"
-               f"近12个月内{n_occ}次在前后{w}天内集体入院（如{ex_txt}），疑似组团式住院，请逐例核查入院指征并书面说明。")
+        msg = (f"{ctx.period.label}{ctx.name(code)}发现{n_groups}组参保人（合计{persons}人，每组{p_min}人及以上）"
+               f"近12个月内共{n_occ}次在3天内集体入院（如{ex_txt}前后），疑似组团式住院，请逐例核查入院指征并书面说明。")
         out.append(finding(ctx, "GROUP_ADMISSION", code, "", "组团式住院组数", n_groups, 0, sev, msg,
                            peer_group="", volume=n_occ, z=None))
     return out
