@@ -1,14 +1,43 @@
-"""Shared fixtures. Synthetic datasets are generated once per test session (per xdist worker)."""
+"""Shared fixtures. Synthetic datasets are generated once per test session and shared by the xdist
+workers through a cache keyed on the generator's source code (a file lock serialises generation)."""
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 
 PROJECT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("MPLBACKEND", "Agg")
+CACHE = PROJECT / ".pytest_cache" / "yibao-synth"
+
+
+def _synth_hash() -> str:
+    h = hashlib.sha256()
+    for p in sorted((PROJECT / "lib" / "yibao").glob("synth*.py")) + [PROJECT / "lib" / "yibao" / "contract.py"]:
+        h.update(p.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def synth_dataset(scale: str, seed: int, clean: bool = False) -> Path:
+    """A synthetic dataset, generated at most once per generator version (read-only for tests)."""
+    from yibao import synth
+    CACHE.mkdir(parents=True, exist_ok=True)
+    key = f"{scale}-{seed}-{'clean' if clean else 'planted'}-{_synth_hash()}"
+    target = CACHE / key
+    with open(CACHE / f"{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (target / "planted.json").exists():
+            for old in CACHE.glob(f"{scale}-{seed}-{'clean' if clean else 'planted'}-*"):
+                if old.is_dir() and old != target:
+                    shutil.rmtree(old, ignore_errors=True)
+            synth.generate(target, scale=scale, seed=seed, clean=clean)
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    return target
 
 
 @pytest.fixture(scope="session")
@@ -17,12 +46,10 @@ def project_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def small_data(tmp_path_factory) -> Path:
-    """A small synthetic dataset (seed 7) with planted anomalies; planted.json beside the tables."""
-    from yibao import synth
-    out = tmp_path_factory.mktemp("synth-small") / "data"
-    synth.generate(out, scale="small", seed=7)
-    return out
+def small_data() -> Path:
+    """A small synthetic dataset (seed 7) with planted anomalies; planted.json beside the tables.
+    Shared: copy it before changing anything."""
+    return synth_dataset("small", 7)
 
 
 @pytest.fixture(scope="session")
@@ -31,9 +58,6 @@ def small_planted(small_data) -> dict:
 
 
 @pytest.fixture(scope="session")
-def clean_data(tmp_path_factory) -> Path:
+def clean_data() -> Path:
     """A small synthetic dataset with no planted anomalies (false-alarm checks)."""
-    from yibao import synth
-    out = tmp_path_factory.mktemp("synth-clean") / "data"
-    synth.generate(out, scale="small", seed=11, clean=True)
-    return out
+    return synth_dataset("small", 11, clean=True)
