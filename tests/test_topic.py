@@ -330,3 +330,127 @@ def test_handbook_report_benchmark_and_suppression(hb_data, hb_report):
     row = next(ln for ln in hb_report.splitlines() if ln.startswith("| 示例镇卫生院"))
     assert "<5" in row and "7" in row.split("|")[3]          # 3 and 4 cases suppressed, total 7 shown
     assert "H3599" not in hb_report and "psn_no" not in hb_report and "P0" not in hb_report
+
+
+# ---- synthetic data: the planted ADRG and ICD shifts, end to end through `yibao run` -----------------------
+
+def _table(data: Path, name: str) -> str:
+    f = data / f"{name}.parquet"
+    return f"read_parquet('{f}')" if f.exists() else f"read_parquet('{data}/{name}/**/*.parquet', hive_partitioning = true)"
+
+
+def _hospital_shares(data: Path, region: str, hosp: str, like: str, key: str) -> pd.DataFrame:
+    """Independent count of a hospital's topic cases by quarter and child (own SQL, own netting)."""
+    import duckdb
+    return duckdb.sql(f"""
+        WITH s AS (SELECT * FROM {_table(data, 'setl')}),
+             net AS (SELECT * FROM s WHERE coalesce(CAST(refd_setl_flag AS VARCHAR), '0') <> '1'
+                     AND setl_id NOT IN (SELECT init_setl_id FROM s WHERE CAST(refd_setl_flag AS VARCHAR) = '1'
+                                         AND init_setl_id IS NOT NULL))
+        SELECT strftime(CAST(net.setl_time AS TIMESTAMP), '%Y') || 'Q' ||
+               CAST(quarter(CAST(net.setl_time AS TIMESTAMP)) AS VARCHAR) AS q, {key} AS child, COUNT(*) AS n
+        FROM {_table(data, 'setl_list')} l JOIN net USING (setl_id)
+        WHERE CAST(net.poolarea_no AS VARCHAR) = '{region}' AND l.fixmedins_code = '{hosp}' AND {like}
+        GROUP BY ALL""").df().pivot(index="child", columns="q", values="n").fillna(0)
+
+
+@pytest.fixture(scope="module")
+def synth_topics(small_data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("topic-reports")
+    rc_drg = cli.main(["run", "--data", str(small_data), "--period", "2026Q3", "--region", "350100", "--kind", "topic",
+                       "--topic", "EJ1", "--formats", "html,docx,pdf", "--out", str(out), "--no-progress"])
+    rc_dip = cli.main(["run", "--data", str(small_data), "--period", "2026Q3", "--region", "350200", "--kind", "topic",
+                       "--topic", "I63", "--formats", "html", "--out", str(out), "--no-progress"])
+    return {"out": out / "2026Q3", "rc": (rc_drg, rc_dip)}
+
+
+def _html_text(path: Path) -> str:
+    html = path.read_text(encoding="utf-8")
+    html = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", html, flags=re.S)
+    html = re.sub(r'src="data:[^"]+"', "", html)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def _planted(small_planted: dict, rule: str, region: str) -> dict:
+    return next(a for a in small_planted["anomalies"] if a["rule_id"] == rule and a["poolarea_no"] == region)
+
+
+def test_topic_batch_outputs(synth_topics):
+    assert synth_topics["rc"] == (0, 0)
+    out = synth_topics["out"]
+    for ext in ("ipynb", "html", "docx", "pdf"):
+        assert (out / "350100" / f"topic-EJ1.{ext}").stat().st_size > 0
+    assert (out / "350200" / "topic-I63.html").exists() and (out / "350200" / "topic-I63.ipynb").exists()
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    jobs = {j["job"]: j for j in manifest["jobs"]}
+    assert jobs["350100/topic-EJ1"]["status"] == "ok" and jobs["350200/topic-I63"]["status"] == "ok"
+
+
+def test_planted_adrg_shift_in_report(synth_topics, small_data, small_planted):
+    p = _planted(small_planted, "UPCODING_DRG", "350100")
+    assert p["subject"] == "EJ1"
+    nb = nbformat.read(str(synth_topics["out"] / "350100" / "topic-EJ1.ipynb"), as_version=4)
+    assert not _errors(nb)
+    md = _markdown(nb)
+    with Warehouse(small_data) as wh:
+        name = wh.df("SELECT fixmedins_name FROM fixmedins WHERE fixmedins_code = ?", [p["fixmedins_code"]]).iloc[0, 0]
+    c = _hospital_shares(small_data, "350100", p["fixmedins_code"], "upper(substr(l.drg_code, 1, 3)) = 'EJ1'",
+                         "upper(l.drg_code)")
+    share = c / c.sum() * 100
+    s0, s1 = share.loc["EJ11", "2025Q3"], share.loc["EJ11", "2026Q3"]
+    assert s1 - s0 > 10                                          # the planted shift is there …
+    para = next(x for x in md.split("\n\n") if x.startswith(f"**{name}**"))
+    assert f"提高{s1 - s0:.1f}个百分点" in para or f"占比由{s0:.1f}%升至{s1:.1f}%" in para
+    same = para[:para.index("与2024年第三季度相比")] if "与2024年第三季度相比" in para else para
+    assert f"EJ11“呼吸系统其他手术，伴严重合并症或并发症”（高费用）" in same
+    assert f"占比由{s0:.1f}%升至{s1:.1f}%" in same              # … and the report gives its numbers
+    table = md[md.index("需核实的机构**"):]
+    assert f"| {name} |" in table.split("\n\n", 2)[1]
+    html = _html_text(synth_topics["out"] / "350100" / "topic-EJ1.html")
+    assert name in html and f"{s0:.1f}%升至{s1:.1f}%" in html and "资源消耗中位数" in html and "标杆值" in html
+
+
+def test_planted_icd_shift_in_report(synth_topics, small_data, small_planted):
+    p = _planted(small_planted, "UPCODING_ICD", "350200")
+    assert p["subject"] == "I63"
+    nb = nbformat.read(str(synth_topics["out"] / "350200" / "topic-I63.ipynb"), as_version=4)
+    assert not _errors(nb)
+    md = _markdown(nb)
+    with Warehouse(small_data) as wh:
+        name = wh.df("SELECT fixmedins_name FROM fixmedins WHERE fixmedins_code = ?", [p["fixmedins_code"]]).iloc[0, 0]
+    c = _hospital_shares(small_data, "350200", p["fixmedins_code"], "l.main_diag_code LIKE 'I63%'",
+                         "substr(l.main_diag_code, 1, 5)")
+    share = c / c.sum() * 100
+    spec0 = 100 - share.loc["I63.9", "2025Q3"]
+    spec1 = 100 - share.loc["I63.9", "2026Q3"]
+    assert spec1 - spec0 > 10
+    para = next(x for x in md.split("\n\n") if x.startswith(f"**{name}**"))
+    same = para[:para.index("与2024年第三季度相比")]
+    a, b = share.loc["I63.9", "2025Q3"], share.loc["I63.9", "2026Q3"]
+    assert f"I63.9“脑梗死，未特指”" in same and f"占比由{a:.1f}%降至{b:.1f}%" in same
+    a, b = share.loc["I63.3", "2025Q3"], share.loc["I63.3", "2026Q3"]
+    assert f"占比由{a:.1f}%升至{b:.1f}%" in same
+    assert "疑似高靠诊断" in md and name in _html_text(synth_topics["out"] / "350200" / "topic-I63.html")
+
+
+def test_region_figures_match_independent_sql(synth_topics, small_data):
+    import duckdb
+    md = _markdown(nbformat.read(str(synth_topics["out"] / "350200" / "topic-I63.ipynb"), as_version=4))
+    r = duckdb.sql(f"""
+        WITH s AS (SELECT * FROM {_table(small_data, 'setl')}),
+             net AS (SELECT * FROM s WHERE coalesce(CAST(refd_setl_flag AS VARCHAR), '0') <> '1'
+                     AND setl_id NOT IN (SELECT init_setl_id FROM s WHERE CAST(refd_setl_flag AS VARCHAR) = '1'
+                                         AND init_setl_id IS NOT NULL))
+        SELECT COUNT(*) AS n, AVG(net.medfee_sumamt) AS avg, median(net.medfee_sumamt) AS med
+        FROM {_table(small_data, 'setl_list')} l JOIN net USING (setl_id)
+        WHERE CAST(net.poolarea_no AS VARCHAR) = '350200' AND l.main_diag_code LIKE 'I63%'
+          AND CAST(net.setl_time AS TIMESTAMP) >= TIMESTAMP '2026-07-01'
+          AND CAST(net.setl_time AS TIMESTAMP) < TIMESTAMP '2026-10-01'""").df().iloc[0]
+    assert f"西岭市I63 脑梗死结算{int(r['n']):,}例" in md
+    assert f"次均费用{r['avg']:,.0f}元" in md and f"病例费用中位数{r['med']:,.0f}元" in md
+
+
+def test_demo_topics(small_data):
+    q = Period.parse("2026Q3")
+    assert topic.demo_topics(small_data, "350100", q) == ["EJ1"]
+    assert topic.demo_topics(small_data, "350200", q) == ["I63"]
