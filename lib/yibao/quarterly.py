@@ -519,8 +519,10 @@ def findings_list(ctx: Context, rep) -> None:
         rep.table(t, f"{ctx.label}问题警示清单")
     c = ctx.commendations
     if c is not None and not c.empty:
-        rep.md("以下机构时间、费用消耗指数均优于区域水平且本期无重点关注线索，予以表扬：" +
-               "；".join(f"{r.fixmedins_name}（{r.reason}）" for r in c.itertuples()) + "。")
+        rep.md(f"同时，{len(c)}家机构时间、费用消耗指数均优于区域水平且本期无中高级别问题线索，予以表扬：")
+        lv = ctx.hospitals.set_index("fixmedins_code")["lv_group"]
+        rep.table(pd.DataFrame({"机构名称": c["fixmedins_name"], "级别": c["fixmedins_code"].map(lv),
+                                "表扬理由": c["reason"]}), f"{ctx.label}表扬机构")
 
 
 # ---- 四、下一步 -------------------------------------------------------------------------------------
