@@ -107,6 +107,11 @@ class Topic:
         return KIND_UNIT[self.kind]
 
     @property
+    def ref(self) -> str:
+        """How prose refers to the topic briefly: 'EJ1', 'I63', '第九章'."""
+        return f"第{cn_number(int(self.chapter))}章" if self.kind == "chapter" else self.code
+
+    @property
     def notebook(self) -> str:
         return "topic_adrg" if self.kind == "adrg" else "topic_icd"
 
@@ -846,6 +851,10 @@ def overview(ctx, rep, st: Study) -> None:
     rep.md(f"分析对象为{st.region_name}定点医疗机构{scope}：结算时间在期间内、结算未被冲销且已上传医保结算清单；"
            f"费用为医疗费总额，费用构成取自结算清单。机构次均费用仅对病例数不少于{st.min_cases}例的机构计算和排名，"
            f"机构层面病例数少于{st.suppress}例的显示为“<{st.suppress}”。")
+    last = st.wh.months()[-1:] or [""]
+    if last[0] and last[0] < st.period.last_month:
+        rep.callout(f"数据截至{last[0][:4]}年{int(last[0][5:])}月，{st.period.label}的数据不完整，"
+                    f"与对比期间的比较仅供参考。", kind="warning")
     if st.empty:
         rep.callout(f"{st.period.label}{st.region_name}没有{t.title}的病例，本专题暂无可分析的数据。"
                     f"可用 `yibao topics` 查看本地区结算量较大的候选专题。", kind="warning")
@@ -1055,7 +1064,7 @@ def structure_section(ctx, rep, st: Study) -> None:
                    f"高{_yuan(std[high[0]] - std[lo])}")
         rule = f"其中{'、'.join(high)}为{level}的细分组（下称“高费用细分组”）{gap}"
     else:
-        rule = (f"按各{unit}在对比期间的平均费用，高于{t.code}整体平均水平的为“高费用{unit}”"
+        rule = (f"按各{unit}在对比期间的平均费用，高于{t.ref}整体平均水平的为“高费用{unit}”"
                 f"（{'、'.join(high) if high else '无'}）")
     rep.md(f"{intro}。{rule}。在病种付费下，支付标准较低的病例占比减少、支付标准较高的病例占比上升，"
            f"可能提示“高编高靠”。")
@@ -1078,7 +1087,7 @@ def structure_section(ctx, rep, st: Study) -> None:
     shown = children[:MAX_CHILDREN] if t.kind == "chapter" else sorted(s["child"].unique())
     table = _structure_table(st, s, shown)
     rep.table(table, f"{st.region_name}{t.title}{unit}结构（{st.season or '全年'}）",
-              note=f"占比为该{unit}病例数占{t.code}病例数的比例；次均费用在病例数少于{st.min_cases}例时不计算；"
+              note=f"占比为该{unit}病例数占{t.ref}病例数的比例；次均费用在病例数少于{st.min_cases}例时不计算；"
                    f"变化为{st.period.year}年与上一对比期间相比（例数为增长率，占比为百分点）。"
                    + ("支付标准取自本地区分组目录。" if st.child_pay_std else "")
                    + (f"仅列{st.period.label}病例数最多的{MAX_CHILDREN}个类目。" if t.kind == "chapter" else ""))
@@ -1593,7 +1602,10 @@ def run_cli(args) -> int:
     what = "MDC" if pay == "DRG" else "病种库ICD-10章（I–XIX、XXI）"
     print(f"已覆盖{what} {n_cov}/{total}：" + ("；".join(
         f"{k} {cov['names'].get(k, '')}（{'、'.join(v)}）" for k, v in cov["covered"].items()) or "无"))
-    print(f"尚未覆盖 {len(cov['remaining'])} 个：" + "、".join(f"{k} {cov['names'].get(k, '')}" for k in cov["remaining"]))
+    rest = [f"{k} {cov['names'].get(k, '')}" for k in cov["remaining"]]
+    print(f"尚未覆盖 {len(rest)} 个：" + ("" if rest else "无（已全部覆盖）"))
+    for i in range(0, len(rest), 4):
+        print("  " + "；".join(rest[i:i + 4]))
     if cov["ignored"]:
         print(f"不计入覆盖的专题：{'、'.join(cov['ignored'])}（与{pay}地区的覆盖口径不对应）")
     if not top.empty:
@@ -1602,6 +1614,6 @@ def run_cli(args) -> int:
             print("建议优先考虑（得分高且所属" + ("MDC" if pay == "DRG" else "章") + "尚未覆盖）："
                   + "、".join(f"{r.code} {r.name}" for r in todo.itertuples()))
         example = top["code"].iloc[0]
-        print(f"\n生成专题报告：yibao run --data {args.data} --region {args.region} --period {args.year}Q4 "
-              f"--kind topic --topic {example}")
+        print(f"\n生成专题报告（例）：yibao run --data {args.data} --region {args.region} --period {args.year} "
+              f"--kind topic --topic {example}\n（--period 也可为季度，如 {args.year}Q4；详见 docs/topic.md）")
     return 0
