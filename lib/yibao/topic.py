@@ -1495,19 +1495,21 @@ def year_plan_topics(region: str, year: int, plan_file=None) -> list[str]:
 
 def demo_topics(data_dir, region: str, period) -> list[str]:
     """One topic per region for the demo (fast): EJ1 in DRG regions / I63 in DIP regions when the period
-    has at least MIN_CASES such cases, else the region's most frequent ADRG / ICD category."""
+    has at least MIN_CASES such cases, else the region's most frequent ADRG / ICD category. (Counts settlement
+    lists joined to settlements without netting reversals — enough to pick a topic, and quick.)"""
+    from .warehouse import period_filter
     p = Period.parse(period)
     with Warehouse(data_dir) as wh:
         pay = wh.region(region)["pay_method"]
-        if not wh.has("setl_list"):
+        if not (wh.has("setl_list") and wh.has("setl")):
             return []
         expr = ("upper(substr(trim(l.drg_code), 1, 3))" if pay == "DRG" else f"substr({_DX}, 1, 3)")
         ok = ("regexp_matches(code, '^[A-Z]{2}[0-9]$') AND substr(code, 2, 2) <> 'QY'" if pay == "DRG"
               else "regexp_matches(code, '^[A-Z][0-9]{2}$')")
         df = wh.df(f"""
             SELECT code, COUNT(*) AS n FROM (
-                SELECT {expr} AS code FROM setl_list_net l
-                WHERE l.poolarea_no = ? AND l.month IN ({', '.join(lit(m) for m in p.months)}))
+                SELECT {expr} AS code FROM setl_list l JOIN setl s USING (setl_id)
+                WHERE s.poolarea_no = ? AND {period_filter(p, 's.setl_time')})
             WHERE code IS NOT NULL AND {ok}
             GROUP BY 1 ORDER BY n DESC, code""", [str(region)])
     if df.empty:
