@@ -415,3 +415,129 @@ def _(t):
     t["setl"][4]["medfee_sumamt"] = "n/a"  # S1022, in month=2025-02; text column in that file
     return ({"setl": "parquet-dir", "setl_list": "parquet"},
             [Expect("setl/month=2025-02/part-0.parquet", "medfee_sumamt", (2,), ("not a number", "n/a"))])
+
+
+# ---- formats and unreadable files ---------------------------------------------------------------
+def custom(name: str, expect: list[Expect] | None = None, exit: int = 1):
+    """Register ``fn(d: Path) -> Path`` that writes a dataset its own way. ``exit=0`` with no
+    expectations means the dataset must validate clean (no problem at all)."""
+    def deco(fn):
+        VARIANTS[name] = Variant(name, fn, expect or [], exit)
+        return fn
+    return deco
+
+
+@custom("valid_gbk_chinese_headers", exit=0)
+def _(d):
+    return write_dataset(d, base(), {t: "csv-gbk" for t in TABLES}, zh_headers=True)
+
+
+@custom("valid_utf8_bom", exit=0)
+def _(d):
+    return write_dataset(d, base(), {t: "csv-bom" for t in TABLES})
+
+
+@custom("valid_xlsx", exit=0)
+def _(d):
+    return write_dataset(d, base(), {"poolarea": "xlsx", "fixmedins": "xlsx", "fund_report": "xlsx"})
+
+
+@custom("valid_parquet_hive", exit=0)
+def _(d):
+    return write_dataset(d, base(), {"setl": "parquet-dir", "setl_list": "parquet", "fund_report": "parquet"})
+
+
+@custom("corrupt_parquet_partition", [Expect("setl/month=2025-02/part-0.parquet", words=("corrupt parquet",))])
+def _(d):
+    write_dataset(d, base(), {"setl": "parquet-dir", "setl_list": "parquet"})
+    (d / "setl" / "month=2025-02" / "part-0.parquet").write_bytes(b"PAR1" + b"\x00garbage" * 20 + b"PAR1")
+    return d
+
+
+@custom("corrupt_parquet_file", [Expect("setl_list.parquet", words=("corrupt parquet",))])
+def _(d):
+    write_dataset(d, base(), {"setl_list": "parquet"})
+    data = (d / "setl_list.parquet").read_bytes()
+    (d / "setl_list.parquet").write_bytes(data[: len(data) // 2])  # a truncated download
+    return d
+
+
+@custom("empty_csv", [Expect("fixmedins.csv", words=("empty file",))])
+def _(d):
+    write_dataset(d, base())
+    (d / "fixmedins.csv").write_bytes(b"")
+    return d
+
+
+@custom("header_only_csv", [Expect("setl_list.csv", words=("no data rows",))])
+def _(d):
+    t = base()
+    t["setl_list"] = []
+    return write_dataset(d, t)
+
+
+@custom("xlsx_without_worksheet", [Expect("fixmedins.xlsx", words=("cannot be read",))])
+def _(d):
+    import openpyxl
+    t = base()
+    del t["fixmedins"]
+    write_dataset(d, t)
+    wb = openpyxl.Workbook()
+    wb.create_chartsheet("图表")
+    del wb["Sheet"]
+    wb.save(d / "fixmedins.xlsx")
+    return d
+
+
+@custom("xlsx_not_a_workbook", [Expect("poolarea.xlsx", words=("cannot be read",))])
+def _(d):
+    t = base()
+    del t["poolarea"]
+    write_dataset(d, t)
+    (d / "poolarea.xlsx").write_text("poolarea_no,poolarea_name\n350100,东岚市\n", encoding="utf-8")
+    return d
+
+
+@custom("utf16_csv", [Expect("fund_report.csv", words=("UTF-8", "GBK"))])
+def _(d):
+    write_dataset(d, base())
+    text = (d / "fund_report.csv").read_text(encoding="utf-8")
+    (d / "fund_report.csv").write_bytes(text.encode("utf-16"))
+    return d
+
+
+@custom("not_a_dataset", [Expect("notes", words=("not a dataset",))])
+def _(d):
+    d = d / "notes"
+    d.mkdir(parents=True)
+    (d / "README.txt").write_text("会议纪要\n", encoding="utf-8")
+    (d / "data.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    return d
+
+
+@custom("missing_directory", [Expect("no-such-dir", words=("does not exist",))])
+def _(d):
+    return d / "no-such-dir"
+
+
+@custom("two_files_for_one_table", [Expect("setl.csv, setl.parquet", words=("more than one file",))])
+def _(d):
+    write_dataset(d, base())
+    write_dataset(d, {"setl": base()["setl"]}, {"setl": "parquet"})
+    return d
+
+
+@custom("xls_export", [Expect("setl_list.xls", words=("unsupported format",))])
+def _(d):
+    t = base()
+    del t["setl_list"]
+    write_dataset(d, t)
+    (d / "setl_list.xls").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64)
+    return d
+
+
+@custom("headerless_csv", [Expect("poolarea.csv", words=("no header matches",))])
+def _(d):
+    write_dataset(d, base())
+    (d / "poolarea.csv").write_text("350100,东岚市,福建省,DRG\n350200,西屿市,福建省,DIP\n", encoding="utf-8")
+    return d

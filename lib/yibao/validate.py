@@ -209,7 +209,8 @@ class _Validator:
         self.wh: Warehouse | None = None
         self._built: set[str] = set()  # helper tables already created
         self.raw: dict[str, set[str]] = {}  # table -> fields whose raw text chk_<table> keeps as <field>__raw
-        self.dups: set[str] = set()  # tables with duplicate keys
+        self.pending: list[tuple] = []  # queued row checks (see rows_problem)
+        self._methods: dict[str, str] | None | bool = False  # poolarea_no -> pay_method, cached
 
     # -- plumbing --
     @property
@@ -249,17 +250,41 @@ class _Validator:
             return str(f)
 
     def rows_problem(self, table: str, column: str, sql: str, rule: str, code: str, severity: str = ERROR,
-                     values: bool = False) -> int:
-        """Report the rows ``sql`` selects (columns ``_file``, ``_row``, ``_v``); returns their count.
+                     values: bool = False) -> None:
+        """Queue a row check: ``sql`` selects the offending rows (columns ``_file``, ``_row``, ``_v``).
 
         ``_v`` is a short description of the offending value; with ``values`` the most frequent
-        distinct values are listed, else those of the example rows.
+        distinct values are listed, else those of the example rows. :meth:`flush` counts every queued
+        check in one query and reports those with rows.
         """
+        self.pending.append((table, column, sql, rule, code, severity, values))
+
+    def flush(self) -> None:
+        pending, self.pending = self.pending, []
+        if not pending:
+            return
+        try:
+            counts = dict(self.con.execute(" UNION ALL ".join(
+                f"SELECT {i} AS k, count(*) AS n FROM ({c[2]})" for i, c in enumerate(pending))).fetchall())
+        except duckdb.Error:  # find the failing check(s): count one by one
+            counts = {}
+            for i, c in enumerate(pending):
+                try:
+                    counts[i] = self.con.execute(f"SELECT count(*) FROM ({c[2]})").fetchone()[0]
+                except duckdb.Error as exc:
+                    self.add(c[0], c[1], "—", f"检查无法完成 / check could not run ({c[4]}): {_first_line(exc)}",
+                             ERROR, "check_failed")
+        for i, c in enumerate(pending):
+            if counts.get(i):
+                self.safe(c[0], c[4], self._report, *c)
+
+    def _report(self, table: str, column: str, sql: str, rule: str, code: str, severity: str = ERROR,
+                values: bool = False) -> None:
         rows = self.con.execute(
             f"SELECT _file, _row, _v, count(*) OVER () AS _n, min(_file) OVER () AS _f0, "
             f"max(_file) OVER () AS _f1 FROM ({sql}) ORDER BY _file, _row LIMIT {self.max_rows}").fetchall()
         if not rows:
-            return 0
+            return
         n = rows[0][3]
         single = rows[0][4] == rows[0][5]
         src = self.sources[table]
@@ -288,7 +313,6 @@ class _Validator:
             vals = vals[:3]
         detail = ("例 e.g. " + ", ".join(str(v) for v in vals)) if vals else ""
         self.add(table, column, refs, rule, severity, code, n, detail, file=file)
-        return n
 
     def safe(self, table: str, what: str, fn, *args) -> None:
         """Run one check; a query failure becomes a problem, never a traceback."""
@@ -322,7 +346,12 @@ class _Validator:
             return
         for t in TABLES:
             if t in self.wh.sources and t not in self.skip:
-                self.prepare(t)
+                try:
+                    self.prepare(t)
+                except (duckdb.Error, DataError, OSError, ValueError, KeyError) as exc:
+                    self.add(t, "—", "—", f"文件无法读取 / file cannot be read: {_first_line(exc)}", code="unreadable")
+                    self.skip.add(t)
+                    self.usable.pop(t, None)
         self.required_tables()
         for t in list(self.usable):
             self.safe(t, "fields", self.field_checks, t)
@@ -332,6 +361,7 @@ class _Validator:
                          ("group codes", self.group_codes), ("special_case", self.special_case_checks),
                          ("catalogues", self.catalogue_coverage), ("months", self.month_gaps)):
             self.safe("", name, fn)
+        self.safe("", "row checks", self.flush)
 
     # -- files --
     def discover(self) -> None:
@@ -392,9 +422,15 @@ class _Validator:
         msg = str(exc)
         if src is not None and msg.startswith(src.display + ":"):
             msg = msg[len(src.display) + 1:].strip()
-        code = "encoding" if "编码" in msg else "unreadable"
-        rule = msg if "/" in msg or "rule:" in msg else f"文件无法读取 / file cannot be read: {msg}"
-        self.add(table, "—", "—", rule, code=code)
+        msg = msg.split(" (rule:")[0].removeprefix("文件无法读取 — ").strip()
+        if "编码" in msg:
+            self.add(table, "—", "—", "无法识别的文件编码（应为 UTF-8 或 GBK/GB18030）/ unknown encoding: CSV must be "
+                                      "UTF-8 (with or without BOM) or GBK/GB18030", code="encoding")
+        elif src is not None and src.fmt == "xlsx":
+            self.add(table, "—", "—", f"不是可读的 xlsx 工作簿或没有工作表 / file cannot be read: not an xlsx workbook "
+                                      f"with a worksheet ({msg})", code="unreadable")
+        else:
+            self.add(table, "—", "—", f"文件无法读取 / file cannot be read: {msg}", code="unreadable")
 
     def corrupt_parquet(self, table: str, src: Source) -> bool:
         """Name each parquet file of ``src`` whose footer cannot be read; True when any was found."""
@@ -438,7 +474,10 @@ class _Validator:
         table = sum(p.stat().st_size for p in src.files()) <= MATERIALIZE_BYTES
         broken: set[str] = set()
         try:
-            types.update((r[0], r[1]) for r in self.con.execute(f"DESCRIBE {q('raw_' + t)}").fetchall())
+            if src.fmt in ("csv", "xlsx"):  # read as text: no need to ask (DESCRIBE would sniff the CSV again)
+                types.update((c, "VARCHAR") for c in raw_cols)
+            else:
+                types.update((r[0], r[1]) for r in self.con.execute(f"DESCRIBE {q('raw_' + t)}").fetchall())
             self._make_chk(t, spec, present, types, broken, table)
             if not table:
                 self.con.execute(f"SELECT {', '.join(f'count({q(c)})' for c in raw_cols)} FROM chk_{t}").fetchone()
@@ -487,10 +526,12 @@ class _Validator:
     # -- tables --
     def methods(self) -> dict[str, str] | None:
         """poolarea_no -> pay_method, or None when poolarea is unusable."""
-        if not self.cols("poolarea", "poolarea_no", "pay_method"):
-            return None
-        return dict(self.con.execute("SELECT poolarea_no, pay_method FROM chk_poolarea "
-                                     "WHERE poolarea_no IS NOT NULL").fetchall())
+        if self._methods is False:
+            self._methods = None
+            if self.cols("poolarea", "poolarea_no", "pay_method"):
+                self._methods = dict(self.con.execute("SELECT poolarea_no, pay_method FROM chk_poolarea "
+                                                      "WHERE poolarea_no IS NOT NULL").fetchall())
+        return self._methods
 
     def required_tables(self) -> None:
         def missing(t: str) -> bool:
@@ -562,8 +603,8 @@ class _Validator:
             if n:
                 shown = q(col + "__raw") if col in self.raw[t] else f"CAST({q(col)} AS VARCHAR)"
                 v = "NULL" if code == "required_empty" else _quoted(shown)
-                self.rows_problem(t, col, f"SELECT _file, _row, {v} AS _v FROM chk_{t} WHERE {cond}",
-                                  rule, code, sev, values=True)
+                self._report(t, col, f"SELECT _file, _row, {v} AS _v FROM chk_{t} WHERE {cond}",
+                             rule, code, sev, values=True)
 
     # -- relations --
     def duplicate_keys(self) -> None:
@@ -575,9 +616,6 @@ class _Validator:
             label = " || '/' || ".join(f"c.{q(k)}" for k in spec.key)
             dup = f"SELECT {keys} FROM chk_{t} WHERE {notnull} GROUP BY ALL HAVING count(*) > 1"
             on = " AND ".join(f"d.{q(k)} = c.{q(k)}" for k in spec.key)
-            if not self.con.execute(f"SELECT count(*) FROM ({dup})").fetchone()[0]:
-                continue
-            self.dups.add(t)
             self.rows_problem(
                 t, ", ".join(spec.key),
                 f"SELECT c._file, c._row, {label} AS _v FROM chk_{t} c WHERE EXISTS (SELECT 1 FROM ({dup}) d "
@@ -698,7 +736,8 @@ class _Validator:
                 pool = "LEFT JOIN (SELECT poolarea_no, min(pay_method) AS pay_method FROM chk_poolarea " \
                        "GROUP BY poolarea_no) r ON r.poolarea_no = coalesce({})".format(", ".join(region))
                 method = "r.pay_method"
-            if "setl" in self.dups:  # one row per setl_id (the duplicates are reported already)
+            dups = self.con.execute("SELECT count(setl_id) > count(DISTINCT setl_id) FROM chk_setl").fetchone()[0]
+            if dups:  # one row per setl_id (the duplicates are reported by duplicate_keys)
                 setl = ("(SELECT setl_id, min(med_type) AS med_type, min(medfee_sumamt) AS medfee_sumamt, "
                         "min(fixmedins_code) AS fixmedins_code, min(poolarea_no) AS poolarea_no FROM chk_setl "
                         "WHERE setl_id IN (SELECT setl_id FROM chk_setl_list) GROUP BY setl_id)")
