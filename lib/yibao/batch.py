@@ -207,7 +207,7 @@ def report_metadata(job: Job, topic_title: str | None = None) -> dict:
     p = Period.parse(job.period)
     title = f"{job.region_name}{KIND_TITLE[job.kind]}"
     if job.kind == "topic" and topic_title:
-        title = f"{job.region_name}{topic_title}专题分析报告"
+        title = f"{job.region_name}{topic_title}专题分析"
     conf = _region_setting(job.region, "confidentiality")
     return {
         "title": title,
@@ -257,7 +257,10 @@ def run_job(job: Job, data_dir: str, out: str, formats: list[str], engine: str, 
         nb_out = stage / f"{job.stem}.ipynb"
         execute_notebook(job.notebook, nb_out, params)
         nb = nbformat.read(str(nb_out), as_version=4)
-        topic_title = (nb.metadata.get("yibao") or {}).get("topic_title")
+        topic_title = None
+        if job.kind == "topic":
+            from . import topic
+            topic_title = topic.topic_title(job.topic, job.pay_method)
         meta = report_metadata(job, topic_title)
         meta.update({k: v for k, v in (nb.metadata.get("yibao") or {}).items() if k not in meta})
         nb.metadata["yibao"] = meta
