@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 
 from . import fmt
-from .findings_stats import Grade, peer_label, poisson_sf, robust_compare, two_proportion_z
+from .findings_stats import (LOW_LEVELS, Grade, group_stat, members, peer_label, poisson_sf, robust_compare,
+                             two_proportion_z)
 from .periods import Period
 from .reference import adrg as ref_adrg, icd_names
 from .warehouse import Warehouse, lit
@@ -42,10 +43,11 @@ T = {
     "CASE_GROWTH_HIGH": dict(min_base=30, min_cur=30, floor_abs=10.0, min_excess=20, min_peers=5,
                              new_campus_months=24,
                              grade=Grade(z_low=3.0, z_med=3.5, z_high=5.0, rel_low=0.3, rel_med=0.3, rel_high=0.5)),
-    "BASE_GROUP_TERTIARY": dict(min_grouped=100, min_base_cases=20, floor_abs=3.0, floor_rel=0.15, min_peers=3,
-                                grade=Grade(z_low=3.0, z_med=3.5, z_high=5.0, rel_low=0.5, rel_med=0.5,
-                                            rel_high=1.0)),
-    "COST_DEVIATION": dict(top_groups=10, min_cases=20, min_peer_cases=10, floor_log=0.10, min_peers=4,
+    "BASE_GROUP_TERTIARY": dict(min_grouped=100, min_base_cases=20, floor_abs=3.0, floor_rel=0.10, min_peers=3,
+                                min_ratio=1.25,  # graded on the difference in percentage points / 100:
+                                grade=Grade(z_low=3.0, z_med=3.5, z_high=5.0, rel_low=0.10, rel_med=0.10,
+                                            rel_high=0.20)),
+    "COST_DEVIATION": dict(top_groups=10, min_cases=10, min_peer_cases=5, floor_log=0.08, min_peers=4,
                            grade=Grade(z_low=3.0, z_med=3.5, z_high=5.0, rel_low=0.3, rel_med=0.3, rel_high=0.5)),
     "UPCODING_DRG": dict(min_cur=20, min_base=20, min_shift=10.0, min_excess_shift=10.0, min_z=3.0,
                          min_hi_growth=20.0, max_lo_growth=-10.0, high_shift=20.0, high_z=4.5),
@@ -239,18 +241,19 @@ def opip_ratio_low(ctx: Ctx) -> list[dict]:
     df = _hosp_frame(ctx, df)
     df = df[(df["ip"] >= t["min_ip"]) & (df["op"] >= t["min_op"])].copy()
     df["ratio"] = df["op"] / df["ip"]
-    df = robust_compare(df, "ratio", direction="low", scale="log", floor_abs=t["floor_log"],
-                        min_peers=t["min_peers"])
+    df = peer_compare(ctx, df, "ratio", direction="low", scale="log", floor_abs=t["floor_log"],
+                      min_peers=t["min_peers"])
     out = []
     for r in df.itertuples():
-        sev = t["grade"].severity(r.z, r.rel, r.ip, t["min_ip"])
+        sev = _capped(t["grade"].severity(r.z, r.rel, r.ip, t["min_ip"]), r.special_note)
         if not sev:
             continue
         msg = (f"{ctx.period.label}{ctx.name(r.fixmedins_code)}门诊住院人次比为{_f(r.ratio)}"
-               f"（门诊{fmt.count(r.op)}人次、出院{fmt.count(r.ip)}人次），{peer_label(r.peer_group)}中位数为"
-               f"{_f(r.median)}，明显偏低，请核查是否存在诱导住院（“拉人头”住院）情况并书面说明。")
+               f"（门诊{fmt.count(r.op)}人次、出院{fmt.count(r.ip)}人次），{r.peer_text}中位数为"
+               f"{_f(r.median)}，明显偏低{r.special_note}，请核查是否存在诱导住院（“拉人头”住院）情况并书面说明。")
         out.append(finding(ctx, "OPIP_RATIO_LOW", r.fixmedins_code, "", "门诊住院人次比", r.ratio, r.median, sev,
-                           msg, peer_group=r.peer_group, volume=r.ip, z=r.z))
+                           msg, peer_group=r.peer_text, volume=r.ip, z=r.z,
+                           annotation="专科医院" if r.special_note else ""))
     return out
 
 
@@ -271,6 +274,72 @@ def _specialty_kind(h: pd.Series) -> str:
     return f"{own}{s}专科医院" if s else f"{own}专科医院"
 
 
+def peer_compare(ctx: Ctx, df: pd.DataFrame, col: str, *, direction: str, scale: str = "linear",
+                 floor_abs: float = 0.0, floor_rel: float = 0.0, min_peers: int = 5, se_col: str | None = None,
+                 min_special_peers: int = 3) -> pd.DataFrame:
+    """:func:`robust_compare` with the handbook's 复核 caveat on specialty hospitals (六(三)): specialty
+    hospitals (口腔, 妇产 … — ``specialty`` set or ``medins_type`` 专科医院) have atypical case mixes and
+    self-pay, so they are left out of the general peer groups. With ≥ 3 qualifying hospitals of the same
+    kind they are compared among themselves (``peer_label`` 同类…专科医院); otherwise they are scored against
+    the general group of their level and marked ``special_note`` (the finding is then only a low-level
+    note). Columns as robust_compare plus ``peer_text`` and ``special_note``."""
+    if df.empty:
+        out = robust_compare(df, col, direction=direction)
+        out["peer_text"], out["special_note"] = pd.Series(dtype=object), pd.Series(dtype=object)
+        return out
+    df = df.copy()
+    special = df["fixmedins_code"].map(lambda c: _is_specialty(ctx.hosp.loc[c])).astype(bool)
+    df["kind"] = df["fixmedins_code"].map(lambda c: _specialty_kind(ctx.hosp.loc[c]))
+    kw = dict(direction=direction, scale=scale, floor_abs=floor_abs, floor_rel=floor_rel, se_col=se_col)
+    gen = robust_compare(df[~special], col, min_peers=min_peers, **kw)
+    gen["peer_text"] = gen["peer_group"].map(peer_label)
+    gen["special_note"] = ""
+    parts = [gen]
+    sp = df[special]
+    if not sp.empty:
+        counts = sp["kind"].value_counts()
+        own = sp[sp["kind"].map(counts) >= min_special_peers]
+        if not own.empty:
+            own = robust_compare(own, col, group_col="kind", **kw)
+            own["peer_text"] = "同类" + own["kind"]
+            own["special_note"] = ""
+            parts.append(own)
+        rest = sp[sp["kind"].map(counts) < min_special_peers].copy()
+        if not rest.empty and not gen.empty:
+            sign = 1.0 if direction == "high" else -1.0
+            rows = []
+            for i, r in rest.iterrows():
+                lv = r["lv_group"]
+                groups = set(gen["peer_group"])
+                g = lv if lv in groups else ("一级及以下" if lv in LOW_LEVELS and "一级及以下" in groups else "全统筹区")
+                mem = gen if g == "全统筹区" else (gen[gen["lv_group"].isin(LOW_LEVELS)] if g == "一级及以下"
+                                                   else gen[gen["lv_group"] == lv])
+                xs = mem[col].astype(float).to_numpy()
+                xs = np.log(np.maximum(xs, 1e-9)) if scale == "log" else xs
+                m, tau = group_stat(xs, scale=scale, floor_abs=floor_abs, floor_rel=floor_rel,
+                                    se=mem[se_col].to_numpy(float) if se_col else None)
+                v = float(r[col])
+                x = np.log(max(v, 1e-9)) if scale == "log" else v
+                spread = float(np.sqrt(tau ** 2 + float(r[se_col]) ** 2)) if se_col else tau
+                med = float(np.exp(m)) if scale == "log" else m
+                rr = r.to_dict()
+                rr.update(peer_group=g, peer_n=len(mem), median=med, mad_eff=spread,
+                          z=sign * (x - m) / spread if spread > 0 and len(mem) >= 3 else 0.0,
+                          rel=((v / med - 1) if direction == "high" else (1 - v / med)) if med > 0 else 0.0,
+                          diff=sign * (v - med), peer_text=peer_label(g),
+                          special_note=(f"（该院为{r['kind']}，此类机构病种结构和自付比例与综合医院不同，本统筹区同类机构"
+                                        f"不足{min_special_peers}家，仅作提示）"))
+                rows.append(rr)
+            parts.append(pd.DataFrame(rows, index=rest.index))
+    out = pd.concat([p for p in parts if not p.empty]) if any(not p.empty for p in parts) else gen
+    return out.sort_values("fixmedins_code").reset_index(drop=True)
+
+
+def _capped(sev: str | None, note: str) -> str | None:
+    """Specialty notes and other annotations make a finding a low-level note."""
+    return ("low" if sev else None) if note else sev
+
+
 def out_of_catalog_high(ctx: Ctx) -> list[dict]:
     """医保外费用占比 (indicator 45: Σ fulamt_ownpay_amt / Σ medfee_sumamt of local patients' outpatient and
     inpatient settlements) far above same-level peers; specialty hospitals compared with their own kind
@@ -282,63 +351,20 @@ def out_of_catalog_high(ctx: Ctx) -> list[dict]:
     df = _hosp_frame(ctx, df)
     df = df[(df["n"] >= t["min_setl"]) & (df["medfee"] > 0)].copy()
     df["share"] = df["fulamt"] / df["medfee"] * 100
-    special = df["fixmedins_code"].map(lambda c: _is_specialty(ctx.hosp.loc[c]))
-    df["kind"] = df["fixmedins_code"].map(lambda c: _specialty_kind(ctx.hosp.loc[c]))
-    gen = robust_compare(df[~special], "share", direction="high", floor_abs=t["floor_abs"],
-                         floor_rel=t["floor_rel"], min_peers=t["min_peers"])
+    df = peer_compare(ctx, df, "share", direction="high", floor_abs=t["floor_abs"], floor_rel=t["floor_rel"],
+                      min_peers=t["min_peers"], min_special_peers=t["min_special_peers"])
     out = []
-
-    def emit(r, peer: str, sev: str, note: str = ""):
+    for r in df.itertuples():
+        sev = _capped(t["grade"].severity(r.z, r.rel, r.n, t["min_setl"]), r.special_note)
+        if not sev:
+            continue
         msg = (f"{ctx.period.label}{ctx.name(r.fixmedins_code)}医保外费用占比为{fmt.pct(r.share)}，"
-               f"{peer}中位数为{fmt.pct(r.median)}，明显偏高{note}，请排查是否存在开具目录外药品耗材等将应由医保"
-               f"支付的费用转由患者自费的情况并书面说明。")
+               f"{r.peer_text}中位数为{fmt.pct(r.median)}，明显偏高{r.special_note}，请排查是否存在开具目录外药品耗材等"
+               f"将应由医保支付的费用转由患者自费的情况并书面说明。")
         out.append(finding(ctx, "OUT_OF_CATALOG_HIGH", r.fixmedins_code, "", "医保外费用占比(%)", r.share, r.median,
-                           sev, msg, peer_group=peer, volume=r.n, z=r.z,
-                           annotation="专科医院" if note else ""))
-
-    for r in gen.itertuples():
-        sev = t["grade"].severity(r.z, r.rel, r.n, t["min_setl"])
-        if sev:
-            emit(r, peer_label(r.peer_group), sev)
-    sp = df[special].copy()
-    if not sp.empty:
-        counts = sp["kind"].value_counts()
-        own = sp[sp["kind"].map(counts) >= t["min_special_peers"]]
-        if not own.empty:
-            own = robust_compare(own, "share", direction="high", floor_abs=t["floor_abs"], floor_rel=t["floor_rel"],
-                                 group_col="kind")
-            for r in own.itertuples():
-                sev = t["grade"].severity(r.z, r.rel, r.n, t["min_setl"])
-                if sev:
-                    emit(r, f"同类{r.kind}", sev)
-        rest = sp[sp["kind"].map(counts) < t["min_special_peers"]]
-        if not rest.empty and not gen.empty:
-            # too few of their own kind: compare with the general peers of their level but only annotate
-            stats = gen.groupby("peer_group").agg(median=("median", "first"), mad_eff=("mad_eff", "first"))
-            for r in rest.itertuples():
-                lv = r.lv_group
-                grp = lv if lv in stats.index else ("一级及以下" if "一级及以下" in stats.index and lv in
-                                                    ("一级", "基层/无等级") else
-                                                    ("全统筹区" if "全统筹区" in stats.index else None))
-                if grp is None:
-                    continue
-                med, mad = float(stats.at[grp, "median"]), float(stats.at[grp, "mad_eff"])
-                z = (r.share - med) / mad if mad > 0 else 0.0
-                rel = r.share / med - 1 if med > 0 else np.inf
-                if t["grade"].severity(z, rel, r.n, t["min_setl"]):
-                    note = (f"（该院为{r.kind}，此类机构自付比例通常较高，本统筹区同类机构不足"
-                            f"{t['min_special_peers']}家，仅作提示）")
-                    emit(_Row(r.fixmedins_code, r.share, med, z, r.n), peer_label(grp), "low", note)
+                           sev, msg, peer_group=r.peer_text, volume=r.n, z=r.z,
+                           annotation="专科医院" if r.special_note else ""))
     return out
-
-
-@dataclass
-class _Row:
-    fixmedins_code: str
-    share: float
-    median: float
-    z: float
-    n: float
 
 
 def _new_campus(ctx: Ctx, code: str) -> date | None:
@@ -377,8 +403,10 @@ def case_growth_high(ctx: Ctx) -> list[dict]:
         el["growth"] = (el["cur"] / el[b] - 1) * 100
         el = robust_compare(el, "growth", direction="high", floor_abs=t["floor_abs"], min_peers=t["min_peers"])
         # 混合增长率 of the comparison group: Σ current / Σ base − 1 (case-weighted)
-        mixed = el.groupby("peer_group").apply(lambda g: (g["cur"].sum() / g[b].sum() - 1) * 100,
-                                               include_groups=False)
+        mixed = {}
+        for g in el["peer_group"].unique():
+            mem = members(el, g, "lv_group", False)
+            mixed[g] = (mem["cur"].sum() / mem[b].sum() - 1) * 100
         el["mixed"] = el["peer_group"].map(mixed)
         for r in el.itertuples():
             excess = r.cur - getattr(r, b) * (1 + r.mixed / 100)
@@ -435,9 +463,9 @@ def base_group_tertiary(ctx: Ctx) -> list[dict]:
                         group_col="grp3")
     out = []
     for r in df.itertuples():
-        if r.peer_n < t["min_peers"] or r.base < t["min_base_cases"]:
+        if r.peer_n < t["min_peers"] or r.base < t["min_base_cases"] or r.rel < t["min_ratio"] - 1:
             continue
-        sev = t["grade"].severity(r.z, r.rel, r.grouped, t["min_grouped"])
+        sev = t["grade"].severity(r.z, r.diff / 100, r.grouped, t["min_grouped"])
         if not sev:
             continue
         msg = (f"{ctx.period.label}{ctx.name(r.fixmedins_code)}（三级）收治基层病组病例{fmt.count(r.base)}例，"
@@ -450,41 +478,60 @@ def base_group_tertiary(ctx: Ctx) -> list[dict]:
 
 def cost_deviation(ctx: Ctx) -> list[dict]:
     """次均费用 of the region's 10 most common groups (grouped cases of the period) far from same-level
-    peers' median in the same group (handbook 附录2 (三) 2, 附录3 3(5))."""
+    peers' median in the same group (handbook 附录2 (三) 2, 附录3 3(5)).
+
+    Deviation d = ln(hospital mean) − ln(peer median of hospital means) in the group. Its spread is
+    sqrt(τ² + se²): se = the sampling error of the hospital's mean (sd of ln cost of the group's cases in
+    the region / √n) and τ = the between-hospital spread of d pooled over all ten groups (robust MAD
+    minus sampling noise, floored) — pooled because a single group has too few peers to estimate it."""
     t = T["COST_DEVIATION"]
     df = ctx.df(f"""WITH g AS (SELECT grp FROM {ctx.ip}
                                 WHERE month IN {mlist(ctx.cur)} AND grp_stas = '1' AND grp IS NOT NULL
                                 GROUP BY grp ORDER BY count(*) DESC, grp LIMIT {int(t['top_groups'])})
-                    SELECT i.grp, i.fixmedins_code, count(*) AS n, avg(i.medfee_sumamt) AS cost
+                    SELECT i.grp, i.fixmedins_code, count(*) AS n, avg(i.medfee_sumamt) AS cost, any_value(s.sd_log) AS sd_log
                     FROM {ctx.ip} i JOIN g USING (grp)
+                    JOIN (SELECT grp, stddev_samp(ln(greatest(medfee_sumamt, 1))) AS sd_log FROM {ctx.ip}
+                          WHERE month IN {mlist(ctx.cur)} AND grp_stas = '1' GROUP BY grp) s USING (grp)
                     WHERE i.month IN {mlist(ctx.cur)} AND i.grp_stas = '1' GROUP BY 1, 2""")
     df = _hosp_frame(ctx, df)
-    df = df[df["n"] >= t["min_peer_cases"]]
+    df = df[(df["n"] >= t["min_peer_cases"]) & (df["cost"] > 0)].copy()
+    if df.empty:
+        return []
+    df["se"] = df["sd_log"].fillna(0.0) / np.sqrt(df["n"])  # sampling error of ln(mean cost)
+    parts = []
+    for grp, sub in df.groupby("grp", sort=True):
+        parts.append(robust_compare(sub, "cost", direction="high", scale="log", floor_abs=t["floor_log"],
+                                    min_peers=t["min_peers"]))
+    df = pd.concat(parts)
+    df = df[df["peer_n"] >= t["min_peers"]].copy()
+    if df.empty:
+        return []
+    df["d"] = np.log(df["cost"]) - np.log(df["median"])
+    mad = float(np.median(np.abs(df["d"] - np.median(df["d"])))) * 1.4826
+    tau = max(float(np.sqrt(max(mad ** 2 - float(np.median(df["se"] ** 2)), 0.0))), t["floor_log"])
+    df["zz"] = df["d"] / np.sqrt(tau ** 2 + df["se"] ** 2)
     names = {} if ctx.catalog is None else dict(zip(ctx.catalog["code"], ctx.catalog["name"]))
     out = []
-    for grp, sub in sorted(df.groupby("grp"), key=lambda x: x[0]):
-        for direction in ("high", "low"):
-            cmp_ = robust_compare(sub, "cost", direction=direction, scale="log", floor_abs=t["floor_log"],
-                                  min_peers=t["min_peers"])
-            for r in cmp_.itertuples():
-                if r.n < t["min_cases"] or r.peer_n < t["min_peers"]:
-                    continue
-                sev = t["grade"].severity(r.z, r.rel, r.n, t["min_cases"])
-                if not sev:
-                    continue
-                gname = names.get(grp, "")
-                label = f"{grp}（{gname}）" if gname else grp
-                if direction == "high":
-                    tail = (f"高出{fmt.pct(r.rel * 100, 1)}，请对照临床路径分析费用偏高原因、控制不合理费用并书面说明。")
-                else:
-                    sev = "low"
-                    tail = (f"低{fmt.pct(r.rel * 100, 1)}，请核查是否存在治疗不足或高套低编（费用与病组不符）的情况。")
-                msg = (f"{ctx.period.label}{ctx.name(r.fixmedins_code)}{label}病组次均费用为{fmt.money(r.cost)}"
-                       f"（{fmt.count(r.n)}例），{peer_label(r.peer_group)}同病组次均费用中位数为{fmt.money(r.median)}，"
-                       f"{tail}")
-                out.append(finding(ctx, "COST_DEVIATION", r.fixmedins_code, grp, "病组次均费用(元)", r.cost,
-                                   r.median, sev, msg, peer_group=r.peer_group, volume=r.n, z=r.z,
-                                   annotation="偏低" if direction == "low" else ""))
+    for r in df.sort_values(["grp", "fixmedins_code"]).itertuples():
+        if r.n < t["min_cases"]:
+            continue
+        high = r.d > 0
+        rel = np.exp(r.d) - 1 if high else 1 - np.exp(r.d)
+        sev = t["grade"].severity(abs(r.zz), rel, r.n, t["min_cases"])
+        if not sev:
+            continue
+        gname = names.get(r.grp, "")
+        label = f"{r.grp}（{gname}）" if gname else r.grp
+        if high:
+            tail = f"高出{fmt.pct(rel * 100, 1)}，请对照临床路径分析费用偏高原因、控制不合理费用并书面说明。"
+        else:
+            sev = "low"
+            tail = f"低{fmt.pct(rel * 100, 1)}，请核查是否存在治疗不足或高套低编（费用与病组不符）的情况。"
+        msg = (f"{ctx.period.label}{ctx.name(r.fixmedins_code)}{label}病组次均费用为{fmt.money(r.cost)}"
+               f"（{fmt.count(r.n)}例），{peer_label(r.peer_group)}同病组次均费用中位数为{fmt.money(r.median)}，{tail}")
+        out.append(finding(ctx, "COST_DEVIATION", r.fixmedins_code, r.grp, "病组次均费用(元)", r.cost, r.median, sev,
+                           msg, peer_group=peer_label(r.peer_group), volume=r.n, z=r.zz,
+                           annotation="" if high else "偏低"))
     return out
 
 
@@ -680,18 +727,19 @@ def _rate_rule(ctx: Ctx, df: pd.DataFrame, rule_id: str, count_col: str, metric:
     df = _hosp_frame(ctx, df)
     df = df[df["adm"] >= t["min_adm"]].copy()
     df["rate"] = df[count_col] / df["adm"] * 100
-    df = robust_compare(df, "rate", direction="high", floor_abs=t["floor_abs"], floor_rel=t["floor_rel"],
-                        min_peers=t["min_peers"])
+    df = peer_compare(ctx, df, "rate", direction="high", floor_abs=t["floor_abs"], floor_rel=t["floor_rel"],
+                      min_peers=t["min_peers"])
     out = []
     for r in df.itertuples():
         k = getattr(r, count_col)
         if k < t["min_events"]:
             continue
-        sev = t["grade"].severity(r.z, r.rel, r.adm, t["min_adm"])
+        sev = _capped(t["grade"].severity(r.z, r.rel, r.adm, t["min_adm"]), r.special_note)
         if not sev:
             continue
         out.append(finding(ctx, rule_id, r.fixmedins_code, "", metric, r.rate, r.median, sev, text(r, k),
-                           peer_group=r.peer_group, volume=r.adm, z=r.z))
+                           peer_group=r.peer_text, volume=r.adm, z=r.z,
+                           annotation="专科医院" if r.special_note else ""))
     return out
 
 
@@ -702,8 +750,8 @@ def readmit_15d(ctx: Ctx) -> list[dict]:
     d = T["READMIT_15D"]["days"]
     return _rate_rule(ctx, _readmissions(ctx), "READMIT_15D", "readmit", f"{d}天内再入院率(%)", lambda r, k: (
         f"{ctx.period.label}{ctx.name(r.fixmedins_code)}{d}天内再入院率为{fmt.pct(r.rate)}（入院{fmt.count(r.adm)}人次中"
-        f"{fmt.count(k)}人次为出院后{d}天内再次入住本院），{peer_label(r.peer_group)}中位数为{fmt.pct(r.median)}，"
-        f"明显偏高，请核查是否存在不合理的重复住院并书面说明。"))
+        f"{fmt.count(k)}人次为出院后{d}天内再次入住本院），{r.peer_text}中位数为{fmt.pct(r.median)}，"
+        f"明显偏高{r.special_note}，请核查是否存在不合理的重复住院并书面说明。"))
 
 
 def split_admission(ctx: Ctx) -> list[dict]:
@@ -712,8 +760,8 @@ def split_admission(ctx: Ctx) -> list[dict]:
     d = T["SPLIT_ADMISSION"]["days"]
     return _rate_rule(ctx, _readmissions(ctx), "SPLIT_ADMISSION", "split", f"{d}天内同诊断再入院率(%)", lambda r, k: (
         f"{ctx.period.label}{ctx.name(r.fixmedins_code)}有{fmt.count(k)}人次在出院后{d}天内以相同主要诊断类目再次入住"
-        f"本院，占入院人次的{fmt.pct(r.rate)}，{peer_label(r.peer_group)}中位数为{fmt.pct(r.median)}，疑似分解住院，"
-        f"请逐例核查并书面说明。"))
+        f"本院，占入院人次的{fmt.pct(r.rate)}，{r.peer_text}中位数为{fmt.pct(r.median)}，疑似分解住院"
+        f"{r.special_note}，请逐例核查并书面说明。"))
 
 
 def low_standard_admission(ctx: Ctx) -> list[dict]:
@@ -736,21 +784,22 @@ def low_standard_admission(ctx: Ctx) -> list[dict]:
     df = _hosp_frame(ctx, df)
     df = df[df["adm"] >= t["min_grouped"]].copy()
     df["rate"] = df["low"] / df["adm"] * 100
-    df = robust_compare(df, "rate", direction="high", floor_abs=t["floor_abs"], floor_rel=t["floor_rel"],
-                        min_peers=t["min_peers"])
+    df = peer_compare(ctx, df, "rate", direction="high", floor_abs=t["floor_abs"], floor_rel=t["floor_rel"],
+                      min_peers=t["min_peers"])
     wname = "权重" if ctx.pay_method == "DRG" else "分值"
     out = []
     for r in df.itertuples():
         if r.low < t["min_events"]:
             continue
-        sev = t["grade"].severity(r.z, r.rel, r.adm, t["min_grouped"])
+        sev = _capped(t["grade"].severity(r.z, r.rel, r.adm, t["min_grouped"]), r.special_note)
         if not sev:
             continue
         msg = (f"{ctx.period.label}{ctx.name(r.fixmedins_code)}低{wname}病组（{wname}≤{fmt.ratio(qw, 2)}）且住院不超过"
-               f"{t['max_days']}天的病例{fmt.count(r.low)}例，占入组病例的{fmt.pct(r.rate)}，{peer_label(r.peer_group)}"
-               f"中位数为{fmt.pct(r.median)}，明显偏高，疑似低标准入院，请核查入院指征并书面说明。")
+               f"{t['max_days']}天的病例{fmt.count(r.low)}例，占入组病例的{fmt.pct(r.rate)}，{r.peer_text}"
+               f"中位数为{fmt.pct(r.median)}，明显偏高{r.special_note}，疑似低标准入院，请核查入院指征并书面说明。")
         out.append(finding(ctx, "LOW_STANDARD_ADMISSION", r.fixmedins_code, "", "低权重短住院病例占比(%)", r.rate,
-                           r.median, sev, msg, peer_group=r.peer_group, volume=r.adm, z=r.z))
+                           r.median, sev, msg, peer_group=r.peer_text, volume=r.adm, z=r.z,
+                           annotation="专科医院" if r.special_note else ""))
     return out
 
 

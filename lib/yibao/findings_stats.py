@@ -63,61 +63,89 @@ def peer_label(group: str) -> str:
     return f"同级（{group}）医院"
 
 
+LOW_LEVELS = ("一级", "基层/无等级")
+
+
 def _peer_groups(levels: pd.Series, min_peers: int) -> pd.Series:
     """Map each hospital's level group to the comparison group actually used (see module doc)."""
     counts = levels.value_counts()
-    out = levels.copy()
-    low = {"一级", "基层/无等级"}
-    n_low = int(sum(counts.get(k, 0) for k in low))
+    out = levels.astype(object).copy()
+    n_low = int(sum(counts.get(k, 0) for k in LOW_LEVELS))
     for lv, n in counts.items():
         if n >= min_peers:
             continue
-        if lv in low and n_low >= min_peers:
+        if lv in LOW_LEVELS and n_low >= min_peers:
             out[levels == lv] = "一级及以下"
         else:
             out[levels == lv] = "全统筹区"
     return out
 
 
+def members(out: pd.DataFrame, group: str, level_col: str, forced: bool) -> pd.DataFrame:
+    """The rows a comparison group's statistics are computed over."""
+    if forced:
+        return out[out["peer_group"] == group]
+    if group == "全统筹区":
+        return out
+    if group == "一级及以下":
+        return out[out[level_col].isin(LOW_LEVELS)]
+    return out[out[level_col] == group]
+
+
+def group_stat(xs: np.ndarray, *, scale: str, floor_abs: float, floor_rel: float,
+               se: np.ndarray | None = None) -> tuple[float, float]:
+    """(median, between-hospital spread τ) of a comparison group on the comparison scale (see
+    :func:`robust_compare`)."""
+    m = float(np.median(xs))
+    mad = float(np.median(np.abs(xs - m))) * MAD_SCALE
+    floor = max(floor_abs, floor_rel) if scale == "log" else max(floor_abs, floor_rel * abs(m))
+    if se is not None:
+        noise = float(np.median(np.square(se)))
+        return m, max(float(np.sqrt(max(mad ** 2 - noise, 0.0))), floor)
+    return m, max(mad, floor)
+
+
 def robust_compare(df: pd.DataFrame, col: str, *, direction: str, scale: str = "linear",
                    floor_abs: float = 0.0, floor_rel: float = 0.0, min_peers: int = 5,
-                   level_col: str = "lv_group", group_col: str | None = None) -> pd.DataFrame:
+                   level_col: str = "lv_group", group_col: str | None = None,
+                   se_col: str | None = None) -> pd.DataFrame:
     """Add peer statistics to ``df`` (one row per eligible hospital).
 
     Columns added: ``peer_group`` (comparison group), ``peer_n``, ``median`` (benchmark, in the
-    value's units), ``mad_eff`` (on the comparison scale), ``z`` (robust z in the direction of
-    concern, so larger = worse) and ``rel`` (relative deviation in that direction: value/median − 1 for
-    ``direction='high'``, 1 − value/median for ``'low'``).
+    value's units), ``mad_eff`` (spread used, on the comparison scale), ``z`` (robust z in the direction
+    of concern, so larger = worse), ``rel`` (relative deviation in that direction: value/median − 1 for
+    ``direction='high'``, 1 − value/median for ``'low'``) and ``diff`` (value − median in that direction,
+    in the value's units).
 
     ``group_col`` (optional) forces the comparison groups (e.g. specialty hospitals with their own
-    kind); otherwise level groups widened as in the module doc.
+    kind); otherwise level groups widened as in the module doc (一级及以下, then 全统筹区 = every row).
+
+    ``se_col`` (optional): the sampling standard error of each row's value on the comparison scale (e.g.
+    sd/√n of a mean). The peer spread is then split into a between-hospital part τ (robust, floored)
+    and sampling noise, and each row's spread is ``sqrt(τ² + se²)``: a large hospital's precise value is
+    judged more tightly than a small one's noisy value.
     """
     out = df.copy()
     if out.empty:
-        for c in ("peer_group", "peer_n", "median", "mad_eff", "z", "rel"):
+        for c in ("peer_group", "peer_n", "median", "mad_eff", "z", "rel", "diff"):
             out[c] = pd.Series(dtype="object" if c == "peer_group" else "float64")
         return out
-    out["peer_group"] = out[group_col] if group_col else _peer_groups(out[level_col], min_peers)
+    forced = group_col is not None
+    out["peer_group"] = out[group_col] if forced else _peer_groups(out[level_col], min_peers)
     vals = out[col].astype(float)
-    x = np.log(np.maximum(vals, 1e-9)) if scale == "log" else vals
-    out["_x"] = x
-    meds, mads, ns = {}, {}, {}
-    for g, sub in out.groupby("peer_group", sort=True):
-        xs = sub["_x"].to_numpy(dtype=float)
-        m = float(np.median(xs))
-        mad = float(np.median(np.abs(xs - m))) * MAD_SCALE
-        meds[g], mads[g], ns[g] = m, mad, len(xs)
-    out["peer_n"] = out["peer_group"].map(ns).astype(int)
-    mx = out["peer_group"].map(meds).astype(float)
-    mad = out["peer_group"].map(mads).astype(float)
-    if scale == "log":
-        out["median"] = np.exp(mx)
-        floor = np.maximum(floor_abs, floor_rel)  # on the log scale a relative floor is absolute
-        out["mad_eff"] = np.maximum(mad, floor)
-    else:
-        out["median"] = mx
-        out["mad_eff"] = np.maximum(np.maximum(mad, floor_abs), floor_rel * mx.abs())
-    out["mad_eff"] = out["mad_eff"].where(out["mad_eff"] > 0, 1e-9)
+    out["_x"] = np.log(np.maximum(vals, 1e-9)) if scale == "log" else vals
+    stats = {}
+    for g in sorted(out["peer_group"].unique(), key=str):
+        sub = members(out, g, level_col, forced)
+        m, tau = group_stat(sub["_x"].to_numpy(dtype=float), scale=scale, floor_abs=floor_abs, floor_rel=floor_rel,
+                            se=sub[se_col].to_numpy(dtype=float) if se_col else None)
+        stats[g] = (m, tau, len(sub))
+    mx = out["peer_group"].map({g: v[0] for g, v in stats.items()}).astype(float)
+    tau = out["peer_group"].map({g: v[1] for g, v in stats.items()}).astype(float)
+    out["peer_n"] = out["peer_group"].map({g: v[2] for g, v in stats.items()}).astype(int)
+    out["median"] = np.exp(mx) if scale == "log" else mx
+    spread = np.sqrt(tau ** 2 + out[se_col].astype(float) ** 2) if se_col else tau
+    out["mad_eff"] = spread.where(spread > 0, 1e-9)
     sign = 1.0 if direction == "high" else -1.0
     out["z"] = sign * (out["_x"] - mx) / out["mad_eff"]
     med = out["median"].astype(float)
@@ -127,8 +155,9 @@ def robust_compare(df: pd.DataFrame, col: str, *, direction: str, scale: str = "
         else:
             rel = np.where(med > 0, 1.0 - vals / med, 0.0)
     out["rel"] = rel
-    # a group of one compares a hospital with itself: nothing to say
-    out.loc[out["peer_n"] < 3, ["z", "rel"]] = 0.0
+    out["diff"] = sign * (vals - med)
+    # fewer than 3 in the comparison group: a hospital would be compared with itself, nothing to say
+    out.loc[out["peer_n"] < 3, ["z", "rel", "diff"]] = 0.0
     return out.drop(columns="_x")
 
 
