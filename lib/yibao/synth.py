@@ -63,6 +63,15 @@ def build_world(seed: int, scale: str, clean: bool) -> tuple[World, sc.Lookups, 
 
 
 # ---- writing --------------------------------------------------------------------------------------------
+# parquet dictionary encoding only where values repeat (ids and amounts would only waste the attempt)
+DICT_COLUMNS = {
+    "setl": ["psn_no", "poolarea_no", "insu_admdvs", "insutype", "fixmedins_code", "med_type", "refd_setl_flag",
+             "init_setl_id", "gend"],
+    "setl_list": ["fixmedins_code", "qc_stas", "qc_errs", "main_diag_code", "other_diag_codes", "main_oprn_code",
+                  "drg_code", "dip_code", "grp_stas", "setl_way", "dscg_way"],
+}
+
+
 class Sink:
     """Parquet output of setl / setl_list: one file per table (tiny, small) or hive partitions
     ``<table>/month=YYYY-MM/part-<k>.parquet`` (medium, large)."""
@@ -81,12 +90,12 @@ class Sink:
             self.parts[(name, month)] = k + 1
             d = self.root / name / f"month={MONTHS[month]}"
             d.mkdir(parents=True, exist_ok=True)
-            pq.write_table(table, d / f"part-{k}.parquet", compression="snappy")
+            pq.write_table(table, d / f"part-{k}.parquet", compression="snappy", use_dictionary=DICT_COLUMNS[name])
         else:
             w = self.writers.get(name)
             if w is None:
                 w = self.writers[name] = pq.ParquetWriter(self.root / f"{name}.parquet", table.schema,
-                                                          compression="snappy")
+                                                          compression="snappy", use_dictionary=DICT_COLUMNS[name])
             w.write_table(table)
 
     def close(self) -> None:
@@ -173,7 +182,7 @@ def write_settlements(world: World, lk: sc.Lookups, groupings: list, sink: Sink,
             if carry is not None:
                 em.add(carry, m)
                 carry = None
-            counts = rng_for(world.seed, "opcount", reg.code, m).poisson(lam[:, m])
+            counts = sc.draw_counts(lam[:, m], rng_for(world.seed, "opcount", reg.code, m))
             k_chunks = max(1, math.ceil(counts.sum() / world.scale.chunk_rows))
             later = []
             for k in range(k_chunks):
@@ -301,8 +310,11 @@ def planted_dict(world: World, tot: st.Totals, measured: dict) -> dict:
         special.append({
             "kind": kind, "poolarea_no": world.regions[inst.region[h]].code, "fixmedins_code": str(inst.codes[h]),
             "fixmedins_name": str(names[h]), "hosp_lv": str(inst.df.at[h, "hosp_lv"]),
-            "note": ("民营专科医院（{}），全自费费用占比天然较高，不应列为问题" if kind == "specialty"
-                     else "2025-11-01 新开院区，出院人次快速增长属正常，无同比基数").format(inst.df.at[h, "specialty"]),
+            "begn_date": str(inst.df.at[h, "begn_date"]),
+            "note": ("民营专科医院（{}）：全自费费用占比天然较高、门诊住院人次比与病种结构（低权重、短住院）异于综合医院，"
+                     "不应列为问题" if kind == "specialty"
+                     else "2025-11-01 新开院区：出院人次快速增长属正常，无同比基数，不应列为问题").format(
+                inst.df.at[h, "specialty"]),
         })
     counts = {k: v for k, v in sorted(tot.counts.items()) if ":" not in k}
     counts["fixmedins_rows"] = int(len(inst.level))

@@ -166,6 +166,17 @@ def volume_matrix(world: World, hs: np.ndarray, outpatient: bool = False) -> np.
     return lam
 
 
+def draw_counts(lam: np.ndarray, rng: np.random.Generator, sd: float = 0.04) -> np.ndarray:
+    """Monthly counts around the expected volumes: ±4 % month-to-month variation, stochastic rounding.
+
+    Hospital volumes move smoothly rather than as independent Poisson draws, so small clean hospitals
+    do not show spurious growth between quarters.
+    """
+    x = lam * np.exp(rng.normal(0.0, sd, lam.shape) - sd * sd / 2)
+    base = np.floor(x)
+    return (base + (rng.random(lam.shape) < x - base)).astype(np.int64)
+
+
 def campus_ramp() -> np.ndarray:
     """The new campus (opened 2025-11-01): nothing before, then 25 % rising to full in ~9 months."""
     k = np.arange(NM) - month_index("2025-11")
@@ -175,7 +186,7 @@ def campus_ramp() -> np.ndarray:
 def growth_ramp() -> np.ndarray:
     """CASE_GROWTH_HIGH: flat, a small rise in May-June 2026, then about double from July 2026."""
     r = np.ones(NM)
-    for mo, f in (("2026-05", 1.12), ("2026-06", 1.25), ("2026-07", 2.0), ("2026-08", 2.25), ("2026-09", 2.5)):
+    for mo, f in (("2026-05", 1.05), ("2026-06", 1.1), ("2026-07", 2.1), ("2026-08", 2.3), ("2026-09", 2.5)):
         r[month_index(mo)] = f
     return r
 
@@ -291,7 +302,7 @@ def inpatient(world: World, ri: int, lk: Lookups, grp: Grouping) -> dict:
     rng = rng_for(world.seed, "ip", reg.code)
     hs = np.flatnonzero((inst.region == ri) & ~inst.is_pharm)
     lam = volume_matrix(world, hs)
-    cnt = rng.poisson(lam)
+    cnt = draw_counts(lam, rng)
     hosp = np.repeat(np.repeat(hs, NM), cnt.ravel())
     month = np.repeat(np.tile(np.arange(NM), len(hs)), cnt.ravel())
     n = len(hosp)
@@ -321,9 +332,10 @@ def inpatient(world: World, ri: int, lk: Lookups, grp: Grouping) -> dict:
                        4 + np.minimum(rng.exponential(18.0, len(par)), 86).astype(np.int64))
         ch = _child(world, lk, ep, par, gap, rng, same_leaf_p=0.5)
         move = rng.random(len(par)) < 0.15
-        if move.any():
-            w = inst.size[hs] / inst.size[hs].sum()
-            ch["hosp"][move] = hs[rng.choice(len(hs), size=int(move.sum()), p=w)]
+        if move.any():  # some are readmitted elsewhere (an established general hospital of the region)
+            gen = hs[inst.kind[hs] == "general"]
+            w = inst.size[gen] / inst.size[gen].sum()
+            ch["hosp"][move] = gen[rng.choice(len(gen), size=int(move.sum()), p=w)]
         parts.append(ch)
     # planted readmissions and split admissions
     for p in (world.planted("READMIT_15D", ri), world.planted("SPLIT_ADMISSION", ri)):
@@ -336,15 +348,27 @@ def inpatient(world: World, ri: int, lk: Lookups, grp: Grouping) -> dict:
             ch = _child(world, lk, ep, par, gap, rng, same_leaf_p=0.0)
             p.params.update(readmit_share=0.16, gap_days="4–15", since="2025-01")
         else:
-            par = at[rng.random(len(at)) < 0.09]
+            par = at[rng.random(len(at)) < 0.12]
             gap = rng.choice([0, 1, 1, 2, 2, 3], size=len(par))
             ch = _child(world, lk, ep, par, gap, rng, same_leaf_p=1.0, los_f=0.7)
-            p.params.update(split_share=0.09, gap_days="0–3", same_main_diag=True, since="2025-01")
+            p.params.update(split_share=0.12, gap_days="0–3", same_main_diag=True, since="2025-01")
         ch["plant"][:] = 1
         parts.append(ch)
     g = world.planted("GROUP_ADMISSION", ri)
     if g is not None:
-        parts.append(_group_admissions(world, ri, lk, g, rng))
+        grp_ep = _group_admissions(world, ri, lk, g, rng)
+        # the group's stays replace as many ordinary admissions of the same months: volume unchanged
+        gm = np.searchsorted(MONTH_START, grp_ep["end"], side="right") - 1
+        em = np.searchsorted(MONTH_START, ep["end"], side="right") - 1
+        drop = []
+        for mo in np.unique(gm):
+            cand = np.flatnonzero((ep["hosp"] == g.hosp) & (em == mo))
+            k = min(len(cand), int((gm == mo).sum()))
+            drop += list(rng.choice(cand, size=k, replace=False))
+        keep0 = np.ones(len(ep["hosp"]), dtype=bool)
+        keep0[np.array(drop, dtype=np.int64)] = False
+        parts[0] = _take(ep, np.flatnonzero(keep0))
+        parts.append(grp_ep)
     ep = _cat(parts)
     keep = ep["end"] <= END_DAY
     ep = _take(ep, np.flatnonzero(keep))
@@ -418,7 +442,7 @@ def _group_admissions(world: World, ri: int, lk: Lookups, p, rng: np.random.Gene
     cond_key = ["back", "uri", "back", "gastroenteritis"]
     rows = []
     for s, ck in zip(starts, cond_key):
-        beg = s + rng.integers(-1, 2, k)
+        beg = s + rng.integers(0, 2, k)  # all within one day of each other
         los = rng.integers(4, 8, k)
         rows.append(dict(beg=beg, los=los, cond=np.full(k, COND_INDEX[ck])))
     beg = np.concatenate([r["beg"] for r in rows])
@@ -443,10 +467,10 @@ def _recode(world: World, ri: int, lk: Lookups, ep: dict, rng: np.random.Generat
         t = ramp("2025-09", "2026-07")[month]
         ci = [i for i, c in enumerate(CONDITIONS) if c.adrg == UPCODING_ADRG]
         sel = (ep["hosp"] == p.hosp) & np.isin(ep["cond"], ci) & (ep["sev"] > 0)
-        flip = sel & (rng.random(len(month)) < 0.27 * t)
+        flip = sel & (rng.random(len(month)) < 0.4 * t)
         ep["coded_sev"][flip] = 0
         p.subject = UPCODING_ADRG
-        p.params.update(adrg=UPCODING_ADRG, recode_share=0.27, ramp="2025-09 → 2026-07",
+        p.params.update(adrg=UPCODING_ADRG, recode_share=0.4, ramp="2025-09 → 2026-07",
                         moved="伴一般/不伴合并症 → 伴严重合并症 (…3/…5 → …1)")
     p = world.planted("UPCODING_ICD", ri)
     if p is not None:
@@ -829,9 +853,13 @@ def prepare(world: World, lk: Lookups, groupings: list[Grouping]) -> None:
             mix[flag("b")] *= 4.0
             p.params.update(base_condition_boost=4.0, since="2024-01")
         elif p.rule_id == "UPCODING_DRG":
-            mix[[i for i, c in enumerate(CONDITIONS) if c.adrg == UPCODING_ADRG]] *= 3.0
+            mix[[i for i, c in enumerate(CONDITIONS) if c.adrg == UPCODING_ADRG]] *= 5.0
+            p.subject = UPCODING_ADRG
+            p.params.update(adrg_volume_boost=5.0)
         elif p.rule_id == "UPCODING_ICD":
-            mix[COND_INDEX["stroke"]] *= 2.5
+            mix[COND_INDEX["stroke"]] *= 2.0
+            p.subject = "I63"
+            p.params.update(category_volume_boost=2.0)
         elif p.rule_id == "LOW_STANDARD_ADMISSION":
             mix[flag("l")] *= 5.0
         elif p.rule_id == "OUT_OF_CATALOG_HIGH":

@@ -67,13 +67,13 @@ class Scale:
 SCALES = {
     "tiny": Scale("tiny", {"350100": 90, "350200": 60, "350300": 25},
                   {"350100": (5, 7, 7, 4, 3), "350200": (4, 6, 6, 4, 3), "350300": (1, 3, 3, 3, 2)}, False, 30),
-    "small": Scale("small", {"350100": 1500, "350200": 1000, "350300": 400},
+    "small": Scale("small", {"350100": 1300, "350200": 900, "350300": 400},
                    {"350100": (6, 8, 8, 6, 8), "350200": (5, 7, 8, 6, 6), "350300": (2, 4, 5, 6, 4)}, False, 50),
     "medium": Scale("medium", {"350100": 14000, "350200": 9000, "350300": 3500},
-                    {"350100": (10, 16, 14, 16, 40), "350200": (8, 12, 12, 14, 30), "350300": (2, 5, 6, 10, 12)},
+                    {"350100": (8, 16, 14, 16, 40), "350200": (8, 12, 12, 14, 30), "350300": (2, 5, 6, 10, 12)},
                     True, 60),
     "large": Scale("large", {"350100": 14000, "350200": 9000, "350300": 3500},
-                   {"350100": (10, 16, 14, 16, 40), "350200": (8, 12, 12, 14, 30), "350300": (2, 5, 6, 10, 12)},
+                   {"350100": (8, 16, 14, 16, 40), "350200": (8, 12, 12, 14, 30), "350300": (2, 5, 6, 10, 12)},
                    True, 60, heavy_ip=25.0, heavy_op=42.0),
 }
 HEAVY_MONTHS = ("2026-07", "2026-08", "2026-09")
@@ -111,12 +111,14 @@ OUTSIDE_ADMDVS = ("350400", "350500", "350600", "350700", "350800", "360100", "3
 OUTSIDE_W = np.array([0.18, 0.16, 0.12, 0.1, 0.08, 0.1, 0.08, 0.08, 0.05, 0.05])
 
 LEVEL_IP_SHARE = np.array([0.52, 0.30, 0.13, 0.05])
+PHARMACY_RATIO = 1.6  # pharmacy (41) settlements per inpatient settlement of the region
 LEVEL_OP_RATIO = np.array([9.0, 11.0, 16.0, 55.0])
 LEVEL_OWN = np.array([0.062, 0.052, 0.04, 0.03])
 LEVEL_COST = np.array([1.1, 0.95, 0.82, 0.72])
 LEVEL_LOS = np.array([1.0, 0.95, 0.9, 0.88])
 LEVEL_P_MCC = np.array([0.12, 0.07, 0.04, 0.03])
 LEVEL_P_CC = np.array([0.30, 0.27, 0.22, 0.2])
+TERTIARY_BASE = 0.45  # 三级 hospitals admit fewer of the simple (基层病组) conditions
 HOSP_LV_CODES = {T: ("02", "02", "03", "01"), S: ("05", "05", "06", "07"), P: ("08", "09", "08", "10"), B: ("11",)}
 
 
@@ -125,11 +127,11 @@ HOSP_LV_CODES = {T: ("02", "02", "03", "01"), S: ("05", "05", "06", "07"), P: ("
 RULES = {
     "OPIP_RATIO_LOW": (S, ("DRG", "DIP")),
     "OUT_OF_CATALOG_HIGH": (P, ("DRG", "DIP")),
-    "CASE_GROWTH_HIGH": (P, ("DRG", "DIP")),
+    "CASE_GROWTH_HIGH": (S, ("DRG", "DIP")),
     "BASE_GROUP_TERTIARY": (T, ("DRG", "DIP")),
     "COST_DEVIATION": (S, ("DRG", "DIP")),
     "UPCODING_DRG": (T, ("DRG",)),
-    "UPCODING_ICD": (None, ("DRG", "DIP")),  # 二级 in the DRG region, 三级 in the DIP region
+    "UPCODING_ICD": (T, ("DRG", "DIP")),
     "READMIT_15D": (S, ("DRG", "DIP")),
     "SPLIT_ADMISSION": (P, ("DRG", "DIP")),
     "LOW_STANDARD_ADMISSION": (P, ("DRG", "DIP")),
@@ -138,6 +140,7 @@ RULES = {
     "QC_PASS_LOW": (S, ("DRG", "DIP")),
     "UPLOAD_LOW": (T, ("DRG", "DIP")),
 }
+BY_VOLUME = ("UPCODING_DRG", "UPCODING_ICD", "COST_DEVIATION", "GROUP_ADMISSION")
 UPCODING_ADRG = "EJ1"
 UPCODING_ICD_CATEGORY = "I63"
 
@@ -330,7 +333,7 @@ def build_institutions(seed: int, scale: Scale) -> tuple[Institutions, dict]:
             rows.append(dict(level=4, name=f"{city}{_BRANDS[(i + ri) % len(_BRANDS)]}大药房（{reg.districts[i % len(reg.districts)]}"
                                            f"{'一二三四五六七八九十'[i // len(reg.districts) % 10]}店）",
                              medins_type="定点零售药店", ownership="民营", kind="pharmacy",
-                             size=2.5 * vol / nR * sizes[i], code=f"P{reg.code}{i + 1:03d}", region=ri))
+                             size=PHARMACY_RATIO * vol / nR * sizes[i], code=f"P{reg.code}{i + 1:03d}", region=ri))
         attrs.append(rng)
     n = len(rows)
     df_rows = []
@@ -356,12 +359,12 @@ def build_institutions(seed: int, scale: Scale) -> tuple[Institutions, dict]:
         for lv in (T, S, P, B):
             idx = np.flatnonzero((region == ri) & (level == lv))
             k = len(idx)
-            op_ratio[idx] = LEVEL_OP_RATIO[lv] * _spread(rng, k, 0.16)
-            own[idx] = LEVEL_OWN[lv] * _spread(rng, k, 0.16)
-            cost[idx] = _spread(rng, k, 0.08)
-            los[idx] = _spread(rng, k, 0.08)
-            growth[idx] = _lin(rng, k, 0.01, 0.07)
-            qc[idx] = _lin(rng, k, 0.935, 0.98)
+            op_ratio[idx] = LEVEL_OP_RATIO[lv] * _spread(rng, k, 0.1)
+            own[idx] = LEVEL_OWN[lv] * _spread(rng, k, 0.12)
+            cost[idx] = _spread(rng, k, 0.06)
+            los[idx] = _spread(rng, k, 0.06)
+            growth[idx] = _lin(rng, k, 0.02, 0.06)
+            qc[idx] = _lin(rng, k, 0.94, 0.975)
             upload[idx] = _lin(rng, k, 0.985, 1.0)
             grouped[idx] = _lin(rng, k, 0.975, 0.995)
             readmit[idx] = _lin(rng, k, 0.025, 0.035)
@@ -418,8 +421,8 @@ def build_institutions(seed: int, scale: Scale) -> tuple[Institutions, dict]:
 
 def base_mix(level: int) -> np.ndarray:
     """Admission probabilities of the conditions at a hospital level (general hospitals)."""
-    w = np.array([c.freq * c.aff[level] if c.kind not in ("dental",) else c.freq * c.aff[level] * 0.4
-                  for c in CONDITIONS], dtype=float)
+    w = np.array([c.freq * c.aff[level] * (0.4 if c.kind == "dental" else 1.0)
+                  * (TERTIARY_BASE if level == T and "b" in c.flags else 1.0) for c in CONDITIONS], dtype=float)
     return w / w.sum()
 
 
@@ -497,15 +500,13 @@ def assign_plan(seed: int, inst: Institutions, clean: bool) -> list[Planted]:
         for rule, (lv, methods) in RULES.items():
             if reg.pay_method not in methods:
                 continue
-            if rule == "UPCODING_ICD":
-                lv = S if reg.pay_method == "DRG" else T
             cand = np.flatnonzero((inst.region == ri) & (inst.level == lv) & (inst.kind == "general"))
             free = [int(c) for c in cand if int(c) not in used]
-            if rule == "CASE_GROWTH_HIGH":
-                priv = [c for c in free if inst.df.at[c, "ownership"] == "民营"]
-                free = priv or free
             pool = free or [int(c) for c in cand]
-            h = int(pool[int(rng.integers(0, len(pool)))])
+            if rule in BY_VOLUME:  # rules about one group's case mix need the volume of a large hospital
+                h = max(pool, key=lambda c: (inst.size[c], -c))
+            else:
+                h = int(pool[int(rng.integers(0, len(pool)))])
             used.add(h)
             plan.append(Planted(rule, ri, h))
     return plan
