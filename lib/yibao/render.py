@@ -1,0 +1,726 @@
+"""Render an executed publication notebook to HTML, DOCX and PDF — without re-executing it.
+
+Two engines, one input (DESIGN.md, "Choices"; docs/render.md):
+
+* ``quarto`` (production, whenever ``quarto`` is on PATH): the prepared notebook — the executed one
+  with the parameter cells, streams and stray reprs removed and the front matter in a first raw cell —
+  is rendered by ``quarto render NB.ipynb --to html|docx|typst`` beside a ``_quarto.yml`` made from the
+  project's ``_quarto.yml`` (``echo: false``, ``format: typst`` with ``mainfont`` / ``font-paths``).
+  Quarto does not execute .ipynb input.
+* ``builtin`` (everywhere): nbconvert preprocessors prepare the notebook the same way; its cells become
+  one Markdown document; pandoc (pypandoc-binary) writes self-contained HTML and a DOCX styled by a
+  reference document (CJK fonts, heading and table styles, header with the confidentiality line, page
+  numbers); pandoc writes Typst with ``resources/render/report.typst`` and the ``typst`` package
+  compiles the A4 PDF (title page, table of contents, running header, page numbers) with the CJK fonts
+  of the ``mplfonts`` package embedded.
+
+Publication metadata (title, subtitle, issuer, date, confidentiality …) comes from
+``nb.metadata["yibao"]`` (set by ``yibao run``) and ``Report.meta`` outputs.
+"""
+from __future__ import annotations
+
+import base64
+import copy
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from .errors import YibaoError
+from .fsutil import atomic_path
+
+__all__ = ["FORMATS", "render", "prepare", "document_meta", "to_markdown", "reference_docx",
+           "quarto_project", "engine_for", "RenderError"]
+
+FORMATS = ("html", "docx", "pdf")
+RESOURCES = Path(__file__).resolve().parent / "resources" / "render"
+PROJECT_QUARTO = Path(__file__).resolve().parents[2] / "_quarto.yml"
+DEFAULT_CONFIDENTIALITY = "数据仅限本统筹地区定点医药机构内部使用，不得对外传播"
+#: cells with these tags never reach a report (papermill's parameter cells; Quarto's / JupyterLab's remove tags)
+REMOVE_CELL_TAGS = {"parameters", "injected-parameters", "remove-cell", "remove_cell", "hide", "no-report"}
+KEEP_MIMES = ("text/markdown", "image/png")
+
+
+class RenderError(YibaoError):
+    """The notebook cannot be rendered (not executed, a cell error, a converter failure)."""
+
+
+# ---- 1. prepare: the executed notebook as report content only ----------------------------------
+
+def _report_preprocessor():
+    from nbconvert.preprocessors import Preprocessor
+
+    class ReportOutputs(Preprocessor):
+        """Keep only what a reader should see: Markdown and PNG outputs. Streams (print, warnings,
+        logging), errors, and outputs that are only a repr (``text/plain``) or an HTML DataFrame
+        are dropped; code is cleared."""
+
+        def preprocess_cell(self, cell, resources, index):
+            if cell.cell_type != "code":
+                return cell, resources
+            kept = []
+            for out in cell.get("outputs", []):
+                if out.get("output_type") == "error":
+                    raise RenderError(
+                        f"单元格 {index + 1} 执行出错（{out.get('ename')}: {out.get('evalue')}）：报告不能渲染，请先修正并重新执行")
+                if out.get("output_type") not in ("display_data", "execute_result"):
+                    continue
+                data = out.get("data", {})
+                meta = (out.get("metadata") or {}).get("yibao") or {}
+                if meta.get("kind") == "meta":
+                    kept.append(out)
+                    continue
+                if not any(m in data for m in KEEP_MIMES):
+                    continue
+                if "image/png" not in data and not str(data.get("text/markdown", "")).strip():
+                    continue
+                out = copy.deepcopy(out)
+                out["data"] = {k: v for k, v in data.items() if k in KEEP_MIMES or k == "text/plain"}
+                if out.get("output_type") == "execute_result":
+                    out["output_type"] = "display_data"
+                    out.pop("execution_count", None)
+                kept.append(out)
+            cell.outputs = kept
+            cell.source = ""
+            cell.execution_count = None
+            return cell, resources
+
+    return ReportOutputs
+
+
+def prepare(nb):
+    """A copy of an executed notebook holding only report content (nbconvert preprocessors):
+    parameter / injected-parameters cells removed, code cleared, streams, warnings, errors and raw
+    reprs dropped, empty cells removed. Raises RenderError if the notebook was never executed or
+    holds a cell error."""
+    from nbconvert.preprocessors import TagRemovePreprocessor
+
+    nb = copy.deepcopy(nb)
+    code = [c for c in nb.cells if c.cell_type == "code" and not (set(c.metadata.get("tags", [])) & REMOVE_CELL_TAGS)]
+    if code and not any(c.get("outputs") for c in code):
+        raise RenderError("笔记本尚未执行（没有任何输出）：先用 yibao run 或 papermill 执行，再渲染")
+    resources = {}
+    tag = TagRemovePreprocessor(remove_cell_tags=REMOVE_CELL_TAGS, remove_input_tags={"remove-input", "remove_input"},
+                                remove_all_outputs_tags={"remove-output", "remove_output"})
+    tag.enabled = True
+    nb, resources = tag.preprocess(nb, resources)
+    pre = _report_preprocessor()()
+    pre.enabled = True
+    nb, resources = pre.preprocess(nb, resources)
+    # raw cells (a user's own front matter, nbconvert templates) are dropped: the title page is ours
+    nb.cells = [c for c in nb.cells if (c.cell_type == "markdown" and c.source.strip())
+                or (c.cell_type == "code" and c.outputs)]
+    return nb
+
+
+def document_meta(nb) -> dict:
+    """Title page fields: from ``Report.meta`` outputs, then ``nb.metadata['yibao']`` (which wins)."""
+    meta: dict = {}
+    for c in nb.cells:
+        for out in c.get("outputs", []) if c.cell_type == "code" else []:
+            y = (out.get("metadata") or {}).get("yibao") or {}
+            if y.get("kind") == "meta":
+                meta.update({k: v for k, v in (y.get("meta") or {}).items() if v})
+    meta.update({k: v for k, v in (nb.metadata.get("yibao") or {}).items() if v not in (None, "")})
+    meta.setdefault("title", "医保数据发布")
+    meta.setdefault("confidentiality", DEFAULT_CONFIDENTIALITY)
+    meta.setdefault("date", dt.date.today().isoformat())
+    if not meta.get("issuer") and meta.get("region_name"):
+        meta["issuer"] = f"{meta['region_name']}医保数据工作组"
+    meta["date_label"] = _date_label(str(meta["date"]))
+    return meta
+
+
+def _date_label(date: str) -> str:
+    try:
+        d = dt.date.fromisoformat(date[:10])
+    except ValueError:
+        return date
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+# ---- 2. the builtin route: Markdown → pandoc → HTML / DOCX / Typst → PDF -----------------------
+
+def _raw(fmt: str, text: str) -> str:
+    return f"\n```{{={fmt}}}\n{text}\n```\n"
+
+
+def _note_block(note: str, fmt: str) -> str:
+    """A table or figure note ('注：…', '资料来源：…') in small type, not indented."""
+    if fmt == "typst":
+        return (_raw("typst", "#block(above: 0.5em, below: 1em)[#set text(size: 8.5pt, fill: rgb(\"#444444\")); "
+                              "#set par(first-line-indent: 0pt)")
+                + f"\n{note}\n" + _raw("typst", "]"))
+    if fmt == "docx":
+        return f'\n::: {{custom-style="Table Note"}}\n{note}\n:::\n'
+    return f"\n::: {{.note}}\n{note}\n:::\n"
+
+
+def _callout_block(meta: dict, markdown: str, fmt: str) -> str:
+    kind, title, body = meta.get("callout", "note"), meta.get("title", "说明"), meta.get("body", "")
+    if fmt == "html":
+        return f"\n::: {{.callout .callout-{kind}}}\n**{title}：** {body}\n:::\n"
+    if fmt == "docx":
+        return f'\n::: {{custom-style="Callout"}}\n**{title}：** {body}\n:::\n'
+    return "\n" + markdown + "\n"
+
+
+def to_markdown(nb, fmt: str, assets: Path) -> str:
+    """The prepared notebook as one pandoc Markdown document for ``fmt`` (html, docx, typst).
+    Images are written to ``assets`` and referenced relative to its parent directory."""
+    assets.mkdir(parents=True, exist_ok=True)
+    parts: list[str] = []
+    n_img = 0
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            parts.append(cell.source.strip() + "\n")
+            continue
+        if cell.cell_type != "code":
+            continue
+        for out in cell.outputs:
+            data = out.get("data", {})
+            meta = (out.get("metadata") or {}).get("yibao") or {}
+            kind = meta.get("kind")
+            if kind in ("meta", "figure-caption"):
+                continue
+            if kind == "table" and meta.get("table"):
+                block = f"\n{meta['table']}\n\n: {meta['caption']}\n"
+                if meta.get("note"):
+                    block += _note_block(meta["note"], fmt)
+                parts.append(block)
+            elif "image/png" in data:
+                n_img += 1
+                png = data["image/png"]
+                png = png if isinstance(png, str) else "".join(png)
+                name = f"fig-{n_img:03d}.png"
+                (assets / name).write_bytes(base64.b64decode(png))
+                caption = meta.get("caption") or ""
+                width = meta.get("width_pct") or 100
+                rel = f"{assets.name}/{name}"
+                if caption:
+                    parts.append(f"\n![{caption}]({rel}){{width={width}%}}\n")
+                else:  # an image without a caption stays an inline image (no figure)
+                    parts.append(f"\n![]({rel}){{width={width}%}}\\\n")
+                if meta.get("note"):
+                    parts.append(_note_block(meta["note"], fmt))
+            elif kind == "callout":
+                parts.append(_callout_block(meta, data.get("text/markdown", ""), fmt))
+            elif "text/markdown" in data:
+                md = data["text/markdown"]
+                md = md if isinstance(md, str) else "".join(md)
+                if md.strip():
+                    parts.append("\n" + md.strip() + "\n")
+    return "\n".join(parts).strip() + "\n"
+
+
+def _pandoc_path() -> str:
+    try:
+        import pypandoc
+        return pypandoc.get_pandoc_path()
+    except (ImportError, OSError) as exc:  # pragma: no cover - pypandoc-binary is a dependency
+        path = shutil.which("pandoc")
+        if path:
+            return path
+        raise RenderError("找不到 pandoc：请安装 pypandoc-binary（make venv 会安装）") from exc
+
+
+def _pandoc(args: list[str], cwd: Path) -> None:
+    proc = subprocess.run([_pandoc_path(), *args], cwd=cwd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RenderError(f"pandoc 失败（{' '.join(args[:1])}）：{proc.stderr.strip()[:800]}")
+
+
+def _yaml_meta(meta: dict, fmt: str) -> dict:
+    m = {
+        "title": meta["title"],
+        "lang": "zh-CN",
+        "toc-title": "目录",
+        "date": meta["date_label"],
+        "confidentiality": meta["confidentiality"],
+    }
+    if meta.get("subtitle"):
+        m["subtitle"] = meta["subtitle"]
+    if meta.get("issuer"):
+        m["author"] = [meta["issuer"]]
+    m["pagetitle"] = meta["title"] + (f" · {meta['subtitle']}" if meta.get("subtitle") else "")
+    return m
+
+
+def _write_meta(path: Path, meta: dict, fmt: str) -> Path:
+    import yaml
+    path.write_text(yaml.safe_dump(_yaml_meta(meta, fmt), allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def _escape_html(s: str) -> str:
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def render_html(nb, meta: dict, work: Path, target: Path) -> None:
+    md = to_markdown(nb, "html", work / "assets-html")
+    (work / "html.md").write_text(md, encoding="utf-8")
+    _write_meta(work / "html.yaml", meta, "html")
+    (work / "banner.html").write_text(
+        f'<div class="confidential">{_escape_html(meta["confidentiality"])}</div>\n', encoding="utf-8")
+    shutil.copy(RESOURCES / "report.css", work / "report.css")
+    _pandoc(["html.md", "-f", "markdown-smart", "-t", "html5", "-s", "--embed-resources", "--toc",
+             "--toc-depth=2", "--css", "report.css", "--metadata-file", "html.yaml",
+             "--include-before-body", "banner.html", "--resource-path", str(work), "-o", "out.html"], work)
+    with atomic_path(target) as tmp:
+        shutil.copy(work / "out.html", tmp)
+
+
+def reference_docx(path: Path, meta: dict) -> Path:
+    """The DOCX reference document: pandoc's default styles restyled for a Chinese report (宋体/黑体/
+    楷体 East-Asian fonts, A4 margins, three-line tables, captions, notes, callouts), with the
+    confidentiality line in the header and '— N —' page numbers in the footer."""
+    from docx import Document
+    from docx.enum.section import WD_SECTION  # noqa: F401  (import check)
+    from docx.enum.style import WD_STYLE_TYPE
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    from docx.shared import Cm, Pt, RGBColor
+
+    default = path.with_suffix(".default.docx")
+    _pandoc(["-o", str(default), "--print-default-data-file", "reference.docx"], path.parent)
+    doc = Document(str(default))
+
+    def fonts(style, east: str, latin: str = "Times New Roman", size: float | None = None,
+              bold: bool | None = None, color: str | None = "000000"):
+        f = style.font
+        f.name = latin
+        rpr = style.element.get_or_add_rPr()
+        rfonts = rpr.find(qn("w:rFonts"))
+        if rfonts is None:
+            rfonts = OxmlElement("w:rFonts")
+            rpr.insert(0, rfonts)
+        for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+            if rfonts.get(qn(attr)) is not None:
+                del rfonts.attrib[qn(attr)]
+        rfonts.set(qn("w:ascii"), latin)
+        rfonts.set(qn("w:hAnsi"), latin)
+        rfonts.set(qn("w:eastAsia"), east)
+        if size:
+            f.size = Pt(size)
+        if bold is not None:
+            f.bold = bold
+        if color:
+            f.color.rgb = RGBColor.from_string(color)
+
+    styles = doc.styles
+
+    def style(name: str, kind=WD_STYLE_TYPE.PARAGRAPH, base: str | None = "Normal"):
+        try:
+            return styles[name]
+        except KeyError:
+            s = styles.add_style(name, kind)
+            if base:
+                s.base_style = styles[base]
+            return s
+
+    normal = styles["Normal"]
+    fonts(normal, "宋体", size=12)
+    normal.paragraph_format.line_spacing = 1.35
+    normal.paragraph_format.space_after = Pt(4)
+    for name in ("Body Text", "First Paragraph"):
+        s = style(name)
+        fonts(s, "宋体", size=12)
+        s.paragraph_format.first_line_indent = Pt(24)  # two characters
+        s.paragraph_format.space_before = Pt(0)
+        s.paragraph_format.space_after = Pt(4)
+    compact = style("Compact")
+    fonts(compact, "宋体", size=10)
+    compact.paragraph_format.first_line_indent = Pt(0)
+    compact.paragraph_format.line_spacing = 1.1
+    compact.paragraph_format.space_after = Pt(0)
+    title = style("Title")
+    fonts(title, "黑体", "Arial", size=24, bold=False)
+    title.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    title.paragraph_format.space_before = Pt(150)
+    title.paragraph_format.space_after = Pt(18)
+    sub = style("Subtitle")
+    fonts(sub, "楷体", size=16, bold=False)
+    sub.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    sub.paragraph_format.space_after = Pt(120)
+    for name, size in (("Author", 15), ("Date", 14)):
+        s = style(name)
+        fonts(s, "宋体", size=size)
+        s.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    for level, (east, size) in enumerate((("黑体", 16), ("楷体", 14), ("黑体", 12), ("宋体", 12)), start=1):
+        s = style(f"Heading {level}")
+        fonts(s, east, "Arial", size=size, bold=level in (2,))
+        s.paragraph_format.space_before = Pt(14 if level == 1 else 8)
+        s.paragraph_format.space_after = Pt(6)
+        s.paragraph_format.keep_with_next = True
+        s.paragraph_format.first_line_indent = Pt(0)
+    toc_h = style("TOC Heading", base="Heading 1")
+    fonts(toc_h, "黑体", "Arial", size=16)
+    toc_h.paragraph_format.page_break_before = True
+    toc_h.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    for name in ("Table Caption", "Image Caption"):
+        s = style(name)
+        fonts(s, "黑体", "Arial", size=10.5, bold=False)
+        s.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        s.paragraph_format.first_line_indent = Pt(0)
+        s.paragraph_format.space_before = Pt(6)
+        s.paragraph_format.space_after = Pt(4)
+        s.paragraph_format.keep_with_next = name == "Table Caption"
+        s.font.italic = False
+    cf = style("Captioned Figure")
+    cf.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    cf.paragraph_format.keep_with_next = True
+    cf.paragraph_format.first_line_indent = Pt(0)
+    note = style("Table Note")
+    fonts(note, "宋体", size=9, color="444444")
+    note.paragraph_format.first_line_indent = Pt(0)
+    note.paragraph_format.space_after = Pt(8)
+    note.paragraph_format.line_spacing = 1.15
+    callout = style("Callout")
+    fonts(callout, "楷体", size=12)
+    callout.paragraph_format.first_line_indent = Pt(0)
+    callout.paragraph_format.left_indent = Cm(0.6)
+    callout.paragraph_format.right_indent = Cm(0.6)
+    _border(callout.element.get_or_add_pPr(), "left", sz=18, color="2B5C8A")
+    _shade(callout.element.get_or_add_pPr(), "F1F5F9")
+    block = style("Block Text")
+    fonts(block, "楷体", size=12)
+    block.paragraph_format.first_line_indent = Pt(0)
+    for name in ("Hyperlink",):
+        try:
+            styles[name].font.color.rgb = RGBColor.from_string("2B5C8A")
+        except KeyError:
+            pass
+
+    try:
+        table = styles["Table"]
+        _three_line_table(table.element)
+    except KeyError:  # pragma: no cover - pandoc's reference.docx has it
+        pass
+
+    sec = doc.sections[0]
+    sec.page_width, sec.page_height = Cm(21.0), Cm(29.7)
+    sec.top_margin, sec.bottom_margin = Cm(2.8), Cm(2.5)
+    sec.left_margin, sec.right_margin = Cm(2.7), Cm(2.5)
+    sec.header_distance, sec.footer_distance = Cm(1.5), Cm(1.5)
+    sec.different_first_page_header_footer = True  # the title page has no header and no number
+    header = sec.header
+    hp = header.paragraphs[0] if header.paragraphs else header.add_paragraph()
+    hp.text = ""
+    run = hp.add_run(f"{meta['title']}　｜　{meta['confidentiality']}")
+    run.font.size = Pt(9)
+    run.font.color.rgb = RGBColor.from_string("555555")
+    hp.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    _border(hp._p.get_or_add_pPr(), "bottom", sz=4, color="888888")
+    footer = sec.footer
+    fp = footer.paragraphs[0] if footer.paragraphs else footer.add_paragraph()
+    fp.text = ""
+    fp.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    fp.add_run("— ")
+    _page_field(fp)
+    fp.add_run(" —")
+    for r in fp.runs:
+        r.font.size = Pt(10.5)
+    doc.save(str(path))
+    default.unlink(missing_ok=True)
+    return path
+
+
+def _border(ppr, side: str, sz: int, color: str) -> None:
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    pbdr = ppr.find(qn("w:pBdr"))
+    if pbdr is None:
+        pbdr = OxmlElement("w:pBdr")
+        ppr.append(pbdr)
+    el = OxmlElement(f"w:{side}")
+    el.set(qn("w:val"), "single")
+    el.set(qn("w:sz"), str(sz))
+    el.set(qn("w:space"), "4")
+    el.set(qn("w:color"), color)
+    pbdr.append(el)
+
+
+def _shade(ppr, fill: str) -> None:
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    shd = OxmlElement("w:shd")
+    shd.set(qn("w:val"), "clear")
+    shd.set(qn("w:color"), "auto")
+    shd.set(qn("w:fill"), fill)
+    ppr.append(shd)
+
+
+def _page_field(paragraph) -> None:
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    for kind, text in (("begin", None), (None, " PAGE "), ("separate", None), (None, "1"), ("end", None)):
+        run = paragraph.add_run()
+        if kind:
+            fc = OxmlElement("w:fldChar")
+            fc.set(qn("w:fldCharType"), kind)
+            run._r.append(fc)
+        elif text.strip() == "PAGE":
+            it = OxmlElement("w:instrText")
+            it.set(qn("xml:space"), "preserve")
+            it.text = text
+            run._r.append(it)
+        else:
+            run.text = text
+
+
+def _three_line_table(style_el) -> None:
+    """三线表: a thick rule above and below the table, a thin one under the header row; full width."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    def rule(parent, side, sz, color="000000"):
+        el = OxmlElement(f"w:{side}")
+        el.set(qn("w:val"), "single" if sz else "nil")
+        if sz:
+            el.set(qn("w:sz"), str(sz))
+            el.set(qn("w:space"), "0")
+            el.set(qn("w:color"), color)
+        parent.append(el)
+
+    tblpr = style_el.find(qn("w:tblPr"))
+    if tblpr is None:
+        tblpr = OxmlElement("w:tblPr")
+        style_el.append(tblpr)
+    for old in tblpr.findall(qn("w:tblBorders")):
+        tblpr.remove(old)
+    borders = OxmlElement("w:tblBorders")
+    rule(borders, "top", 12)
+    rule(borders, "left", 0)
+    rule(borders, "bottom", 12)
+    rule(borders, "right", 0)
+    rule(borders, "insideH", 2, "BFBFBF")
+    rule(borders, "insideV", 0)
+    tblpr.append(borders)
+    cell_mar = OxmlElement("w:tblCellMar")
+    for side, w in (("left", 80), ("right", 80)):
+        el = OxmlElement(f"w:{side}")
+        el.set(qn("w:w"), str(w))
+        el.set(qn("w:type"), "dxa")
+        cell_mar.append(el)
+    tblpr.append(cell_mar)
+    for old in style_el.findall(qn("w:tblStylePr")):
+        if old.get(qn("w:type")) == "firstRow":
+            style_el.remove(old)
+    first = OxmlElement("w:tblStylePr")
+    first.set(qn("w:type"), "firstRow")
+    rpr = OxmlElement("w:rPr")
+    rfonts = OxmlElement("w:rFonts")
+    rfonts.set(qn("w:eastAsia"), "黑体")
+    rpr.append(rfonts)
+    first.append(rpr)
+    tcpr = OxmlElement("w:tcPr")
+    tcb = OxmlElement("w:tcBorders")
+    rule(tcb, "top", 12)
+    rule(tcb, "bottom", 6)
+    tcpr.append(tcb)
+    shd = OxmlElement("w:shd")
+    shd.set(qn("w:val"), "clear")
+    shd.set(qn("w:color"), "auto")
+    shd.set(qn("w:fill"), "EEF2F6")
+    tcpr.append(shd)
+    first.append(tcpr)
+    style_el.append(first)
+
+
+def render_docx(nb, meta: dict, work: Path, target: Path) -> None:
+    md = to_markdown(nb, "docx", work / "assets-docx")
+    # the table of contents gets its own page (TOC Heading starts a page); the body starts on the next
+    md = _raw("openxml", '<w:p><w:r><w:br w:type="page"/></w:r></w:p>') + "\n" + md
+    (work / "docx.md").write_text(md, encoding="utf-8")
+    _write_meta(work / "docx.yaml", meta, "docx")
+    ref = reference_docx(work / "reference.docx", meta)
+    _pandoc(["docx.md", "-f", "markdown-smart", "-t", "docx", "--toc", "--toc-depth=2",
+             "--reference-doc", str(ref), "--metadata-file", "docx.yaml", "--resource-path", str(work),
+             "-o", "out.docx"], work)
+    with atomic_path(target) as tmp:
+        shutil.copy(work / "out.docx", tmp)
+
+
+def _typst_fonts(work: Path) -> Path:
+    """A directory with just the two CJK fonts (links to the mplfonts files)."""
+    from .charts import font_files
+    d = work / "fonts"
+    d.mkdir(exist_ok=True)
+    for f in font_files():
+        link = d / f.name
+        if not link.exists():
+            try:
+                link.symlink_to(f)
+            except OSError:
+                shutil.copy(f, link)
+    return d
+
+
+def render_pdf(nb, meta: dict, work: Path, target: Path) -> None:
+    import typst
+
+    md = to_markdown(nb, "typst", work / "assets-pdf")
+    (work / "pdf.md").write_text(md, encoding="utf-8")
+    _write_meta(work / "pdf.yaml", meta, "typst")
+    shutil.copy(RESOURCES / "report.typst", work / "report.typst")
+    _pandoc(["pdf.md", "-f", "markdown-smart", "-t", "typst", "-s", "--template", "report.typst",
+             "--toc", "--toc-depth=2", "--metadata-file", "pdf.yaml", "-o", "report.typ"], work)
+    fonts = _typst_fonts(work)
+    try:
+        typst.compile(str(work / "report.typ"), output=str(work / "out.pdf"), root=str(work),
+                      font_paths=[str(fonts)], ignore_system_fonts=True)
+    except Exception as exc:  # typst reports source errors as one exception
+        raise RenderError(f"Typst 排版失败：{str(exc)[:800]}") from exc
+    with atomic_path(target) as tmp:
+        shutil.copy(work / "out.pdf", tmp)
+
+
+# ---- 3. the Quarto route -----------------------------------------------------------------------
+
+def quarto_project(work: Path, meta: dict) -> Path:
+    """``_quarto.yml`` for a render directory: the project's ``_quarto.yml`` with the resource paths
+    (CSS, DOCX reference document, Typst header include, CJK font directory) made absolute."""
+    import yaml
+
+    cfg = yaml.safe_load(PROJECT_QUARTO.read_text(encoding="utf-8")) if PROJECT_QUARTO.exists() else {}
+    cfg = cfg or {}
+    fmt = cfg.setdefault("format", {})
+    shutil.copy(RESOURCES / "report.css", work / "report.css")
+    reference_docx(work / "reference.docx", meta)
+    (work / "header.typ").write_text(_typst_header(meta), encoding="utf-8")
+    fmt.setdefault("html", {})["css"] = str(work / "report.css")
+    fmt.setdefault("docx", {})["reference-doc"] = str(work / "reference.docx")
+    typ = fmt.setdefault("typst", {})
+    typ["font-paths"] = [str(_typst_fonts(work))]
+    typ["include-in-header"] = [str(work / "header.typ")]
+    cfg.pop("project", None)
+    cfg["project"] = {"type": "default"}
+    path = work / "_quarto.yml"
+    path.write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def _typst_str(s: str) -> str:
+    return json.dumps(s, ensure_ascii=False)
+
+
+def _typst_header(meta: dict) -> str:
+    """Raw Typst for Quarto's preamble: the running header (title · confidentiality line) from page 2."""
+    return (
+        "#set page(header: context { if counter(page).get().first() > 1 { "
+        "set text(size: 8pt, fill: rgb(\"#555555\")); "
+        f"grid(columns: (1fr, auto), {_typst_str(meta['title'])}, {_typst_str(meta['confidentiality'])}); "
+        "v(-4pt); line(length: 100%, stroke: 0.4pt + rgb(\"#888888\")) } })\n"
+        "#show figure: set block(breakable: true)\n")
+
+
+def quarto_notebook(nb, meta: dict):
+    """The prepared notebook for Quarto: the front matter as the first raw cell; table outputs carry
+    their caption as a pandoc table caption; code cells keep their (cleaned) outputs."""
+    import nbformat
+
+    import yaml
+    nb = copy.deepcopy(nb)
+    front = {"title": meta["title"], "date": meta["date_label"], "lang": "zh",
+             "confidentiality": meta["confidentiality"]}
+    if meta.get("subtitle"):
+        front["subtitle"] = meta["subtitle"]
+    if meta.get("issuer"):
+        front["author"] = meta["issuer"]
+    raw = nbformat.v4.new_raw_cell("---\n" + yaml.safe_dump(front, allow_unicode=True, sort_keys=False) + "---")
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        outs = []
+        for out in cell.outputs:
+            y = (out.get("metadata") or {}).get("yibao") or {}
+            if y.get("kind") == "meta":
+                continue
+            if y.get("kind") == "table" and y.get("table"):
+                out = copy.deepcopy(out)
+                md = f"{y['table']}\n\n: {y['caption']}\n" + (f"\n{y['note']}\n" if y.get("note") else "")
+                out["data"]["text/markdown"] = md
+            outs.append(out)
+        cell.outputs = outs
+        cell.source = ""
+    nb.cells.insert(0, raw)
+    return nb
+
+
+def render_quarto(nb, meta: dict, work: Path, stem: str, formats, out_dir: Path) -> dict[str, Path]:
+    import nbformat
+
+    quarto = shutil.which("quarto")
+    if not quarto:
+        raise RenderError("--engine quarto：PATH 中没有 quarto（conda install -c conda-forge quarto，或改用 --engine builtin）")
+    quarto_project(work, meta)
+    src = work / f"{stem}.ipynb"
+    nbformat.write(quarto_notebook(nb, meta), str(src))
+    done = {}
+    for fmt in formats:
+        to = "typst" if fmt == "pdf" else fmt
+        proc = subprocess.run([quarto, "render", src.name, "--to", to], cwd=work, capture_output=True, text=True)
+        produced = work / f"{stem}.{fmt}"
+        if proc.returncode != 0 or not produced.exists():
+            raise RenderError(f"quarto render --to {to} 失败：{(proc.stderr or proc.stdout).strip()[-800:]}")
+        target = out_dir / f"{stem}.{fmt}"
+        with atomic_path(target) as tmp:
+            shutil.copy(produced, tmp)
+        done[fmt] = target
+    return done
+
+
+# ---- entry points --------------------------------------------------------------------------------
+
+def engine_for(engine: str) -> str:
+    if engine == "auto":
+        return "quarto" if shutil.which("quarto") else "builtin"
+    if engine not in ("quarto", "builtin"):
+        raise RenderError(f"--engine {engine}：应为 auto、quarto 或 builtin")
+    return engine
+
+
+def render(notebook: str | os.PathLike, formats=FORMATS, engine: str = "auto",
+           out_dir: str | os.PathLike | None = None) -> dict[str, Path]:
+    """Render an executed notebook to ``<out_dir>/<stem>.{html,docx,pdf}``; returns {format: path}.
+    Each file appears atomically; the notebook is never executed."""
+    import nbformat
+
+    notebook = Path(notebook)
+    if not notebook.is_file():
+        raise RenderError(f"{notebook}：文件不存在")
+    formats = [f.strip().lower() for f in formats if f and f.strip()]
+    bad = [f for f in formats if f not in FORMATS]
+    if bad:
+        raise RenderError(f"--to {','.join(bad)}：格式应为 {', '.join(FORMATS)}")
+    try:
+        raw_nb = nbformat.read(str(notebook), as_version=4)
+    except Exception as exc:  # noqa: BLE001
+        raise RenderError(f"{notebook}：不是可读的 Jupyter 笔记本（{exc}）") from exc
+    out_dir = Path(out_dir) if out_dir else notebook.parent
+    out_dir.mkdir(parents=True, exist_ok=True)
+    nb = prepare(raw_nb)
+    meta = document_meta(raw_nb)
+    eng = engine_for(engine)
+    with tempfile.TemporaryDirectory(prefix=".render-", dir=out_dir) as tmp:
+        work = Path(tmp)
+        if eng == "quarto":
+            return render_quarto(nb, meta, work, notebook.stem, formats, out_dir)
+        done = {}
+        for fmt in formats:
+            target = out_dir / f"{notebook.stem}.{fmt}"
+            {"html": render_html, "docx": render_docx, "pdf": render_pdf}[fmt](nb, meta, work, target)
+            done[fmt] = target
+        return done
+
+
+def run_cli(args) -> int:
+    done = render(args.notebook, formats=args.to, engine=args.engine, out_dir=args.out)
+    for fmt, path in done.items():
+        print(f"{fmt}: {path}")
+    return 0
