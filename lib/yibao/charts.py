@@ -191,13 +191,13 @@ def _place_labels(ax, items, fontsize: float = 7.0, color_of=None, dx_pt: float 
         x0 = px + dx_pt * scale
         w = sum(fontsize * (1.0 if ord(ch) > 0x2e80 else 0.55) for ch in text) * scale
         ty = py
-        moved = True
-        while moved:
-            moved = False
-            for a0, a1, ay in placed:
-                if x0 < a1 and a0 < x0 + w and abs(ay - ty) < h:
-                    ty = ay - h
-                    moved = True
+        # move down below every overlapping label; each move lowers ty, so at most len(placed) passes
+        # (the tolerance keeps a label placed exactly one line below another from counting as overlap)
+        for _ in range(len(placed) + 1):
+            hits = [ay for a0, a1, ay in placed if x0 < a1 and a0 < x0 + w and abs(ay - ty) < h * 0.999]
+            if not hits:
+                break
+            ty = min(hits) - h
         placed.append((x0, x0 + w, ty))
         ax.annotate(text, (x, y), xytext=(dx_pt, (ty - py) / scale), textcoords="offset points",
                     fontsize=fontsize, va="center", color=color_of(text) if color_of else "#333333",

@@ -399,7 +399,7 @@ PEER_INDICATORS = {
          "即每多少个门诊人次对应1个出院人次，指标值越小，提示门诊收住院率越高，可能存在“拉人头”住院"),
     45: ("医保外费用占比", "OUT_OF_CATALOG_HIGH", "high",
          "偏高提示可能将目录内费用转为患者自付，加重群众负担"),
-    41: ("出院人次增长率", "CASE_GROWTH_HIGH", "high",
+    41: ("出院人次环比增长率", "CASE_GROWTH_HIGH", "high",
          "增幅远超同级平均水平且无新增床位、优势学科的，需排查是否存在诱导住院"),
 }
 
@@ -422,11 +422,17 @@ def peer_indicator(ctx: Context, rep, iid: int) -> None:
     g = level_summary(ctx, iid)
     named = ctx.findings[ctx.findings["rule_id"] == rule] if not ctx.findings.empty else ctx.findings
     named_hi = named[named["severity"].isin(["high", "medium"])] if not named.empty else named
+    # the named hospitals are shown with this indicator's own value (the one charted), beside their level's median
+    own = dict(zip(d["fixmedins_code"], d["value"]))
+    lv_of = dict(zip(d["fixmedins_code"], d["lv_group"]))
+    med = dict(zip(g["lv_group"], g["median"]))
     rep.md(f"{ctx.label}全区域{name}为{f(ctx.value(iid))}（{why}）。分级别看，"
            + "；".join(f"{r.lv_group}机构中位数{f(r.median)}（{int(r.count)}家，{f(r.min)}～{f(r.max)}）"
                       for r in g.itertuples()) + "。"
            + (("偏离同级水平明显、予以点名提示的机构：" + "；".join(
-               f"{r.fixmedins_name}（{f(r.value)}，同级基准{f(r.benchmark)}）" for r in named_hi.itertuples()) + "。")
+               f"{r.fixmedins_name}（{f(own[r.fixmedins_code])}，同级中位数{f(med.get(lv_of[r.fixmedins_code]))}）"
+               if r.fixmedins_code in own else f"{r.fixmedins_name}"
+               for r in named_hi.itertuples()) + "（判定依据见问题警示清单）。")
               if len(named_hi) else "各级别机构未见明显偏离同级水平的情况。"))
     charts = _charts()
     flagged = set(named_hi["fixmedins_name"]) if len(named_hi) else set()
