@@ -43,6 +43,7 @@ DEFAULT_CONFIDENTIALITY = "数据仅限本统筹地区定点医药机构内部�
 #: cells with these tags never reach a report (papermill's parameter cells; Quarto's / JupyterLab's remove tags)
 REMOVE_CELL_TAGS = {"parameters", "injected-parameters", "remove-cell", "remove_cell", "hide", "no-report"}
 KEEP_MIMES = ("text/markdown", "image/png")
+SHORT_TABLE_ROWS = 18  # PDF: tables up to this many rows are never split across pages
 
 
 class RenderError(YibaoError):
@@ -189,6 +190,9 @@ def to_markdown(nb, fmt: str, assets: Path) -> str:
                 continue
             if kind == "table" and meta.get("table"):
                 block = f"\n{meta['table']}\n\n: {meta['caption']}\n"
+                if fmt == "typst" and meta["table"].count("\n") <= SHORT_TABLE_ROWS + 1:
+                    # a short table stays on one page with its caption; long ones break, header repeated
+                    block = _raw("typst", "#block(breakable: false, width: 100%)[") + block + _raw("typst", "]")
                 if meta.get("note"):
                     block += _note_block(meta["note"], fmt)
                 parts.append(block)
