@@ -386,6 +386,8 @@ def box_by_level(df, level_col: str, value_col: str, label_col: str | None = Non
             v = row[value_col]
             name = str(row[label_col]) if label_col else ""
             out = (len(g) >= 4 and (v < lo or v > hi)) or (name and name in hl)
+            if out:
+                xv = pos[lv]  # named points sit on their level's axis, so the column they belong to is plain
             ax.scatter([xv], [v], s=16 if out else 11, color=HIGHLIGHT if out else PALETTE[0],
                        alpha=0.95 if out else 0.7, zorder=3, linewidths=0)
             if out and label_col:
