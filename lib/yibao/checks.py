@@ -29,7 +29,7 @@ from .warehouse import Warehouse, lit
 COLUMNS_CHECKS = ["check_id", "status", "detail"]
 TOL_AMOUNT = 0.02      # 元: rounding of 2-decimal values
 TOL_PCT = 0.02         # percentage points: rounding of two 2-decimal shares
-TOL_SOURCE = 0.05      # relative: fund report vs settlement data
+TOL_SOURCE = 0.10      # relative: fund report vs settlement data (timing, settlements outside the dataset)
 STATUS_ZH = {"pass": "通过", "fail": "不通过", "warn": "提示", "skip": "未执行"}
 
 
@@ -260,7 +260,7 @@ def _check_source_expenditure(wh: Warehouse, region: str, p: Period):
     return cid, ("pass" if ok else "warn"), (
         f"本期基金报表职工医保统筹基金与居民医保基金支出合计{_fmt(fund)}元，结算数据中本统筹区参保人（含异地就医）统筹基金支付合计"
         f"{_fmt(setl)}元，相差{rel_diff * 100:+.2f}%" +
-        ("，在±5%以内。" if ok else "，超过±5%：两个来源口径或报送时点不一致，发布前请核实并在报告中说明。"))
+        (f"，在±{TOL_SOURCE:.0%}以内。" if ok else f"，超过±{TOL_SOURCE:.0%}：两个来源口径或报送时点不一致，发布前请核实并在报告中说明。"))
 
 
 def _check_bal_cum(wh: Warehouse, region: str, p: Period, ind: _Ind):

@@ -246,6 +246,44 @@ def commend(wh, region: str, period) -> pd.DataFrame:
     return analyse(wh, region, period)[1]
 
 
+# ---- measuring against planted anomalies (synthetic data) -------------------------------------------------
+def evaluate(data_dir, planted: dict | None = None) -> dict:
+    """Run every region of a synthetic dataset and score the findings against its planted.json.
+
+    Returns ``{"period", "recall", "missed": [(region, rule, code, subject)], "precision": {region or
+    "overall": share of high/medium flags that were planted (None when there are none)}, "flags": {region:
+    (planted high/medium flags, all high/medium flags)}, "findings": {region: detailed DataFrame},
+    "seconds": {region: run time}}``. A planted anomaly is found when a finding of any severity has its
+    region, rule_id, fixmedins_code and subject."""
+    import json
+    import time
+    data_dir = Path(data_dir)
+    if planted is None:
+        planted = json.loads((data_dir / "planted.json").read_text(encoding="utf-8"))
+    period = planted.get("analysis_period")
+    keys = {(a["poolarea_no"], a["rule_id"], a["fixmedins_code"], a.get("subject") or "")
+            for a in planted.get("anomalies", [])}
+    out: dict = dict(period=period, findings={}, seconds={}, flags={}, precision={})
+    found: set = set()
+    tot_ok = tot = 0
+    with Warehouse(data_dir) as wh:
+        for reg in sorted(r["poolarea_no"] for r in planted["regions"]):
+            t0 = time.perf_counter()
+            df = find_detailed(wh, reg, period)
+            out["seconds"][reg] = round(time.perf_counter() - t0, 2)
+            out["findings"][reg] = df
+            found |= {(reg, r, c, s) for r, c, s in zip(df["rule_id"], df["fixmedins_code"], df["subject"])}
+            hm = df[df["severity"].isin(["high", "medium"])]
+            ok = sum((reg, r, c, s) in keys for r, c, s in zip(hm["rule_id"], hm["fixmedins_code"], hm["subject"]))
+            out["flags"][reg] = (ok, len(hm))
+            out["precision"][reg] = ok / len(hm) if len(hm) else None
+            tot_ok, tot = tot_ok + ok, tot + len(hm)
+    out["precision"]["overall"] = tot_ok / tot if tot else None
+    out["missed"] = sorted(keys - found)
+    out["recall"] = (len(keys) - len(out["missed"])) / len(keys) if keys else None
+    return out
+
+
 # ---- output --------------------------------------------------------------------------------------------
 def _csv_bytes(df: pd.DataFrame) -> bytes:
     buf = io.StringIO()
@@ -282,4 +320,5 @@ def run_cli(args) -> int:
     return 0
 
 
-__all__ = ["COLUMNS", "RULES", "Rule", "analyse", "commend", "find", "find_detailed", "run_cli", "write_findings"]
+__all__ = ["COLUMNS", "RULES", "Rule", "analyse", "commend", "evaluate", "find", "find_detailed", "run_cli",
+           "write_findings"]

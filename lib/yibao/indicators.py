@@ -44,6 +44,7 @@ import pandas as pd
 
 from . import catalogue
 from .catalogue import SUPPRESS_MIN, Indicator
+from .contract import MED_TYPE_OUTPATIENT, MED_TYPE_PHARMACY
 from .errors import DataError
 from .fsutil import atomic_path, publication_dir
 from .periods import Period
@@ -77,6 +78,25 @@ def _month_end(month: str) -> str:
     if m == 13:
         y, m = y + 1, 1
     return f"{y}-{m:02d}-01"
+
+
+def cls_sql(col: str = "med_type") -> str:
+    """门诊类/住院类/药店/其他 of a med_type: the same CASE as warehouse ``setl_all.cls`` (contract, setl.med_type)."""
+    op = ", ".join(lit(c) for c in MED_TYPE_OUTPATIENT)
+    rx = ", ".join(lit(c) for c in MED_TYPE_PHARMACY)
+    return (f"CASE WHEN {col} IN ({op}) THEN '门诊类' WHEN {col} LIKE '2%' OR {col} = '52' THEN '住院类' "
+            f"WHEN {col} IN ({rx}) THEN '药店' ELSE '其他' END")
+
+
+def ip_sql(col: str = "med_type") -> str:
+    """Predicate: the med_type is 住院类 (as :func:`cls_sql`)."""
+    op = ", ".join(lit(c) for c in MED_TYPE_OUTPATIENT)
+    return f"(({col} LIKE '2%' OR {col} = '52') AND {col} NOT IN ({op}))"
+
+
+def _month_text(col: str) -> str:
+    """'YYYY-MM' of an integer yyyymm."""
+    return f"printf('%04d-%02d', CAST({col} // 100 AS INTEGER), CAST({col} % 100 AS INTEGER))"
 
 
 def placeholders(region: str, period: Period) -> dict[str, str]:
@@ -134,7 +154,7 @@ class _Engine:
             return
         if self.wh.has("setl"):
             self._exec(f"""CREATE OR REPLACE TEMP TABLE {self._t('rev')} AS
-                SELECT DISTINCT init_setl_id AS setl_id FROM setl_all
+                SELECT DISTINCT init_setl_id AS setl_id FROM setl
                 WHERE refd_setl_flag = '1' AND init_setl_id IS NOT NULL""")
         else:
             self._exec(f"CREATE OR REPLACE TEMP TABLE {self._t('rev')} AS SELECT CAST(NULL AS VARCHAR) AS setl_id "
@@ -202,29 +222,38 @@ class _Engine:
             base, setl, ip = self._t(f"base{k}"), self._t(f"setl{k}"), self._t(f"ip{k}")
             if not self.wh.has("setl"):
                 raise DataError(f"{self.wh.data_dir}: 缺少必需的表 setl（结算信息）(rule: required table)")
-            # one pass over the settlements: everything aggregated, inpatient cases of the region kept by setl_id
+            window = (f"s.setl_time >= TIMESTAMP '{first}-01 00:00:00' "
+                      f"AND s.setl_time < TIMESTAMP '{_month_end(last)} 00:00:00'")
+            netted = (f"COALESCE(s.refd_setl_flag, '0') <> '1' "
+                      f"AND s.setl_id NOT IN (SELECT setl_id FROM {self._t('rev')})")
+            ym = "(year(s.setl_time) * 100 + month(s.setl_time))"
+            # pass 1: every netted settlement of the region's institutions or insured, aggregated
+            # (grouped by med_type and an integer month; class and 'YYYY-MM' are derived on the small result)
             self._exec(f"""CREATE OR REPLACE TEMP TABLE {base} AS
-                SELECT COALESCE(s.fixmedins_code, '') AS fixmedins_code, s.month, s.cls, s.insutype,
+                SELECT COALESCE(s.fixmedins_code, '') AS fixmedins_code, {ym} AS ym, s.med_type, s.insutype,
                        COALESCE(s.poolarea_no = {R}, false) AS at_region,
                        COALESCE(s.insu_admdvs = s.poolarea_no, false) AS is_local,
                        COALESCE(s.insu_admdvs = {R}, false) AS insured_here,
-                       CASE WHEN s.cls = '住院类' AND s.poolarea_no = {R} THEN s.setl_id END AS ip_setl_id,
                        COUNT(*) AS cases,
                        SUM(CAST(s.medfee_sumamt AS DECIMAL(18,2))) AS medfee_sumamt,
                        SUM(CAST(s.fulamt_ownpay_amt AS DECIMAL(18,2))) AS fulamt_ownpay_amt,
                        SUM(CAST(s.hifp_pay AS DECIMAL(18,2))) AS hifp_pay
-                FROM setl_all s
-                WHERE (s.poolarea_no = {R} OR s.insu_admdvs = {R})
-                  AND s.setl_time >= TIMESTAMP '{first}-01 00:00:00'
-                  AND s.setl_time < TIMESTAMP '{_month_end(last)} 00:00:00'
-                  AND COALESCE(s.refd_setl_flag, '0') <> '1'
-                  AND s.setl_id NOT IN (SELECT setl_id FROM {self._t('rev')})
-                GROUP BY 1, 2, 3, 4, 5, 6, 7, 8""")
+                FROM setl s
+                WHERE (s.poolarea_no = {R} OR s.insu_admdvs = {R}) AND {window} AND {netted}
+                GROUP BY 1, 2, 3, 4, 5, 6, 7""")
             self._exec(f"""CREATE OR REPLACE TEMP TABLE {setl} AS
-                SELECT fixmedins_code, month, cls, insutype, at_region, is_local, insured_here,
+                SELECT fixmedins_code, {_month_text('ym')} AS month, {cls_sql('med_type')} AS cls, insutype,
+                       at_region, is_local, insured_here,
                        SUM(cases) AS cases, SUM(medfee_sumamt) AS medfee_sumamt,
                        SUM(fulamt_ownpay_amt) AS fulamt_ownpay_amt, SUM(hifp_pay) AS hifp_pay
                 FROM {base} GROUP BY 1, 2, 3, 4, 5, 6, 7""")
+            self._exec(f"DROP TABLE {base}")
+            # pass 2: the inpatient settlements at the region's institutions, one row each (to meet their lists)
+            self._exec(f"""CREATE OR REPLACE TEMP TABLE {base} AS
+                SELECT s.setl_id, COALESCE(s.fixmedins_code, '') AS fixmedins_code, {ym} AS ym,
+                       CAST(s.medfee_sumamt AS DECIMAL(18,2)) AS medfee_sumamt
+                FROM setl s
+                WHERE s.poolarea_no = {R} AND {window} AND {ip_sql('s.med_type')} AND {netted}""")
             grp = {"DRG": "l.drg_code", "DIP": "l.dip_code"}.get(self.pay_method, "COALESCE(l.drg_code, l.dip_code)")
             if self.wh.has("setl_list"):
                 lst = "setl_list"
@@ -234,12 +263,11 @@ class _Engine:
                        "CAST(NULL AS VARCHAR) AS drg_code, CAST(NULL AS VARCHAR) AS dip_code, "
                        "CAST(NULL AS BIGINT) AS ipt_days, CAST(NULL AS DOUBLE) AS weight WHERE false)")
             self._exec(f"""CREATE OR REPLACE TEMP TABLE {ip} AS
-                SELECT b.fixmedins_code, b.month, l.setl_id IS NOT NULL AS uploaded,
+                SELECT b.fixmedins_code, {_month_text('b.ym')} AS month, l.setl_id IS NOT NULL AS uploaded,
                        l.qc_stas, l.grp_stas, l.setl_way, {grp} AS grp_code,
-                       SUM(b.cases) AS cases, SUM(l.ipt_days) AS ipt_days, SUM(b.medfee_sumamt) AS medfee_sumamt,
+                       COUNT(*) AS cases, SUM(l.ipt_days) AS ipt_days, SUM(b.medfee_sumamt) AS medfee_sumamt,
                        SUM(CAST(l.weight AS DECIMAL(18,4))) AS weight
-                FROM {base} b LEFT JOIN {lst} l ON l.setl_id = b.ip_setl_id
-                WHERE b.ip_setl_id IS NOT NULL
+                FROM {base} b LEFT JOIN {lst} l ON l.setl_id = b.setl_id
                 GROUP BY 1, 2, 3, 4, 5, 6, 7""")
             self._exec(f"DROP TABLE {base}")
             c = _Cube(first, last, setl, ip)

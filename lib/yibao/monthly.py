@@ -251,26 +251,45 @@ def _top_problem(top_h: pd.DataFrame, code: str) -> str:
 DIRECTION_ORDER = ["住院", "普通门诊", "门诊慢特病", "生育门诊", "定点药店购药", "其他"]
 
 
+def settlement_cube(ctx: Context) -> pd.DataFrame:
+    """Netted settlements at the region's institutions by month, institution and direction for the 13
+    months ending with the period and the same month a year earlier (one pass over the settlements):
+    month, fixmedins_code, level (三级 … / 定点零售药店), direction (住院, 普通门诊, 门诊慢特病, 生育门诊,
+    定点药店购药, 其他), cases, medfee, hifp_pay. Cached on the context."""
+    cube = getattr(ctx, "_monthly_cube", None)
+    if cube is not None:
+        return cube
+    months = sorted(set(ctx.period.trailing_months(13)) | set(ctx.period.year_ago().months))
+    cube = ctx.wh.df(f"""
+        SELECT s.month, s.fixmedins_code,
+               CASE WHEN f.fixmedins_type = '2' THEN '定点零售药店' ELSE coalesce(f.lv_group, '基层/无等级') END AS level,
+               CASE WHEN s.cls = '住院类' THEN '住院' WHEN s.med_type = '11' THEN '普通门诊'
+                    WHEN s.med_type = '14' THEN '门诊慢特病' WHEN s.med_type = '51' THEN '生育门诊'
+                    WHEN s.med_type = '41' THEN '定点药店购药' ELSE '其他' END AS direction,
+               COUNT(*) AS cases, SUM(s.medfee_sumamt) AS medfee, SUM(s.hifp_pay) AS hifp_pay
+        FROM setl_net s LEFT JOIN fixmedins_x f USING (fixmedins_code)
+        WHERE s.poolarea_no = ? AND {months_filter(months, 's.month')}
+        GROUP BY 1, 2, 3, 4""", [ctx.region])
+    ctx._monthly_cube = cube
+    return cube
+
+
 def settlement_by_direction(ctx: Context, months: list[str]) -> pd.DataFrame:
     """Settlements at the region's institutions by direction: cases (人次), medfee, hifp_pay."""
-    return ctx.wh.df(f"""
-        SELECT CASE WHEN cls = '住院类' THEN '住院' WHEN med_type = '11' THEN '普通门诊'
-                    WHEN med_type = '14' THEN '门诊慢特病' WHEN med_type = '51' THEN '生育门诊'
-                    WHEN med_type = '41' THEN '定点药店购药' ELSE '其他' END AS direction,
-               COUNT(*) AS cases, SUM(medfee_sumamt) AS medfee, SUM(hifp_pay) AS hifp_pay
-        FROM setl_net WHERE poolarea_no = ? AND {months_filter(months)} GROUP BY 1""", [ctx.region])
+    c = settlement_cube(ctx)
+    c = c[c["month"].isin(months)]
+    return c.groupby("direction", as_index=False)[["cases", "medfee", "hifp_pay"]].sum()
 
 
 def settlement_by_level(ctx: Context, months: list[str]) -> pd.DataFrame:
-    """Settlements at the region's institutions by hospital level (pharmacies apart)."""
-    return ctx.wh.df(f"""
-        SELECT CASE WHEN f.fixmedins_type = '2' THEN '定点零售药店' ELSE f.lv_group END AS level,
-               COUNT(DISTINCT s.fixmedins_code) AS institutions,
-               SUM(CASE WHEN s.is_ip THEN 1 ELSE 0 END) AS ip_cases,
-               SUM(CASE WHEN s.is_ip THEN 0 ELSE 1 END) AS other_cases,
-               SUM(s.medfee_sumamt) AS medfee, SUM(s.hifp_pay) AS hifp_pay
-        FROM setl_net s JOIN fixmedins_x f USING (fixmedins_code)
-        WHERE s.poolarea_no = ? AND {months_filter(months, 's.month')} GROUP BY 1""", [ctx.region])
+    """Settlements at the region's institutions by hospital level (pharmacies apart): institutions with
+    settlements, inpatient and other cases, medfee, hifp_pay."""
+    c = settlement_cube(ctx)
+    c = c[c["month"].isin(months)].assign(ip=lambda d: d["cases"].where(d["direction"] == "住院", 0))
+    g = c.groupby("level").agg(institutions=("fixmedins_code", "nunique"), ip_cases=("ip", "sum"),
+                               cases=("cases", "sum"), medfee=("medfee", "sum"), hifp_pay=("hifp_pay", "sum"))
+    g["other_cases"] = g["cases"] - g["ip_cases"]
+    return g.reset_index()
 
 
 def _chg(cur, base) -> str:
@@ -337,10 +356,11 @@ def settlement(ctx: Context, rep) -> None:
 def trend(ctx: Context, rep, n: int = 13) -> None:
     """统筹基金支付 of the last n months: inpatient vs the rest (one small chart)."""
     months = ctx.period.trailing_months(n)
-    df = ctx.wh.df(f"""
-        SELECT month, SUM(CASE WHEN is_ip THEN hifp_pay ELSE 0 END) / 1e4 AS ip,
-               SUM(CASE WHEN is_ip THEN 0 ELSE hifp_pay END) / 1e4 AS other
-        FROM setl_net WHERE poolarea_no = ? AND {months_filter(months)} GROUP BY 1 ORDER BY 1""", [ctx.region])
+    c = settlement_cube(ctx)
+    c = c[c["month"].isin(months)]
+    df = pd.DataFrame({"ip": c[c["direction"] == "住院"].groupby("month")["hifp_pay"].sum() / 1e4,
+                       "other": c[c["direction"] != "住院"].groupby("month")["hifp_pay"].sum() / 1e4}).fillna(0)
+    df = df.reset_index().rename(columns={"index": "month"}).sort_values("month")
     if len(df) < 3:
         return
     from . import charts
