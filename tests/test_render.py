@@ -293,3 +293,14 @@ def test_project_quarto_config_follows_quartos_ipynb_options():
     assert cfg["execute"]["enabled"] is False and cfg["execute"]["echo"] is False
     assert set(cfg["format"]) == {"html", "docx", "typst"}
     assert cfg["format"]["typst"]["mainfont"] == "Noto Serif CJK SC" and cfg["format"]["typst"]["papersize"] == "a4"
+
+
+def test_cli_with_relative_paths(executed, tmp_path, monkeypatch, capsys):
+    """`yibao render quarterly.ipynb --to docx` typed in the report's directory writes beside it."""
+    import shutil
+    shutil.copy(executed, tmp_path / "quarterly.ipynb")
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["render", "quarterly.ipynb", "--to", "docx,html", "--engine", "builtin"]) == 0
+    assert (tmp_path / "quarterly.docx").stat().st_size > 1000 and (tmp_path / "quarterly.html").exists()
+    assert "quarterly.docx" in capsys.readouterr().out
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]

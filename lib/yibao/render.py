@@ -337,8 +337,8 @@ def reference_docx(path: Path, meta: dict) -> Path:
         s.paragraph_format.first_line_indent = Pt(24)  # two characters
         s.paragraph_format.space_before = Pt(0)
         s.paragraph_format.space_after = Pt(4)
-    compact = style("Compact")
-    fonts(compact, "宋体", size=10)
+    compact = style("Compact")  # table cells: 小五
+    fonts(compact, "宋体", size=9)
     compact.paragraph_format.first_line_indent = Pt(0)
     compact.paragraph_format.line_spacing = 1.1
     compact.paragraph_format.space_after = Pt(0)
@@ -350,11 +350,16 @@ def reference_docx(path: Path, meta: dict) -> Path:
     sub = style("Subtitle")
     fonts(sub, "楷体", size=16, bold=False)
     sub.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    sub.paragraph_format.space_after = Pt(120)
-    for name, size in (("Author", 15), ("Date", 14)):
+    sub.paragraph_format.space_before = Pt(12)
+    sub.paragraph_format.space_after = Pt(200)
+    # pandoc's Subtitle, Author and Date are based on Title: give each its own spacing, or they inherit
+    # the title's 150 pt and the title page spills onto a second page
+    for name, size, before in (("Author", 15, 0), ("Date", 14, 8)):
         s = style(name)
         fonts(s, "宋体", size=size)
         s.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        s.paragraph_format.space_before = Pt(before)
+        s.paragraph_format.space_after = Pt(0)
     for level, (east, size) in enumerate((("黑体", 16), ("楷体", 14), ("黑体", 12), ("宋体", 12)), start=1):
         s = style(f"Heading {level}")
         fonts(s, east, "Arial", size=size, bold=level in (2,))
@@ -706,7 +711,7 @@ def render(notebook: str | os.PathLike, formats=FORMATS, engine: str = "auto",
         raw_nb = nbformat.read(str(notebook), as_version=4)
     except Exception as exc:  # noqa: BLE001
         raise RenderError(f"{notebook}：不是可读的 Jupyter 笔记本（{exc}）") from exc
-    out_dir = Path(out_dir) if out_dir else notebook.parent
+    out_dir = (Path(out_dir) if out_dir else notebook.parent).resolve()  # converters run in a work dir
     out_dir.mkdir(parents=True, exist_ok=True)
     nb = prepare(raw_nb)
     meta = document_meta(raw_nb)
