@@ -194,7 +194,10 @@ def execute_notebook(src: Path, dst: Path, params: dict, cwd: Path | None = None
         try:
             pm.execute_notebook(str(src), str(dst), parameters=params, kernel_name="python3",
                                 progress_bar=False, log_output=False, cwd=str(cwd or NOTEBOOK_DIR),
-                                start_timeout=120)
+                                start_timeout=120,
+                                # the kernel's own log (TCP-transport warning, shutdown notices) is noise for
+                                # users; cell errors are captured in the executed notebook and reported
+                                extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
             return
         except Exception as exc:  # noqa: BLE001 - classify then re-raise
             if attempt == 1 and _kernel_start_failure(exc):
