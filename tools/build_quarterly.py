@@ -10,13 +10,14 @@ release_date = ""              # 发布日期 YYYY-MM-DD，空为今天；用于
 explain_days = 15              # 点名机构提交书面说明的期限（日）
 next_steps = []                # 下一步工作安排中追加的条目（中文句子列表）
 formats = "html,docx,pdf"      # 输出格式提示（由 yibao run / yibao render 使用）
+precomputed = ""               # yibao run 已写出的 indicators.csv、findings.csv 所在目录；空则在此计算
 '''),
 ("code", '''
 from yibao.publication import Context
 from yibao.display import Report
 from yibao import quarterly as q, feedback
 
-ctx = Context.open(data_dir, region, period)
+ctx = Context.open(data_dir, region, period, precomputed)
 rep = Report()
 q.overview(ctx, rep)
 '''),

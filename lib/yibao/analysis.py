@@ -104,19 +104,42 @@ def _setl_where(region: str, months: list[str]) -> str:
     return f"s.poolarea_no = {lit(region)} AND {months_filter(months, 's.month')}"
 
 
+def settlement_cube(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
+    """Netted settlements at the region's institutions in the period and the same period a year earlier,
+    in one pass: per (period 'current' | 'last_year', fixmedins_code, level, direction) the cases,
+    hifp_pay and medfee. level: 三级 … / 定点零售药店; direction: 住院, 普通门诊, 门诊慢特病, 生育门诊,
+    定点药店购药, 其他. Cached on the warehouse for the (region, period)."""
+    p = Period.parse(period)
+    cache = wh.__dict__.setdefault("_yibao_setl_cube", {})
+    key = (region, p.code)
+    if key not in cache:
+        cur, base = p.months, p.year_ago().months
+        cache[key] = wh.df(f"""
+            SELECT CASE WHEN {months_filter(cur, 's.month')} THEN 'current' ELSE 'last_year' END AS period,
+                   s.fixmedins_code,
+                   CASE WHEN f.fixmedins_type = '2' THEN '定点零售药店' ELSE f.lv_group END AS level,
+                   CASE WHEN s.cls = '住院类' THEN '住院'
+                        WHEN s.med_type = '11' THEN '普通门诊'
+                        WHEN s.med_type = '14' THEN '门诊慢特病'
+                        WHEN s.med_type = '51' THEN '生育门诊'
+                        WHEN s.med_type = '41' THEN '定点药店购药' ELSE '其他' END AS direction,
+                   COUNT(*) AS cases, SUM(s.hifp_pay) AS hifp_pay, SUM(s.medfee_sumamt) AS medfee
+            FROM setl_net s LEFT JOIN fixmedins_x f USING (fixmedins_code)
+            WHERE {_setl_where(region, cur + base)} GROUP BY 1, 2, 3, 4""")
+    return cache[key]
+
+
 def expenditure_by_level(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
     """统筹基金支出 (Σ hifp_pay of netted settlements at the region's institutions) by hospital level,
     current period and the same period a year earlier; pharmacies as their own row."""
-    p = Period.parse(period)
+    c = settlement_cube(wh, region, period)
+    c = c[c["level"].notna()]
 
-    def one(months):
-        return wh.df(f"""
-            SELECT CASE WHEN f.fixmedins_type = '2' THEN '定点零售药店' ELSE f.lv_group END AS level,
-                   COUNT(DISTINCT s.fixmedins_code) AS institutions,
-                   SUM(s.hifp_pay) AS hifp_pay, SUM(s.medfee_sumamt) AS medfee
-            FROM setl_net s JOIN fixmedins_x f USING (fixmedins_code)
-            WHERE {_setl_where(region, months)} GROUP BY 1""")
-    cur, base = one(p.months), one(p.year_ago().months)
+    def one(tag):
+        d = c[c["period"] == tag]
+        return d.groupby("level", as_index=False).agg(institutions=("fixmedins_code", "nunique"),
+                                                      hifp_pay=("hifp_pay", "sum"), medfee=("medfee", "sum"))
+    cur, base = one("current"), one("last_year")
     df = cur.merge(base[["level", "hifp_pay"]].rename(columns={"hifp_pay": "hifp_pay_last_year"}), on="level",
                    how="left")
     order = list(LEVEL_ORDER) + ["定点零售药店"]
@@ -128,18 +151,12 @@ def expenditure_by_level(wh: Warehouse, region: str, period: str) -> pd.DataFram
 
 def expenditure_by_direction(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
     """统筹基金支出 by direction: 住院, 普通门诊, 门诊慢特病 (门慢), 生育门诊, 定点药店购药; current and 同比 base."""
-    p = Period.parse(period)
+    c = settlement_cube(wh, region, period)
 
-    def one(months):
-        return wh.df(f"""
-            SELECT CASE WHEN s.cls = '住院类' THEN '住院'
-                        WHEN s.med_type = '11' THEN '普通门诊'
-                        WHEN s.med_type = '14' THEN '门诊慢特病'
-                        WHEN s.med_type = '51' THEN '生育门诊'
-                        WHEN s.med_type = '41' THEN '定点药店购药' ELSE '其他' END AS direction,
-                   COUNT(*) AS cases, SUM(s.hifp_pay) AS hifp_pay, SUM(s.medfee_sumamt) AS medfee
-            FROM setl_net s WHERE {_setl_where(region, months)} GROUP BY 1""")
-    cur, base = one(p.months), one(p.year_ago().months)
+    def one(tag):
+        d = c[c["period"] == tag]
+        return d.groupby("direction", as_index=False)[["cases", "hifp_pay", "medfee"]].sum()
+    cur, base = one("current"), one("last_year")
     df = cur.merge(base[["direction", "hifp_pay", "cases"]].rename(
         columns={"hifp_pay": "hifp_pay_last_year", "cases": "cases_last_year"}), on="direction", how="left")
     order = ["住院", "普通门诊", "门诊慢特病", "生育门诊", "定点药店购药", "其他"]

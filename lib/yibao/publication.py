@@ -28,8 +28,14 @@ class Context:
     wh: Warehouse
     info: dict = field(default_factory=dict)
 
+    precomputed: Path | None = None
+
     @classmethod
-    def open(cls, data_dir, region: str, period: str) -> "Context":
+    def open(cls, data_dir, region: str, period: str, precomputed=None) -> "Context":
+        """``precomputed``: a directory holding this region and period's indicators.csv, findings.csv and
+        commendations.csv (``yibao run`` writes them before executing the notebook and passes the
+        directory): the notebook then shows exactly those files instead of computing them again.
+        Empty or None: everything is computed here (JupyterLab)."""
         from .errors import DataError
         wh = Warehouse(data_dir)
         region = str(region)
@@ -37,7 +43,18 @@ class Context:
         if str(info.get("pay_method") or "").upper() not in ("DRG", "DIP"):
             raise DataError(f"poolarea · pay_method · 统筹区 {region} · 支付方式为 {info.get('pay_method')!r}，"
                             f"必须为 DRG 或 DIP (rule: pay_method in DRG/DIP)")
-        return cls(Path(data_dir), region, Period.parse(period), wh, info)
+        pre = Path(precomputed) if precomputed else None
+        return cls(Path(data_dir), region, Period.parse(period), wh, info,
+                   pre if pre is not None and pre.is_dir() else None)
+
+    def _precomputed(self, name: str, numeric: tuple[str, ...]) -> pd.DataFrame | None:
+        if self.precomputed is None or not (self.precomputed / name).is_file():
+            return None
+        df = pd.read_csv(self.precomputed / name, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        for c in numeric:
+            if c in df.columns:
+                df[c] = pd.to_numeric(df[c], errors="coerce")
+        return df
 
     # ---- identity -----------------------------------------------------------------------------
     @property
@@ -79,6 +96,9 @@ class Context:
 
     @cached_property
     def ind(self) -> pd.DataFrame:
+        pre = self._precomputed("indicators.csv", ("value",))
+        if pre is not None and set(pre["period"]) <= {self.period.code}:
+            return pre
         return self._indicators(self.period)
 
     @cached_property
@@ -140,12 +160,20 @@ class Context:
 
     @cached_property
     def findings(self) -> pd.DataFrame:
+        pre = self._precomputed("findings.csv", ("value", "benchmark"))
+        if pre is not None:
+            return pre
         from . import findings
         return findings.find(self.wh, self.region, self.period.code)
 
     @cached_property
     def commendations(self) -> pd.DataFrame:
         from . import findings
+        pre = self._precomputed("commendations.csv", tuple(c for c in findings.COMMEND_COLUMNS
+                                                          if c not in ("fixmedins_code", "fixmedins_name",
+                                                                       "level", "reason")))
+        if pre is not None:
+            return pre
         return findings.commend(self.wh, self.region, self.period.code)
 
     def close(self) -> None:
