@@ -191,3 +191,30 @@ def test_cli_impossible_pool_exit_1(tmp_path, capsys):
                  "--out", str(tmp_path / "o")]) == 1
     err = capsys.readouterr().err
     assert "三级医疗机构代表至少 2 人，成员库中符合条件的仅 1 人（缺 1 人）" in err
+
+
+def test_cli_size_option_and_recorded_command(tmp_path):
+    pool_path = tmp_path / "pool.csv"
+    big_pool().to_csv(pool_path, index=False)
+    from yibao.cli import main
+    assert main(["workgroup", "draw", "--pool", str(pool_path), "--year", str(YEAR), "--seed", "3",
+                 "--size", "10", "--out", str(tmp_path / "d")]) == 0
+    rec = json.loads((tmp_path / "d" / "draw.json").read_text(encoding="utf-8"))
+    assert "--size 10" in rec["command"]
+    assert len(pd.read_excel(tmp_path / "d" / "roster.xlsx", dtype=str)) == 10
+    # the recorded command runs as printed
+    assert main(rec["command"].split()[1:-2] + ["--out", str(tmp_path / "again")]) == 0
+
+
+@pytest.mark.parametrize("name, content, needle", [
+    ("pool.xls", b"\xd0\xcf\x11\xe0 old binary excel", "另存为 .xlsx"),
+    ("pool.xlsx", b"not really a zip", "无法读取 Excel 文件"),
+])
+def test_cli_unreadable_pool_is_a_clear_error(tmp_path, capsys, name, content, needle):
+    (tmp_path / name).write_bytes(content)
+    from yibao.cli import main
+    assert main(["workgroup", "draw", "--pool", str(tmp_path / name), "--year", str(YEAR), "--seed", "1",
+                 "--out", str(tmp_path / "o")]) == 1
+    err = capsys.readouterr().err
+    assert needle in err and name in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()

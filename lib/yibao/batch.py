@@ -277,7 +277,8 @@ def run_job(job: Job, data_dir: str, out: str, formats: list[str], engine: str, 
         # 4. 审议 record
         from . import review
         review.build_review(stage, job.kind, job.region, job.period, data_dir,
-                            roster=_current_roster(job.region, Period.parse(job.period).year), stem=job.stem)
+                            roster=_current_roster(job.region, dt.date.today().year)
+                            or _current_roster(job.region, Period.parse(job.period).year), stem=job.stem)
         # move into place, one file at a time, atomically
         files = []
         for f in sorted(stage.iterdir()):
@@ -301,7 +302,9 @@ def run_job(job: Job, data_dir: str, out: str, formats: list[str], engine: str, 
 
 
 def _current_roster(region: str, year: int) -> Path | None:
-    """The roster of the working group for a year, if a draw has been saved under params/workgroup/."""
+    """The roster of the working group for a year, if a draw has been saved under params/workgroup/.
+    The 审议 is signed by the group in office when the release is made (this year's roster), falling
+    back to the roster of the data period's year."""
     base = PROJECT_DIR / "params" / "workgroup"
     for cand in (base / f"{region}-{year}" / "roster.xlsx", base / str(year) / "roster.xlsx"):
         if cand.exists():

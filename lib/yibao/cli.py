@@ -100,6 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--seed", required=True, type=int)
     d.add_argument("--out", required=True)
     d.add_argument("--fixmedins", default=None, help="fixmedins table (csv/xlsx/parquet) or dataset dir for levels")
+    d.add_argument("--size", type=int, default=None,
+                   help="hospital representatives to draw (default and minimum 8)")
     d.set_defaults(module="workgroup")
     d = wsub.add_parser("sample-pool", help="write a plausible sample 成员库 for a dataset (demo, tests)")
     d.add_argument("--data", required=True)

@@ -173,8 +173,13 @@ def read_responses(path: str | os.PathLike) -> pd.DataFrame:
     if not p.is_file():
         raise YibaoError(f"--responses {p}: 文件不存在")
     suffix = p.suffix.lower()
-    if suffix in (".xlsx", ".xlsm", ".xls"):
-        df = pd.read_excel(p, dtype=str)
+    if suffix == ".xls":
+        raise YibaoError(f"--responses {p.name}: 旧版 Excel（.xls）不受支持，请在 Excel/WPS 中另存为 .xlsx 后重试")
+    if suffix in (".xlsx", ".xlsm"):
+        try:
+            df = pd.read_excel(p, dtype=str)
+        except Exception as exc:  # noqa: BLE001 - a damaged or mis-named file is bad input, not a crash
+            raise YibaoError(f"--responses {p.name}: 无法读取 Excel 文件（{type(exc).__name__}: {exc}）") from exc
     elif suffix in (".csv", ".txt"):
         from .load import detect_encoding
         df = pd.read_csv(p, dtype=str, encoding=detect_encoding(p), keep_default_na=False)

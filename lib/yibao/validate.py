@@ -1,8 +1,9 @@
 """Check a dataset against the data contract (DATA_CONTRACT.md, v1): ``yibao validate --data DIR``.
 
 :func:`validate` returns every :class:`Problem` it finds; :func:`check_dataset` raises
-:class:`~yibao.errors.DataError` when any of them is an error (the batch runner calls it before a
-region); :func:`run_cli` prints one line per problem, ``file · column · row(s) · rule``, grouped by
+:class:`~yibao.errors.DataError` when any of them is an error (for scripts that must stop on a
+broken dataset; ``yibao run`` does not call it — a broken region fails its own job with the error);
+:func:`run_cli` prints one line per problem, ``file · column · row(s) · rule``, grouped by
 file, and exits 1 when there is an error (warnings alone exit 0). Every rule is listed in
 docs/validate.md with its table, column and severity.
 

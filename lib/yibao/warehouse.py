@@ -8,8 +8,9 @@ path), for the validator's messages.
 
 Derived views (the contract's Definitions):
 
-``setl_all``   every settlement row, typed, with derived columns
-``setl``       netted settlements: reversal rows and the settlements they reverse count as nothing
+``setl``       every settlement row, typed (reversals included)
+``setl_all``   ``setl`` with derived columns
+``setl_net``   netted settlements: reversal rows and the settlements they reverse count as nothing
                (``refd_setl_flag = '1'`` rows and every setl_id named by one in ``init_setl_id``).
                Derived columns: ``cls`` ('门诊类' for med_type 11/14/51, '住院类' for 2x and 52,
                '药店' for 41, else '其他'), ``is_ip``, ``is_op``, ``is_local``

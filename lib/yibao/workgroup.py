@@ -95,8 +95,13 @@ def _read_frame(path: Path) -> pd.DataFrame:
     suffix = path.suffix.lower()
     if suffix == ".csv":
         return pd.read_csv(path, dtype=str, encoding=detect_encoding(path), keep_default_na=False)
-    if suffix in (".xlsx", ".xlsm", ".xls"):
-        return pd.read_excel(path, dtype=str).fillna("")
+    if suffix == ".xls":
+        raise YibaoError(f"{path}: 旧版 Excel（.xls）不受支持，请在 Excel/WPS 中另存为 .xlsx 后重试")
+    if suffix in (".xlsx", ".xlsm"):
+        try:
+            return pd.read_excel(path, dtype=str).fillna("")
+        except Exception as exc:  # noqa: BLE001 - a damaged or mis-named file is bad input, not a crash
+            raise YibaoError(f"{path}: 无法读取 Excel 文件（{type(exc).__name__}: {exc}）") from exc
     if suffix == ".parquet":
         df = pd.read_parquet(path)
         return df.astype(str).replace({"None": "", "nan": "", "<NA>": ""})
@@ -315,7 +320,7 @@ def draw(pool: pd.DataFrame, year: int, seed: int, fixmedins: pd.DataFrame | Non
                     continue
                 if second_pass:
                     notes.append(f"{basis}：同一机构（{r['fixmedins_code']}）第2人 {r['person_id']} 入选 — "
-                                 f"不同机构的候选人不足以满足配额（手册：原则上每机构1人）")
+                                 f"不同机构的候选人不足以满足配额（本系统约定原则上每机构1人，以兼顾各机构代表性）")
                 chosen.append((idx, basis if not second_pass else basis + "（同机构第2人）"))
                 taken_hosp.add(r["fixmedins_code"])
                 got += 1
