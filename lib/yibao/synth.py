@@ -36,7 +36,7 @@ from . import synth_claims as sc
 from . import synth_tables as st
 from .synth_conditions import build_dip_groups, build_drg_catalog
 from .synth_world import (ANALYSIS_PERIOD, MONTHS, PROV_NAME, REGIONS, SCALES, World, assign_plan, build_institutions,
-                          build_persons, rng_for)
+                          build_persons, plant_volumes, rng_for)
 
 GENERATOR = "yibao.synth/1"
 NM = len(MONTHS)
@@ -50,6 +50,7 @@ def build_world(seed: int, scale: str, clean: bool) -> tuple[World, sc.Lookups, 
     inst, _ = build_institutions(seed, sca)
     persons, visitors, admdvs = build_persons(seed, sca)
     plan = assign_plan(seed, inst, clean)
+    plant_volumes(inst, plan, sca)
     drg = pd.concat([build_drg_catalog(r.code, r.rate, rng_for(seed, "drg-catalog", r.code), sca.extra_adrgs)
                      for r in REGIONS if r.pay_method == "DRG"], ignore_index=True)
     groups = build_dip_groups(rng_for(seed, "dip-catalog"))
@@ -104,7 +105,13 @@ class Sink:
         self.writers.clear()
 
 
+# columns written with more than the 2 decimals of money: DRG weights (RW) have 4
+DECIMALS = {"weight": 4}
+
+
 def _csv(df: pd.DataFrame, path: Path) -> None:
+    df = df.assign(**{c: df[c].map(lambda v, d=d: "" if pd.isna(v) else f"{v:.{d}f}")
+                      for c, d in DECIMALS.items() if c in df.columns})
     df.to_csv(path, index=False, encoding="utf-8", float_format="%.2f", lineterminator="\n")
 
 

@@ -157,6 +157,8 @@ def volume_matrix(world: World, hs: np.ndarray, outpatient: bool = False) -> np.
                 lam[k] *= 0.5 if outpatient else 1.5
         if outpatient and not inst.is_pharm[h]:
             lam[k] *= inst.op_ratio[h]
+    if outpatient:
+        lam *= world.scale.op_factor
     heavy = world.scale.heavy_op if outpatient else world.scale.heavy_ip
     if heavy != 1.0:
         for k, h in enumerate(hs):
@@ -343,15 +345,15 @@ def inpatient(world: World, ri: int, lk: Lookups, grp: Grouping) -> dict:
             continue
         at = np.flatnonzero((ep["hosp"] == p.hosp) & (ep["end"] >= MONTH_START[month_index("2025-01")]))
         if p.rule_id == "READMIT_15D":
-            par = at[rng.random(len(at)) < 0.16]
+            par = at[rng.random(len(at)) < 0.2]
             gap = rng.integers(4, 16, len(par))
             ch = _child(world, lk, ep, par, gap, rng, same_leaf_p=0.0)
-            p.params.update(readmit_share=0.16, gap_days="4–15", since="2025-01")
+            p.params.update(readmit_share=0.2, gap_days="4–15", since="2025-01")
         else:
-            par = at[rng.random(len(at)) < 0.12]
+            par = at[rng.random(len(at)) < 0.15]
             gap = rng.choice([0, 1, 1, 2, 2, 3], size=len(par))
             ch = _child(world, lk, ep, par, gap, rng, same_leaf_p=1.0, los_f=0.7)
-            p.params.update(split_share=0.12, gap_days="0–3", same_main_diag=True, since="2025-01")
+            p.params.update(split_share=0.15, gap_days="0–3", same_main_diag=True, since="2025-01")
         ch["plant"][:] = 1
         parts.append(ch)
     g = world.planted("GROUP_ADMISSION", ri)
@@ -467,25 +469,25 @@ def _recode(world: World, ri: int, lk: Lookups, ep: dict, rng: np.random.Generat
         t = ramp("2025-09", "2026-07")[month]
         ci = [i for i, c in enumerate(CONDITIONS) if c.adrg == UPCODING_ADRG]
         sel = (ep["hosp"] == p.hosp) & np.isin(ep["cond"], ci) & (ep["sev"] > 0)
-        flip = sel & (rng.random(len(month)) < 0.4 * t)
+        flip = sel & (rng.random(len(month)) < 0.55 * t)
         ep["coded_sev"][flip] = 0
         p.subject = UPCODING_ADRG
-        p.params.update(adrg=UPCODING_ADRG, recode_share=0.4, ramp="2025-09 → 2026-07",
+        p.params.update(adrg=UPCODING_ADRG, recode_share=0.55, ramp="2025-09 → 2026-07",
                         moved="伴一般/不伴合并症 → 伴严重合并症 (…3/…5 → …1)")
     p = world.planted("UPCODING_ICD", ri)
     if p is not None:
-        t = ramp("2025-05", "2026-07")[month]
+        t = ramp("2025-08", "2026-06")[month]
         i639 = np.flatnonzero(lk.leaf_prefix == "I63.9")
         i633 = np.flatnonzero(lk.leaf_prefix == "I63.3")
         i635 = np.flatnonzero(lk.leaf_prefix == "I63.5")
         sel = (ep["hosp"] == p.hosp) & np.isin(ep["leaf"], i639)
-        flip = sel & (rng.random(len(month)) < 0.43 * t)
+        flip = sel & (rng.random(len(month)) < 0.75 * t)
         to3 = rng.random(len(month)) < 0.55
         new = np.where(to3, i633[rng.integers(0, len(i633), len(month))], i635[rng.integers(0, len(i635), len(month))])
         ep["coded_leaf"][flip] = new[flip]
         p.subject = "I63"
-        p.params.update(category="I63", recode_share_of_I63_9=0.43, to={"I63.3": 0.55, "I63.5": 0.45},
-                        ramp="2025-05 → 2026-07")
+        p.params.update(category="I63", recode_share_of_I63_9=0.75, to={"I63.3": 0.55, "I63.5": 0.45},
+                        ramp="2025-08 → 2026-06")
     p = world.planted("LOW_STANDARD_ADMISSION", ri)
     if p is not None:
         low = np.array(["l" in c.flags for c in CONDITIONS])
@@ -850,16 +852,16 @@ def prepare(world: World, lk: Lookups, groupings: list[Grouping]) -> None:
             mix[flag("b")] *= 1.5
             p.params.update(inpatient_factor=1.5, outpatient_factor=0.5, since="2024-01")
         elif p.rule_id == "BASE_GROUP_TERTIARY":
-            mix[flag("b")] *= 4.0
-            p.params.update(base_condition_boost=4.0, since="2024-01")
+            mix[flag("b")] *= 5.0
+            p.params.update(base_condition_boost=5.0, since="2024-01")
         elif p.rule_id == "UPCODING_DRG":
-            mix[[i for i, c in enumerate(CONDITIONS) if c.adrg == UPCODING_ADRG]] *= 5.0
+            mix[[i for i, c in enumerate(CONDITIONS) if c.adrg == UPCODING_ADRG]] *= 8.0
             p.subject = UPCODING_ADRG
-            p.params.update(adrg_volume_boost=5.0)
+            p.params.update(adrg_volume_boost=8.0)
         elif p.rule_id == "UPCODING_ICD":
-            mix[COND_INDEX["stroke"]] *= 2.0
+            mix[COND_INDEX["stroke"]] *= 3.0
             p.subject = "I63"
-            p.params.update(category_volume_boost=2.0)
+            p.params.update(category_volume_boost=3.0)
         elif p.rule_id == "LOW_STANDARD_ADMISSION":
             mix[flag("l")] *= 5.0
         elif p.rule_id == "OUT_OF_CATALOG_HIGH":
@@ -881,9 +883,9 @@ def prepare(world: World, lk: Lookups, groupings: list[Grouping]) -> None:
         conds = np.unique(lk.leaf_cond[grp.by_leaf == g]) if grp.method == "DIP" else \
             np.unique(np.nonzero(grp.by_cond_sev == g)[0])
         mix = inst.mix[p.hosp]
-        mix[conds] *= 2.0
+        mix[conds] *= 3.0
         inst.mix[p.hosp] = mix / mix.sum()
-        p.params.update(group=p.subject, cost_factor=1.9, since="2026-01",
+        p.params.update(group=p.subject, group_volume_boost=3.0, cost_factor=2.2, since="2026-01",
                         region_top10=[str(grp.codes[i]) for i in top])
 
 

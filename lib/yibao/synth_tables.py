@@ -128,7 +128,7 @@ def fund_report(world: World, tot: Totals) -> pd.DataFrame:
         inc["MAF"]["inc_sub_prov"] = lump(0.20, {5: 1.0})
         inc["MAF"]["inc_sub_local"] = lump(0.30, {1: 0.5, 7: 0.5})
         inc["MAF"]["inc_other"] = lump(0.05, {mo: 1 / 12 for mo in range(1, 13)})
-        start = {"310": 18, "310A": 30, "390": 8, "MAF": 3}
+        start = {"310": 18, "310A": 30, "390": 8, "MAF": 9}
         for fund in ("310", "310A", "390", "MAF"):
             e = np.round(exp[fund], 2)
             items = {k: np.round(v, 2) for k, v in inc[fund].items()}

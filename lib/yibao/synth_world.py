@@ -62,13 +62,25 @@ class Scale:
     heavy_ip: float = 1.0  # large: multiplier of the main region's analysis quarter
     heavy_op: float = 1.0
     chunk_rows: int = 1_500_000
+    op_factor: float = 1.0  # outpatient and pharmacy volumes × this (small: fewer rows, same structure)
+    planted_min: dict = field(default_factory=dict)  # rule -> minimum inpatients a month of its planted hospital
 
 
+# small: inpatients a month a planted hospital needs at least (the rule's minimum volumes in one quarter
+# with room for chance; the upcoding rules need ~60 cases of one ADRG / ICD category a quarter)
+SMALL_PLANTED_MIN = {"UPCODING_DRG": 120.0, "UPCODING_ICD": 120.0, "BASE_GROUP_TERTIARY": 50.0, "COST_DEVIATION": 40.0,
+                     "CASE_GROWTH_HIGH": 25.0, "READMIT_15D": 35.0, "SPLIT_ADMISSION": 35.0,
+                     "LOW_STANDARD_ADMISSION": 20.0, "OPIP_RATIO_LOW": 15.0, "QC_PASS_LOW": 15.0, "UPLOAD_LOW": 20.0,
+                     "OUT_OF_CATALOG_HIGH": 15.0}
 SCALES = {
     "tiny": Scale("tiny", {"350100": 90, "350200": 60, "350300": 25},
                   {"350100": (5, 7, 7, 4, 3), "350200": (4, 6, 6, 4, 3), "350300": (1, 3, 3, 3, 2)}, False, 30),
-    "small": Scale("small", {"350100": 1300, "350200": 900, "350300": 400},
-                   {"350100": (6, 8, 8, 6, 8), "350200": (5, 7, 8, 6, 6), "350300": (2, 4, 5, 6, 4)}, False, 50),
+    # small (tests): ~1/2.4 of the inpatients of medium's per-hospital volumes and 0.65 × the outpatient ratio
+    # (门诊住院人次比 ≈ 8), a few hundred thousand settlements; planted hospitals get at least the volume the
+    # findings rules need to see their anomaly in one quarter
+    "small": Scale("small", {"350100": 560, "350200": 460, "350300": 150},
+                   {"350100": (6, 7, 7, 5, 6), "350200": (5, 6, 6, 5, 5), "350300": (2, 3, 3, 3, 3)}, False, 50,
+                   op_factor=0.65, planted_min=SMALL_PLANTED_MIN),
     "medium": Scale("medium", {"350100": 14000, "350200": 9000, "350300": 3500},
                     {"350100": (8, 16, 14, 16, 40), "350200": (8, 12, 12, 14, 30), "350300": (2, 5, 6, 10, 12)},
                     True, 60),
@@ -364,7 +376,7 @@ def build_institutions(seed: int, scale: Scale) -> tuple[Institutions, dict]:
             cost[idx] = _spread(rng, k, 0.06)
             los[idx] = _spread(rng, k, 0.06)
             growth[idx] = _lin(rng, k, 0.02, 0.06)
-            qc[idx] = _lin(rng, k, 0.94, 0.975)
+            qc[idx] = _lin(rng, k, 0.97, 0.99)
             upload[idx] = _lin(rng, k, 0.985, 1.0)
             grouped[idx] = _lin(rng, k, 0.975, 0.995)
             readmit[idx] = _lin(rng, k, 0.025, 0.035)
@@ -391,12 +403,12 @@ def build_institutions(seed: int, scale: Scale) -> tuple[Institutions, dict]:
         if r["kind"] == "specialty":
             op_ratio[i] = 40.0 if r.get("specialty") == "口腔" else 14.0
             own[i] = 0.31
-            qc[i], upload[i], grouped[i], readmit[i] = 0.955, 0.995, 0.985, 0.02
+            qc[i], upload[i], grouped[i], readmit[i] = 0.98, 0.995, 0.985, 0.02
             growth[i] = 0.04
         if r["kind"] == "new_campus":
             op_ratio[i] = LEVEL_OP_RATIO[S]
             own[i] = LEVEL_OWN[S]
-            qc[i], upload[i], grouped[i], readmit[i] = 0.95, 0.995, 0.985, 0.03
+            qc[i], upload[i], grouped[i], readmit[i] = 0.975, 0.995, 0.985, 0.03
             growth[i] = 0.0
     drg_dip = (~is_pharm) & (level != B)
     df = pd.DataFrame({
@@ -510,3 +522,19 @@ def assign_plan(seed: int, inst: Institutions, clean: bool) -> list[Planted]:
             used.add(h)
             plan.append(Planted(rule, ri, h))
     return plan
+
+
+def plant_volumes(inst: Institutions, plan: list[Planted], scale: Scale) -> None:
+    """Give each planted hospital at least ``scale.planted_min[rule]`` inpatients a month (small scale:
+    a rule needs some dozens of the hospital's cases in one quarter to tell its anomaly from chance,
+    the two upcoding rules some dozens within one ADRG / ICD category); beds follow."""
+    floors: dict[int, float] = {}
+    for p in plan:
+        floors[p.hosp] = max(floors.get(p.hosp, 0.0), float(scale.planted_min.get(p.rule_id, 0.0)))
+    for h, floor in sorted(floors.items()):
+        if inst.size[h] >= floor or floor <= 0:
+            continue
+        f = floor / inst.size[h]
+        inst.size[h] = floor
+        beds = int(inst.df.at[h, "beds"])
+        inst.df.at[h, "beds"] = max(beds, int(round(beds * f / 5.0)) * 5)
