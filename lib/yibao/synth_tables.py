@@ -255,7 +255,7 @@ FEEDBACK = (
     ("门诊统筹", "门诊慢特病认定流程较长，希望简化。", "已下放认定权限至二级及以上医院。"),
 )
 CHANNELS = ("座谈会", "线上平台", "书面意见", "电话", "数据发布会")
-STATUSES = ("已答复", "已采纳", "处理中", "未采纳")
+STATUSES = ("部分采纳", "已采纳", "处理中", "未采纳")  # the contract's four statuses (feedback.STATUSES)
 
 
 def feedback(world: World) -> pd.DataFrame:
