@@ -304,3 +304,14 @@ def test_cli_with_relative_paths(executed, tmp_path, monkeypatch, capsys):
     assert (tmp_path / "quarterly.docx").stat().st_size > 1000 and (tmp_path / "quarterly.html").exists()
     assert "quarterly.docx" in capsys.readouterr().out
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_pdf_keeps_only_small_tables_unbreakable():
+    from yibao.display import markdown_table
+    short, _ = markdown_table(pd.DataFrame({"机构": ["甲医院", "乙医院"], "人次": ["1,234", "56"]}))
+    assert render._short_table(short)
+    many, _ = markdown_table(pd.DataFrame({"机构": [f"医院{i}" for i in range(40)], "人次": ["1"] * 40}))
+    assert not render._short_table(many)
+    # a short list of findings whose messages wrap over many lines can be taller than a page
+    long_text, _ = markdown_table(pd.DataFrame({"机构": ["甲医院"] * 5, "问题线索": ["同比增长140.3%，请核查" * 6] * 5}))
+    assert not render._short_table(long_text)

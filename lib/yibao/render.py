@@ -43,7 +43,8 @@ DEFAULT_CONFIDENTIALITY = "数据仅限本统筹地区定点医药机构内部�
 #: cells with these tags never reach a report (papermill's parameter cells; Quarto's / JupyterLab's remove tags)
 REMOVE_CELL_TAGS = {"parameters", "injected-parameters", "remove-cell", "remove_cell", "hide", "no-report"}
 KEEP_MIMES = ("text/markdown", "image/png")
-SHORT_TABLE_ROWS = 18  # PDF: tables up to this many rows are never split across pages
+SHORT_TABLE_ROWS = 18  # PDF: tables up to this many rows (and no long text) are never split across pages
+SHORT_CELL_WIDTH = 48  # … where no cell is wider than this (display width, CJK = 2)
 
 
 class RenderError(YibaoError):
@@ -170,6 +171,17 @@ def _callout_block(meta: dict, markdown: str, fmt: str) -> str:
     return "\n" + markdown + "\n"
 
 
+def _short_table(table_md: str) -> bool:
+    """A table that surely fits on one page: few rows and no long text cells (a long message wraps
+    over many lines, so a short list of findings can still be taller than a page)."""
+    from .display import _display_width
+    lines = table_md.splitlines()
+    if len(lines) > SHORT_TABLE_ROWS + 2:
+        return False
+    cells = [c for line in lines for c in line.strip().strip("|").split("|")]
+    return max((_display_width(c.strip()) for c in cells), default=0) <= SHORT_CELL_WIDTH
+
+
 def to_markdown(nb, fmt: str, assets: Path) -> str:
     """The prepared notebook as one pandoc Markdown document for ``fmt`` (html, docx, typst).
     Images are written to ``assets`` and referenced relative to its parent directory."""
@@ -190,7 +202,7 @@ def to_markdown(nb, fmt: str, assets: Path) -> str:
                 continue
             if kind == "table" and meta.get("table"):
                 block = f"\n{meta['table']}\n\n: {meta['caption']}\n"
-                if fmt == "typst" and meta["table"].count("\n") <= SHORT_TABLE_ROWS + 1:
+                if fmt == "typst" and _short_table(meta["table"]):
                     # a short table stays on one page with its caption; long ones break, header repeated
                     block = _raw("typst", "#block(breakable: false, width: 100%)[") + block + _raw("typst", "]")
                 if meta.get("note"):
