@@ -8,13 +8,14 @@ data_dir = "../data/demo"      # 数据集目录（见 data/README.md；集采 v
 region = "350100"              # 统筹区编号 poolarea_no
 period = "2025"                # 通报年度 YYYY（年度清算完成后1个月内通报）
 next_steps = []                # 下一步工作安排中追加的条目（中文句子列表）
+precomputed = ""               # yibao run 已写出的 indicators.csv、findings.csv 所在目录；空则在此计算
 '''),
 ("code", '''
 from yibao.publication import Context
 from yibao.display import Report
 from yibao import annual as a, quarterly as q
 
-ctx = Context.open(data_dir, region, period)
+ctx = Context.open(data_dir, region, period, precomputed)
 rep = Report()
 a.overview(ctx, rep)
 '''),

@@ -7,13 +7,14 @@ cells = [
 data_dir = "../data/demo"      # 数据集目录（见 data/README.md）
 region = "350100"              # 统筹区编号 poolarea_no
 period = "2026-09"             # 数据月份 YYYY-MM（月度结算完成后的次月推送）
+precomputed = ""               # yibao run 已写出的 indicators.csv、findings.csv 所在目录；空则在此计算
 '''),
 ("code", '''
 from yibao.publication import Context
 from yibao.display import Report
 from yibao import monthly as m
 
-ctx = Context.open(data_dir, region, period)
+ctx = Context.open(data_dir, region, period, precomputed)
 rep = Report()
 m.overview(ctx, rep)
 '''),

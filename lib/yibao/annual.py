@@ -50,6 +50,12 @@ def _cnt(v) -> str:
     return f"<{MIN_CELL}" if 0 < v < MIN_CELL else fmt.count(v)
 
 
+def _date_zh(d) -> str:
+    """'2026-05-20' → '2026年5月20日'."""
+    d = dt.date.fromisoformat(str(d)) if not isinstance(d, dt.date) else d
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
 def _year(ctx: Context) -> int:
     if ctx.period.kind != "year":
         raise ValueError(f"年度通报需要年度期间（如 2025），收到 {ctx.period.code}")
@@ -91,7 +97,12 @@ def overview(ctx: Context, rep) -> None:
 # ---- 一、基金 --------------------------------------------------------------------------------------
 
 def fund_year(ctx: Context, rep) -> None:
-    """The year at a glance: income, expenditure, 当期结余 and year-end 累计结余 per fund, with last year."""
+    """The year at a glance: income, expenditure, 当期结余 and year-end 累计结余 per fund, with last year.
+
+    Per fund of ``fund_report``: income = Σ inc_* items, expenditure = Σ ``exp_total`` (the fund's whole
+    spending, so 当年结余 = income − expenditure is the change of ``bal_cum``), both over the year's months.
+    For 城乡医疗救助 ``exp_total`` includes 资助参保; its 医疗救助支出（不含资助参保）(``exp_assist``, 底稿 23)
+    is a part of it and is named in the note, never added to it."""
     y = _year(ctx)
     from . import analysis
     cur = analysis.fund_totals(ctx.wh, ctx.region, ctx.period.months).set_index("fund")
@@ -104,15 +115,14 @@ def fund_year(ctx: Context, rep) -> None:
                        ("MAF", "城乡医疗救助")):
         if fund not in cur.index:
             continue
-        inc, exp = cur.loc[fund, "income"], cur.loc[fund, "expense"] + cur.loc[fund, "assist"]
+        inc, exp = cur.loc[fund, "income"], cur.loc[fund, "expense"]
         if inc == 0 and exp == 0:
             continue
         b = bal[(bal["fund"] == fund) & (bal["month"] == f"{y}-12")]["amount"]
         rows.append({"基金": name, "收入（万元）": fmt.wan(inc),
                      "收入同比": fmt.signed_pct(fmt.growth_pct(inc, prev["income"].get(fund))),
                      "支出（万元）": fmt.wan(exp),
-                     "支出同比": fmt.signed_pct(fmt.growth_pct(
-                         exp, (prev["expense"].get(fund, 0) + prev["assist"].get(fund, 0)) if fund in prev.index else None)),
+                     "支出同比": fmt.signed_pct(fmt.growth_pct(exp, prev["expense"].get(fund))),
                      "当年结余（万元）": fmt.wan(inc - exp),
                      "年末累计结余（万元）": fmt.wan(b.iloc[0]) if len(b) else fmt.DASH})
     v = ctx.value
@@ -120,12 +130,19 @@ def fund_year(ctx: Context, rep) -> None:
            f"（{ctx.change(8, '同比')}），当年结余{fmt.money(v(15))}；年末职工医保统筹基金累计结余{fmt.money(v(18))}，"
            f"居民医保累计结余{fmt.money(v(21))}。")
     if rows:
+        assist = cur["assist"].get("MAF", 0.0) if "MAF" in cur.index else 0.0
         rep.table(pd.DataFrame(rows), f"{ctx.name}{y}年医保基金收支结余情况",
-                  note="来源为医保基金报表；城乡医疗救助支出为医疗救助支出（不含资助参保）；累计结余为12月末数。")
+                  note="来源为医保基金报表；支出为基金支出合计，当年结余＝收入－支出；"
+                       + (f"城乡医疗救助支出含资助参保，其中医疗救助支出（不含资助参保，数据底稿指标23）{fmt.money(assist)}；"
+                          if assist else "")
+                       + "累计结余为12月末数。")
 
 
 def next_year_budget(ctx: Context, rep) -> None:
-    """The budget totals for the next year (底稿 24–27) beside this year's."""
+    """The budget totals for the next year (底稿 24–27) beside this year's.
+
+    The total is 住院 + 门诊 + 其他: the DRG/DIP付费统筹基金总额 (26) is the part of the inpatient fund
+    paid by DRG/DIP, so it is shown but never added again."""
     y = _year(ctx)
     if not ctx.wh.has("budget"):
         rep.md(f"未提供总额预算数据（budget），{y + 1}年度统筹地区医保总额暂不通报。")
@@ -145,12 +162,72 @@ def next_year_budget(ctx: Context, rep) -> None:
         n = n if _ok(n) else nxt.get(item)
         rows.append({"项目": BUDGET_ITEMS[item], f"{y}年（万元）": fmt.wan(cur.get(item)),
                      f"{y + 1}年（万元）": fmt.wan(n), "增长": fmt.signed_pct(fmt.growth_pct(n, cur.get(item)))})
-    total_next = nxt.sum() if not nxt.empty else None
+    parts = ["inpatient", "outpatient", "other"]
+    total_next = nxt.reindex(parts).sum() if not nxt.empty else None
+    total_cur = cur.reindex(parts).sum() if not cur.empty else None
     rep.md(f"{y + 1}年度统筹地区医保基金总额预算" +
-           (f"合计{fmt.money(total_next)}（{fmt.change(total_next, cur.sum() if not cur.empty else None, '同比')}），"
-            f"其中DRG/DIP付费统筹基金总额{fmt.money(nxt.get('drg_dip'))}。" if total_next else "尚未下达。"))
+           (f"合计{fmt.money(total_next)}（{fmt.change(total_next, total_cur, '同比')}），"
+            f"其中住院统筹基金总额{fmt.money(nxt.get('inpatient'))}，含DRG/DIP付费统筹基金总额{fmt.money(nxt.get('drg_dip'))}。"
+            if total_next else "尚未下达。"))
     rep.table(pd.DataFrame(rows), f"{y + 1}年度统筹地区医保总额（数据底稿指标24–27）",
-              note="职工和居民预算合并；来源为统筹地区总额预算。")
+              note="职工和居民预算合并；合计＝住院＋门诊＋其他，DRG/DIP付费统筹基金总额包含在住院统筹基金总额中；来源为统筹地区总额预算。")
+
+
+# ---- the year's settlements and settlement lists, each aggregated in one pass -----------------------
+
+def settlement_cube(ctx: Context) -> pd.DataFrame:
+    """Netted settlements at the region's institutions in the year (one pass over ``setl_net``, cached on
+    the context): per fixmedins_code, month and class (``is_ip`` 住院类, ``is_op`` 门诊类; neither = pharmacy
+    purchases and other care) the cases, medfee (Σ medfee_sumamt) and hifp_pay (Σ 统筹基金支付)."""
+    cube = getattr(ctx, "_annual_setl_cube", None)
+    if cube is None:
+        cube = ctx.wh.df(f"""
+            SELECT fixmedins_code, month, is_ip, is_op, COUNT(*) AS cases,
+                   SUM(medfee_sumamt) AS medfee, SUM(hifp_pay) AS hifp_pay
+            FROM setl_net WHERE poolarea_no = ? AND {months_filter(ctx.period.months)}
+            GROUP BY 1, 2, 3, 4""", [ctx.region])
+        for c in ("is_ip", "is_op"):
+            cube[c] = cube[c].fillna(False).astype(bool)
+        ctx._annual_setl_cube = cube
+    return cube
+
+
+def list_cube(ctx: Context) -> pd.DataFrame:
+    """The year's settlement lists whose settlement stands (``setl_list_net``: settlement at the region's
+    institutions, month of the settlement; one pass, cached on the context): per fixmedins_code,
+    grp_stas, setl_way and group (grp_code = drg_code in DRG regions, dip_code in DIP regions) the lists,
+    Σ weight with the number of lists that have one (weighted), and Σ ipt_days."""
+    cube = getattr(ctx, "_annual_list_cube", None)
+    if cube is None:
+        cube = ctx.wh.df(f"""
+            SELECT fixmedins_code, grp_stas, setl_way, {ctx.group_col} AS grp_code, COUNT(*) AS lists,
+                   SUM(weight) AS weight, COUNT(weight) AS weighted, SUM(ipt_days) AS ipt_days
+            FROM setl_list_net WHERE poolarea_no = ? AND {months_filter(ctx.period.months)}
+            GROUP BY 1, 2, 3, 4""", [ctx.region])
+        ctx._annual_list_cube = cube
+    return cube
+
+
+def _by_code(df: pd.DataFrame, col: str) -> pd.Series:
+    return df.groupby("fixmedins_code")[col].sum()
+
+
+def grouping_counts(ctx: Context) -> pd.DataFrame:
+    """:func:`yibao.monthly.grouping_counts` for the year, from the two cubes: per institution of the
+    region with drg_dip_flag = 1 and inpatient cases — cases, lists, grouped cases (grp_stas = 1), distinct
+    groups among them, grouped cases settled by the group standard (setl_way = 1)."""
+    s, li = settlement_cube(ctx), list_cube(ctx)
+    g1 = li[li["grp_stas"] == "1"]
+    counts = pd.DataFrame({
+        "cases": _by_code(s[s["is_ip"]], "cases"), "listed": _by_code(li, "lists"),
+        "grouped": _by_code(g1, "lists"), "n_groups": g1.groupby("fixmedins_code")["grp_code"].nunique(),
+        "std_settled": _by_code(g1[g1["setl_way"] == "1"], "lists")}).fillna(0).astype(int)
+    h = ctx.hospitals
+    h = h[h["drg_dip_flag"] == "1"][["fixmedins_code", "fixmedins_name", "lv_group"]]
+    out = h.merge(counts, left_on="fixmedins_code", right_index=True, how="left")
+    cols = ["cases", "listed", "grouped", "n_groups", "std_settled"]
+    out[cols] = out[cols].fillna(0).astype(int)
+    return out[out["cases"] > 0].sort_values("fixmedins_code").reset_index(drop=True)
 
 
 # ---- 二、清算和预算执行 -------------------------------------------------------------------------------
@@ -166,21 +243,23 @@ def budget_by_hospital(ctx: Context) -> pd.DataFrame:
     y = _year(ctx)
     if not ctx.wh.has("budget"):
         return pd.DataFrame()
-    return ctx.wh.df(f"""
+    b = ctx.wh.df("""
         WITH b AS (SELECT fixmedins_code,
                           coalesce(SUM(CASE WHEN item = 'drg_dip' THEN amount END),
                                    SUM(CASE WHEN item = 'inpatient' THEN amount END)) AS budget
                    FROM budget WHERE poolarea_no = ? AND year = ? AND coalesce(fixmedins_code, '') <> ''
-                   GROUP BY 1),
-             s AS (SELECT fixmedins_code, COUNT(*) AS cases, SUM(hifp_pay) AS spent FROM setl_net
-                   WHERE poolarea_no = ? AND is_ip AND {months_filter(ctx.period.months)} GROUP BY 1)
-        SELECT f.fixmedins_code, f.fixmedins_name, f.lv_group, b.budget, coalesce(s.spent, 0) AS spent,
-               coalesce(s.cases, 0) AS cases,
-               coalesce(s.spent, 0) / NULLIF(b.budget, 0) * 100 AS execution,
-               b.budget - coalesce(s.spent, 0) AS balance
-        FROM b JOIN fixmedins_x f USING (fixmedins_code) LEFT JOIN s USING (fixmedins_code)
+                   GROUP BY 1)
+        SELECT f.fixmedins_code, f.fixmedins_name, f.lv_group, b.budget
+        FROM b JOIN fixmedins_x f USING (fixmedins_code)
         WHERE f.poolarea_no = ? AND b.budget IS NOT NULL
-        ORDER BY f.fixmedins_code""", [ctx.region, y, ctx.region, ctx.region])
+        ORDER BY f.fixmedins_code""", [ctx.region, y, ctx.region])
+    ip = settlement_cube(ctx)
+    ip = ip[ip["is_ip"]]
+    b["spent"] = b["fixmedins_code"].map(_by_code(ip, "hifp_pay")).fillna(0.0)
+    b["cases"] = b["fixmedins_code"].map(_by_code(ip, "cases")).fillna(0).astype(int)
+    b["execution"] = b["spent"] / b["budget"].where(b["budget"] != 0) * 100
+    b["balance"] = b["budget"] - b["spent"]
+    return b
 
 
 def budget_execution(ctx: Context, rep) -> None:
@@ -312,18 +391,15 @@ def grouping_compare(ctx: Context, rep) -> None:
     """DRG/DIP grouping compared between hospitals for the year: grouped cases, groups covered,
     入组率 (30), 标准结算占比 (31), CMI (DRG, x_cmi) or mean score (DIP), share of the region's grouped cases."""
     y = _year(ctx)
-    from .monthly import grouping_counts
     g = grouping_counts(ctx)
     if g.empty:
         rep.md(f"{y}年开展DRG/DIP付费的医疗机构无住院结算病例。")
         return
     unit = "病组" if ctx.pay_method == "DRG" else "病种"
-    w = ctx.wh.df(f"""SELECT fixmedins_code, AVG(weight) AS mean_weight FROM setl_list_net
-                      WHERE poolarea_no = ? AND grp_stas = '1' AND {months_filter(ctx.period.months)}
-                      GROUP BY 1""", [ctx.region]).set_index("fixmedins_code")["mean_weight"]
-    n_total = ctx.wh.scalar(f"""SELECT COUNT(DISTINCT {ctx.group_col}) FROM setl_list_net
-                                WHERE poolarea_no = ? AND grp_stas = '1' AND {months_filter(ctx.period.months)}""",
-                            [ctx.region]) or 0
+    g1 = list_cube(ctx)
+    g1 = g1[g1["grp_stas"] == "1"]
+    w = _by_code(g1, "weight") / _by_code(g1, "weighted").where(lambda x: x > 0)   # mean weight / score
+    n_total = int(g1["grp_code"].nunique())
     r30 = ctx.per_hospital(30).set_index("fixmedins_code")["value"]
     r31 = ctx.per_hospital(31).set_index("fixmedins_code")["value"]
     cmi = ctx.per_hospital("x_cmi").set_index("fixmedins_code")["value"] if ctx.pay_method == "DRG" else None
@@ -347,7 +423,8 @@ def grouping_compare(ctx: Context, rep) -> None:
     else:
         t["平均分值"] = g["fixmedins_code"].map(w).map(lambda x: fmt.num(x, 1)).values
     rep.table(t, f"{y}年各医疗机构{ctx.pay_method or 'DRG/DIP'}入组情况比较",
-              note="入组率、按标准结算占比为数据底稿指标30、31；CMI＝入组病例权重之和÷入组病例数。")
+              note="入组率、按标准结算占比为数据底稿指标30、31；"
+                   + ("CMI＝入组病例权重之和÷入组病例数。" if cmi is not None else "平均分值＝入组病例DIP分值之和÷入组病例数。"))
 
 
 # ---- 四、效率和资源 --------------------------------------------------------------------------------
@@ -357,14 +434,15 @@ def resources_compare(ctx: Context, rep) -> None:
     LOS, insured bed-days per open bed-day (床日占用, reference only: insured patients only)."""
     y = _year(ctx)
     days = (ctx.period.end - ctx.period.start).days
-    df = ctx.wh.df(f"""
-        WITH s AS (SELECT s.fixmedins_code, COUNT(*) AS cases, SUM(s.medfee_sumamt) AS medfee,
-                          SUM(l.ipt_days) AS bed_days, COUNT(l.setl_id) AS listed
-                   FROM setl_net s LEFT JOIN setl_list l ON l.setl_id = s.setl_id
-                   WHERE s.poolarea_no = ? AND s.is_ip AND {months_filter(ctx.period.months, 's.month')} GROUP BY 1)
-        SELECT f.fixmedins_code, f.fixmedins_name, f.lv_group, f.beds, s.cases, s.medfee, s.bed_days, s.listed
-        FROM fixmedins_x f JOIN s USING (fixmedins_code)
-        WHERE f.poolarea_no = ? AND f.fixmedins_type = '1'""", [ctx.region, ctx.region])
+    ip, li = settlement_cube(ctx), list_cube(ctx)
+    ip = ip[ip["is_ip"]]
+    df = ctx.hospitals[["fixmedins_code", "fixmedins_name", "lv_group", "beds"]].copy()
+    df["cases"] = df["fixmedins_code"].map(_by_code(ip, "cases"))
+    df = df[df["cases"] > 0].reset_index(drop=True)
+    df["medfee"] = df["fixmedins_code"].map(_by_code(ip, "medfee"))
+    df["bed_days"] = df["fixmedins_code"].map(_by_code(li, "ipt_days"))
+    df["listed"] = df["fixmedins_code"].map(_by_code(li, "lists")).fillna(0)
+    df["beds"] = pd.to_numeric(df["beds"], errors="coerce")
     if df.empty:
         rep.md(f"{y}年无住院结算数据。")
         return
@@ -396,12 +474,11 @@ def outpatient_cumulative(ctx: Context, rep) -> None:
     门诊类 settlements) and 应支付数 (the year's outpatient budget: region row, per-institution rows when
     present), by level and month."""
     y = _year(ctx)
-    df = ctx.wh.df(f"""
-        SELECT f.fixmedins_code, f.fixmedins_name, f.lv_group, COUNT(*) AS cases,
-               SUM(s.medfee_sumamt) AS medfee, SUM(s.hifp_pay) AS hifp_pay
-        FROM setl_net s JOIN fixmedins_x f USING (fixmedins_code)
-        WHERE s.poolarea_no = ? AND s.is_op AND {months_filter(ctx.period.months, 's.month')}
-        GROUP BY 1, 2, 3""", [ctx.region])
+    op = settlement_cube(ctx)
+    op = op[op["is_op"]]
+    inst = ctx.wh.df("SELECT fixmedins_code, fixmedins_name, lv_group FROM fixmedins_x")
+    df = inst.merge(op.groupby("fixmedins_code", as_index=False)[["cases", "medfee", "hifp_pay"]].sum(),
+                    on="fixmedins_code")
     if df.empty:
         rep.md(f"{y}年无门诊结算数据。")
         return
@@ -438,9 +515,7 @@ def outpatient_cumulative(ctx: Context, rep) -> None:
             "应支付数（万元）": d["budget"].map(fmt.wan).values,
             "执行率": (d["hifp_pay"] / d["budget"] * 100).map(lambda x: fmt.pct(x, 1)).values,
         }), f"{y}年各医疗机构门诊统筹基金实际发生数与应支付数")
-    m = ctx.wh.df(f"""SELECT month, COUNT(*) AS cases, SUM(hifp_pay) AS hifp_pay FROM setl_net
-                      WHERE poolarea_no = ? AND is_op AND {months_filter(ctx.period.months)} GROUP BY 1 ORDER BY 1""",
-                  [ctx.region])
+    m = op.groupby("month", as_index=False)[["cases", "hifp_pay"]].sum().sort_values("month").reset_index(drop=True)
     if len(m) >= 3:
         from . import charts
         charts.setup()
@@ -497,17 +572,21 @@ def procurement(ctx: Context, rep, sec: Numbering) -> None:
     items = ctx.wh.df("""
         SELECT v.category, v.item_name, SUM(v.agreed_qty) AS agreed, SUM(v.purchased_qty) AS purchased,
                COUNT(DISTINCT v.fixmedins_code) AS hospitals,
-               SUM(CASE WHEN v.purchased_qty < v.agreed_qty THEN 1 ELSE 0 END) AS short
+               COUNT(DISTINCT CASE WHEN v.purchased_qty < v.agreed_qty THEN v.fixmedins_code END) AS short
         FROM vbp_progress v JOIN fixmedins_x f USING (fixmedins_code)
         WHERE v.year = ? AND f.poolarea_no = ? GROUP BY 1, 2""", [y, ctx.region])
     items["completion"] = items["purchased"] / items["agreed"].where(items["agreed"] > 0) * 100
-    low = items.sort_values("completion").head(5)
+    low = items[items["completion"] < 100].sort_values(["completion", "item_name"]).head(5)
+    short = items[items["short"] > 0].sort_values(["short", "item_name"], ascending=[False, True]).head(5)
     n_full = int((d["completed_share"] >= 100).sum())
     rep.md(f"{y}年，{len(d)}家定点医疗机构承担集采中选产品约定采购量任务，涉及{len(items)}个品种"
-           f"（药品{int((items['category'] == '药品').sum())}个、医用耗材{int((items['category'] == '耗材').sum())}个）。"
-           f"全部品种完成约定采购量的机构{n_full}家；完成率较低的品种："
-           + "、".join(f"{r.item_name}（{fmt.pct(r.completion, 1)}）" for r in low.itertuples()) +
-           "。完成约定采购量情况＝采购周期内中选产品实际采购量÷约定采购量×100%。")
+           f"（药品{int((items['category'] == '药品').sum())}个、医用耗材{int((items['category'] == '耗材').sum())}个），"
+           f"全部品种完成约定采购量的机构{n_full}家。按区域合计，"
+           + ("未完成约定采购量的品种：" + "、".join(f"{r.item_name}（{fmt.pct(r.completion, 1)}）" for r in low.itertuples())
+              if len(low) else "各品种均已完成约定采购量")
+           + ("；仍有机构未完成的品种：" + "、".join(f"{r.item_name}（{int(r.short)}家）" for r in short.itertuples())
+              if len(short) else "")
+           + "。完成约定采购量情况＝采购周期内中选产品实际采购量÷约定采购量×100%。")
     d = d.reset_index(drop=True)
     t = pd.DataFrame({"排名": [str(i + 1) for i in range(len(d))], "机构名称": d["fixmedins_name"].values,
                       "级别": d["lv_group"].values, "品种数": d["items"].map(fmt.count).values,
@@ -591,14 +670,18 @@ def next_steps(ctx: Context, rep, sec: Numbering, items: list[str] | None = None
     nxt = None
     try:
         from . import plan
-        nxt = plan.next_release(ctx.region, "quarterly", after=f"{y + 1}-05")
+        # the first quarterly release after this briefing (planned date, else the end of May: clearing
+        # closes by 30 April and the briefing follows within a month)
+        brief = plan.find_release(ctx.region, "annual", str(y))
+        after = brief["date"] if brief else f"{y + 1}-05-31"
+        nxt = plan.next_release(ctx.region, "quarterly", after=after)
     except Exception:  # noqa: BLE001 - the plan is optional here
         nxt = None
     default = [
         f"**预算和清算。**{y + 1}年度总额预算已下达，各机构要对照本通报的预算执行和清算情况，合理安排诊疗服务，避免年底突击控费或推诿病人。",
         "**结算清单和入组。**入组率、质控通过率偏低的机构要落实专人负责，提高医保结算清单填报质量。",
         "**意见反馈。**对通报数据有异议的，请于通报后10个工作日内书面反馈数据工作组，采纳情况在下期发布中说明。",
-        (f"**下期发布。**{nxt['period']}数据计划于{nxt['date']}发布（见年度数据发布计划）。" if nxt else
+        (f"**下期发布。**{nxt['period_label']}数据计划于{_date_zh(nxt['date'])}发布（见年度数据发布计划）。" if nxt else
          "**下期发布。**按年度数据发布计划开展月推送和季发布。"),
     ]
     rep.md("\n".join(f"{i}. {t}" for i, t in enumerate((items or []) + default, start=1)))

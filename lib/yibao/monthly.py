@@ -57,6 +57,12 @@ def _sort_level(df: pd.DataFrame, col: str = "lv_group") -> pd.DataFrame:
     return df.assign(_o=df[col].map(order).fillna(len(order))).sort_values(keys).drop(columns="_o")
 
 
+def _date_zh(d) -> str:
+    """'2026-11-20' / a date → '2026年11月20日'."""
+    d = dt.date.fromisoformat(str(d)) if not isinstance(d, dt.date) else d
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
 def _month_end(ctx: Context) -> dt.date:
     return ctx.period.end - dt.timedelta(days=1)
 
@@ -72,7 +78,7 @@ def overview(ctx: Context, rep) -> None:
     rep.md(
         f"{ctx.label}月度结算已完成。按照医保数据工作组“月告知”要求，现将{ctx.name}{ctx.label}各定点医疗机构"
         f"{method}病例入组、医保结算清单上传和质控、月度结算情况以及按月公开的数据底稿指标推送如下。"
-        f"纳入统计的定点医疗机构{n_h}家，数据截至{_month_end(ctx):%Y年%m月%d日}，来源为医保信息平台结算数据和医保基金报表，"
+        f"纳入统计的定点医疗机构{n_h}家，数据截至{_date_zh(_month_end(ctx))}，来源为医保信息平台结算数据和医保基金报表，"
         f"退费结算已冲销；机构层面病例数少于{MIN_CELL}例的数据不予公布。"
         f"数据仅限{ctx.name}定点医药机构内部使用，不得对外传播。")
 
@@ -85,22 +91,33 @@ def grouping_counts(ctx: Context, months: list[str] | None = None) -> pd.DataFra
     group standard (setl_way = 1) — for the months given (default: the period)."""
     months = months or ctx.period.months
     col = ctx.group_col
-    return ctx.wh.df(f"""
-        WITH ip AS (SELECT s.fixmedins_code, COUNT(*) AS cases FROM setl_net s
-                    WHERE s.poolarea_no = ? AND s.is_ip AND {months_filter(months, 's.month')} GROUP BY 1),
-             li AS (SELECT fixmedins_code, COUNT(*) AS listed,
-                           SUM(CASE WHEN grp_stas = '1' THEN 1 ELSE 0 END) AS grouped,
-                           COUNT(DISTINCT CASE WHEN grp_stas = '1' THEN {col} END) AS n_groups,
-                           SUM(CASE WHEN grp_stas = '1' AND setl_way = '1' THEN 1 ELSE 0 END) AS std_settled
-                    FROM setl_list_net WHERE poolarea_no = ? AND {months_filter(months)} GROUP BY 1)
-        SELECT f.fixmedins_code, f.fixmedins_name, f.lv_group,
-               coalesce(ip.cases, 0) AS cases, coalesce(li.listed, 0) AS listed,
-               coalesce(li.grouped, 0) AS grouped, coalesce(li.n_groups, 0) AS n_groups,
-               coalesce(li.std_settled, 0) AS std_settled
-        FROM fixmedins_x f LEFT JOIN ip USING (fixmedins_code) LEFT JOIN li USING (fixmedins_code)
-        WHERE f.poolarea_no = ? AND f.fixmedins_type = '1' AND f.drg_dip_flag = '1'
-          AND coalesce(ip.cases, 0) > 0
-        ORDER BY f.fixmedins_code""", [ctx.region, ctx.region, ctx.region])
+    li = ctx.wh.df(f"""
+        SELECT fixmedins_code, COUNT(*) AS listed,
+               SUM(CASE WHEN grp_stas = '1' THEN 1 ELSE 0 END) AS grouped,
+               COUNT(DISTINCT CASE WHEN grp_stas = '1' THEN {col} END) AS n_groups,
+               SUM(CASE WHEN grp_stas = '1' AND setl_way = '1' THEN 1 ELSE 0 END) AS std_settled
+        FROM setl_list_net WHERE poolarea_no = ? AND {months_filter(months)} GROUP BY 1""",
+                   [ctx.region]).set_index("fixmedins_code")
+    h = ctx.hospitals
+    g = h[h["drg_dip_flag"] == "1"][["fixmedins_code", "fixmedins_name", "lv_group"]].copy()
+    g["cases"] = g["fixmedins_code"].map(inpatient_cases(ctx, months))
+    for c in ("listed", "grouped", "n_groups", "std_settled"):
+        g[c] = g["fixmedins_code"].map(li[c])
+    cols = ["cases", "listed", "grouped", "n_groups", "std_settled"]
+    g[cols] = g[cols].fillna(0).astype(int)
+    return g[g["cases"] > 0].sort_values("fixmedins_code").reset_index(drop=True)
+
+
+def inpatient_cases(ctx: Context, months: list[str]) -> pd.Series:
+    """Netted inpatient settlements (住院类) at the region's institutions in ``months`` by fixmedins_code —
+    from the settlement cube when it covers the months, else one query."""
+    cube = settlement_cube(ctx)
+    if set(months) <= set(cube["month"]):
+        c = cube[(cube["direction"] == "住院") & cube["month"].isin(months)]
+        return c.groupby("fixmedins_code")["cases"].sum()
+    return ctx.wh.df(f"""SELECT fixmedins_code, COUNT(*) AS cases FROM setl_net
+                         WHERE poolarea_no = ? AND is_ip AND {months_filter(months)} GROUP BY 1""",
+                     [ctx.region]).set_index("fixmedins_code")["cases"]
 
 
 def grouping(ctx: Context, rep) -> None:
@@ -183,14 +200,14 @@ def settlement_list(ctx: Context, rep) -> None:
     exactly as in indicators.csv; the most common QC problems (qc_errs split on ';')."""
     v = ctx.value
     months = ctx.period.months
-    counts = ctx.wh.df(f"""
-        WITH ip AS (SELECT fixmedins_code, COUNT(*) AS cases FROM setl_net
-                    WHERE poolarea_no = ? AND is_ip AND {months_filter(months)} GROUP BY 1),
-             li AS (SELECT fixmedins_code, COUNT(*) AS listed,
-                           SUM(CASE WHEN qc_stas = '1' THEN 1 ELSE 0 END) AS qc_pass
-                    FROM setl_list_net WHERE poolarea_no = ? AND {months_filter(months)} GROUP BY 1)
-        SELECT ip.fixmedins_code, ip.cases, coalesce(li.listed, 0) AS listed, coalesce(li.qc_pass, 0) AS qc_pass
-        FROM ip LEFT JOIN li USING (fixmedins_code)""", [ctx.region, ctx.region]).set_index("fixmedins_code")
+    li = ctx.wh.df(f"""
+        SELECT fixmedins_code, COUNT(*) AS listed, SUM(CASE WHEN qc_stas = '1' THEN 1 ELSE 0 END) AS qc_pass
+        FROM setl_list_net WHERE poolarea_no = ? AND {months_filter(months)} GROUP BY 1""",
+                   [ctx.region]).set_index("fixmedins_code")
+    counts = inpatient_cases(ctx, months).to_frame("cases")
+    counts = counts[counts["cases"] > 0]
+    counts["listed"] = counts.index.map(li["listed"]).fillna(0).astype(int)
+    counts["qc_pass"] = counts.index.map(li["qc_pass"]).fillna(0).astype(int)
     r28 = ctx.per_hospital(28).set_index("fixmedins_code")
     r29 = ctx.per_hospital(29).set_index("fixmedins_code")
     probs = qc_problems(ctx)
@@ -500,10 +517,10 @@ def closing(ctx: Context, rep, release_date: str | None = None) -> None:
     nxt = None
     try:
         from . import plan
-        nxt = plan.next_release(ctx.region, "monthly", after=ctx.period.shift(1).code)
+        nxt = plan.find_release(ctx.region, "monthly", ctx.period.shift(1).code)
     except Exception:  # noqa: BLE001 - the plan is optional here
         nxt = None
-    when = (f"{ctx.period.shift(1).label}数据计划于{nxt['date']}推送（见年度数据发布计划）" if nxt else
+    when = (f"{ctx.period.shift(1).label}数据计划于{_date_zh(nxt['date'])}推送（见年度数据发布计划）" if nxt else
             f"{ctx.period.shift(1).label}数据将于下月月度结算完成后推送")
     rep.md(
         f"1. 对本期推送数据有疑问或异议的，请于收到后10个工作日内通过数据工作组邮箱或医保信息平台反馈，工作组将在下期推送中答复。\n"
