@@ -257,7 +257,7 @@ def run_job(job: Job, data_dir: str, out: str, formats: list[str], engine: str, 
         shutil.rmtree(stage / "_out", ignore_errors=True)
         # 2. execute
         params = job_params(job, data_dir, extra_params)
-        if job.kind == "quarterly":  # the report shows the 底稿 and findings just written, not a recomputation
+        if job.kind in ("quarterly", "monthly", "annual"):  # the report shows the 底稿 and findings just written
             params["precomputed"] = str(stage)
         nb_out = stage / f"{job.stem}.ipynb"
         execute_notebook(job.notebook, nb_out, params)

@@ -92,7 +92,10 @@ class Context:
 
     def _indicators(self, period: Period) -> pd.DataFrame:
         from . import indicators
-        return indicators.compute(self.wh, self.region, period.code)
+        cache = self.__dict__.setdefault("_ind_cache", {})
+        if period.code not in cache:  # for a year, 上期 and 同比 are the same period: computed once
+            cache[period.code] = indicators.compute(self.wh, self.region, period.code)
+        return cache[period.code]
 
     @cached_property
     def ind(self) -> pd.DataFrame:
@@ -140,6 +143,8 @@ class Context:
 
     def change(self, iid, basis: str = "同比", code: str | None = None, unit_pct: bool | None = None) -> str:
         base = self.value_yoy(iid, code) if basis == "同比" else self.value_prev(iid, code)
+        if self.period.kind == "year":  # a year's 上期 is the year before: say 同比
+            basis = "同比"
         if unit_pct is None:
             unit_pct = self.unit(iid) == "%"
         return fmt.change(self.value(iid, code), base, basis, unit_pct=unit_pct)

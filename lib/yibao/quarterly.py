@@ -131,6 +131,8 @@ def _income_vs_expense(ctx: Context) -> str:
     g_exp = fmt.growth_pct(ctx.value(8), ctx.value_yoy(8))
     if g_inc is None or g_exp is None:
         return ""
+    if abs(g_exp - g_inc) < 0.05:
+        return f"收入与支出增幅基本持平（均约{fmt.pct(g_inc, 1)}）。"
     if g_exp > g_inc:
         return (f"支出增幅（{fmt.pct(g_exp, 1)}）高于收入增幅（{fmt.pct(g_inc, 1)}）"
                 f"{fmt.num(g_exp - g_inc, 1)}个百分点，基金收支平衡压力加大。")
