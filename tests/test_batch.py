@@ -9,8 +9,9 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
+import readback
 
-from yibao import batch, cli
+from yibao import cli
 
 HEADINGS = ["一、基金收支及结算情况（钱）", "二、支付方式改革运行成效（效）", "三、重点关注指标（错）", "四、下一步工作安排"]
 
@@ -31,27 +32,15 @@ def quarterly_run(small_data, tmp_path_factory):
 
 
 def _html_text(path: Path) -> str:
-    html = path.read_text(encoding="utf-8")
-    html = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", html, flags=re.S)
-    html = re.sub(r'src="data:[^"]+"', "", html)
-    return re.sub(r"<[^>]+>", " ", html)
+    return readback.text(path)
 
 
 def _docx_text(path: Path) -> str:
-    import docx
-    d = docx.Document(str(path))
-    parts = [p.text for p in d.paragraphs]
-    for t in d.tables:
-        for row in t.rows:
-            parts += [c.text for c in row.cells]
-    for s in d.sections:
-        parts += [p.text for p in s.header.paragraphs]
-    return "\n".join(parts)
+    return readback.text(path)
 
 
 def _pdf_text(path: Path) -> str:
-    from pypdf import PdfReader
-    return "\n".join(p.extract_text() or "" for p in PdfReader(str(path)).pages)
+    return readback.text(path)
 
 
 def test_broken_region_reported_others_complete(quarterly_run):

@@ -26,6 +26,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+import readback
 import nbformat
 import numpy as np
 import pandas as pd
@@ -95,38 +96,8 @@ def _year_months(year: str) -> list[str]:
 
 @functools.lru_cache(maxsize=None)
 def _text(path: Path) -> str:
-    """Readable text of an output file (HTML without markup, DOCX paragraphs/tables/headers, PDF text,
-    xlsx cell values, anything else as stored)."""
-    suffix = path.suffix
-    if suffix == ".html":
-        h = path.read_text(encoding="utf-8")
-        h = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", h, flags=re.S)
-        h = re.sub(r'src="data:[^"]+"', "", h)
-        return htmllib.unescape(re.sub(r"<[^>]+>", " ", h))
-    if suffix == ".docx":
-        import docx
-        d = docx.Document(str(path))
-        parts = [p.text for p in d.paragraphs]
-        for t in d.tables:
-            for row in t.rows:
-                parts += [c.text for c in row.cells]
-        for s in d.sections:
-            parts += [p.text for p in s.header.paragraphs] + [p.text for p in s.footer.paragraphs]
-        return "\n".join(parts)
-    if suffix == ".pdf":
-        from pypdf import PdfReader
-        pages = [(p.extract_text() or "").splitlines() for p in PdfReader(str(path)).pages]
-        # page furniture (running header, '— N —') would split a sentence that runs across pages
-        firsts = [p[0] for p in pages if p]
-        header = {h for h in firsts if firsts.count(h) >= 2}
-        return "\n".join(line for p in pages for line in p
-                         if line not in header and not re.fullmatch(r"\s*—\s*\d+\s*—\s*", line))
-    if suffix == ".xlsx":
-        import openpyxl
-        wb = openpyxl.load_workbook(str(path), read_only=True, data_only=True)
-        return "\n".join(str(v) for ws in wb.worksheets for row in ws.iter_rows(values_only=True)
-                         for v in row if v is not None)
-    return path.read_text(encoding="utf-8", errors="replace")
+    """Readable text of an output file (see tests/readback.py)."""
+    return readback.text(path)
 
 
 def _flat(path: Path) -> str:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import re
 import sys
-import textwrap
 import zipfile
 from pathlib import Path
 
 import nbformat
 import pandas as pd
 import pytest
+import readback
 
 from yibao import cli, render
 from yibao.display import Report
@@ -93,25 +93,15 @@ def builtin(executed):
 
 
 def _html_text(path: Path) -> str:
-    html = path.read_text(encoding="utf-8")
-    html = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", html, flags=re.S)
-    html = re.sub(r'src="data:[^"]+"', "", html)
-    return re.sub(r"\s+", "", re.sub(r"<[^>]+>", " ", html))
+    return readback.flat(readback.text(path))
 
 
 def _docx_text(path: Path) -> str:
-    import docx
-    d = docx.Document(str(path))
-    parts = [p.text for p in d.paragraphs]
-    for t in d.tables:
-        for row in t.rows:
-            parts += [c.text for c in row.cells]
-    return re.sub(r"\s+", "", "\n".join(parts))
+    return readback.flat(readback.text(path))
 
 
 def _pdf_pages(path: Path) -> list[str]:
-    from pypdf import PdfReader
-    return [re.sub(r"\s+", "", p.extract_text() or "") for p in PdfReader(str(path)).pages]
+    return [readback.flat(p) for p in readback.pdf_pages(path)]
 
 
 CONTENT = ["一、基金收支及结算情况（钱）", "（一）收入情况", "医保基金支出合计1.55亿元，同比增长7.0%", "5,233.10万元",

@@ -10,6 +10,7 @@ import nbformat
 import numpy as np
 import pandas as pd
 import pytest
+import readback
 
 from yibao import cli, topic
 from yibao.errors import YibaoError
@@ -365,10 +366,7 @@ def synth_topics(small_data, tmp_path_factory):
 
 
 def _html_text(path: Path) -> str:
-    html = path.read_text(encoding="utf-8")
-    html = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", html, flags=re.S)
-    html = re.sub(r'src="data:[^"]+"', "", html)
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    return re.sub(r"\s+", " ", readback.text(path))
 
 
 def _planted(small_planted: dict, rule: str, region: str) -> dict:
