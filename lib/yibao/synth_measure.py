@@ -282,8 +282,11 @@ def _low_standard_admission(m, region, h, p):
 
 def _group_admission(m, region, h, p):
     d = m.wh.df(f"""
-        WITH ip AS (SELECT psn_no, fixmedins_code, begndate FROM ipn
-                    WHERE poolarea_no = {lit(region)} AND year(setl_time) = 2026),
+        WITH ip0 AS (SELECT psn_no, fixmedins_code, begndate FROM ipn
+                     WHERE poolarea_no = {lit(region)} AND year(setl_time) = 2026),
+        -- a pair admitted together ≥ 3 times needs ≥ 3 admissions of each at that hospital: only those join
+        ip AS (SELECT * FROM ip0 WHERE (psn_no, fixmedins_code) IN
+               (SELECT (psn_no, fixmedins_code) FROM ip0 GROUP BY psn_no, fixmedins_code HAVING count(*) >= 3)),
         pairs AS (
             SELECT a.fixmedins_code, a.psn_no AS p1, b.psn_no AS p2, count(*) AS together
             FROM ip a JOIN ip b ON a.fixmedins_code = b.fixmedins_code AND a.psn_no < b.psn_no

@@ -528,13 +528,12 @@ def plant_volumes(inst: Institutions, plan: list[Planted], scale: Scale) -> None
     """Give each planted hospital at least ``scale.planted_min[rule]`` inpatients a month (small scale:
     a rule needs some dozens of the hospital's cases in one quarter to tell its anomaly from chance,
     the two upcoding rules some dozens within one ADRG / ICD category); beds follow."""
-    floors: dict[int, float] = {}
     for p in plan:
-        floors[p.hosp] = max(floors.get(p.hosp, 0.0), float(scale.planted_min.get(p.rule_id, 0.0)))
-    for h, floor in sorted(floors.items()):
-        if inst.size[h] >= floor or floor <= 0:
+        h, floor = p.hosp, float(scale.planted_min.get(p.rule_id, 0.0))
+        if floor <= 0 or inst.size[h] >= floor:
             continue
         f = floor / inst.size[h]
         inst.size[h] = floor
         beds = int(inst.df.at[h, "beds"])
         inst.df.at[h, "beds"] = max(beds, int(round(beds * f / 5.0)) * 5)
+        p.params["volume_raised_to"] = f"{floor:g} 住院人次/月"
