@@ -251,6 +251,20 @@ def _cn(n: int) -> str:
     return _CN[n - 1] if n <= 10 else f"{_CN[n // 10 - 1] if n // 10 > 1 else ''}十{_CN[n % 10 - 1] if n % 10 else ''}"
 
 
+def _unique_names(rows: list[dict]) -> None:
+    """Institution names are unique within a region, as on the platform: a repeated 镇卫生院 or 中心医院
+    (towns are reused when a region has more institutions than towns) becomes 第二…, 第三…."""
+    seen: dict[str, int] = {}
+    for r in rows:
+        name = r["name"]
+        seen[name] = seen.get(name, 0) + 1
+        if seen[name] > 1:
+            for tail in ("社区卫生服务中心", "中心医院", "卫生院", "医院"):
+                if name.endswith(tail):
+                    r["name"] = f"{name[:-len(tail)]}第{_cn(seen[name])}{tail}"
+                    break
+
+
 def _spread(rng: np.random.Generator, n: int, half_width: float) -> np.ndarray:
     """``n`` multiplicative factors evenly spread over exp(±half_width), in random order.
 
@@ -328,6 +342,7 @@ def build_institutions(seed: int, scale: Scale) -> tuple[Institutions, dict]:
                 name, mt = f"{city}{reg.towns[(i + 3) % len(reg.towns)]}卫生院", "乡镇卫生院"
             hosp_rows.append(dict(level=B, name=name, medins_type=mt, ownership="公立", kind="general",
                                   size=LEVEL_IP_SHARE[B] * vol / nB * sizes[i]))
+        _unique_names(hosp_rows)
         # order: by level, shuffled within a level so codes do not reveal roles
         order = []
         for lv in (T, S, P, B):
