@@ -175,6 +175,7 @@ def test_regions_months_and_levels(wh, small_planted):
     # each region: hospitals of all four level groups, pharmacies, a specialty hospital and a new campus
     fx = wh.df("SELECT * FROM fixmedins_x")
     for region, g in fx.groupby("poolarea_no"):
+        assert g["fixmedins_name"].is_unique, region
         hosp = g[g["fixmedins_type"] == "1"]
         assert {"三级", "二级", "一级", "基层/无等级"} <= set(hosp["lv_group"]), region
         assert (g["fixmedins_type"] == "2").sum() >= 3 and (g.loc[g["fixmedins_type"] == "2", "beds"] == 0).all()
