@@ -104,6 +104,16 @@ def _setl_where(region: str, months: list[str]) -> str:
     return f"s.poolarea_no = {lit(region)} AND {months_filter(months, 's.month')}"
 
 
+DIRECTIONS = ["住院", "普通门诊", "门诊慢特病", "生育门诊", "定点药店购药", "其他"]
+
+
+def direction_sql(alias: str = "s") -> str:
+    """支出方向 of a settlement row of ``setl_net`` (DIRECTIONS): 住院 for 住院类, else by med_type."""
+    return (f"CASE WHEN {alias}.cls = '住院类' THEN '住院' WHEN {alias}.med_type = '11' THEN '普通门诊' "
+            f"WHEN {alias}.med_type = '14' THEN '门诊慢特病' WHEN {alias}.med_type = '51' THEN '生育门诊' "
+            f"WHEN {alias}.med_type = '41' THEN '定点药店购药' ELSE '其他' END")
+
+
 def settlement_cube(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
     """Netted settlements at the region's institutions in the period and the same period a year earlier,
     in one pass: per (period 'current' | 'last_year', fixmedins_code, level, direction) the cases,
@@ -118,11 +128,7 @@ def settlement_cube(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
             SELECT CASE WHEN {months_filter(cur, 's.month')} THEN 'current' ELSE 'last_year' END AS period,
                    s.fixmedins_code,
                    CASE WHEN f.fixmedins_type = '2' THEN '定点零售药店' ELSE f.lv_group END AS level,
-                   CASE WHEN s.cls = '住院类' THEN '住院'
-                        WHEN s.med_type = '11' THEN '普通门诊'
-                        WHEN s.med_type = '14' THEN '门诊慢特病'
-                        WHEN s.med_type = '51' THEN '生育门诊'
-                        WHEN s.med_type = '41' THEN '定点药店购药' ELSE '其他' END AS direction,
+                   {direction_sql('s')} AS direction,
                    COUNT(*) AS cases, SUM(s.hifp_pay) AS hifp_pay, SUM(s.medfee_sumamt) AS medfee
             FROM setl_net s LEFT JOIN fixmedins_x f USING (fixmedins_code)
             WHERE {_setl_where(region, cur + base)} GROUP BY 1, 2, 3, 4""")
@@ -159,7 +165,7 @@ def expenditure_by_direction(wh: Warehouse, region: str, period: str) -> pd.Data
     cur, base = one("current"), one("last_year")
     df = cur.merge(base[["direction", "hifp_pay", "cases"]].rename(
         columns={"hifp_pay": "hifp_pay_last_year", "cases": "cases_last_year"}), on="direction", how="left")
-    order = ["住院", "普通门诊", "门诊慢特病", "生育门诊", "定点药店购药", "其他"]
+    order = DIRECTIONS
     df["_o"] = df["direction"].map({k: i for i, k in enumerate(order)})
     df = df.sort_values("_o").drop(columns="_o").reset_index(drop=True)
     df["share"] = df["hifp_pay"] / df["hifp_pay"].sum() * 100

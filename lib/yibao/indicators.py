@@ -44,11 +44,10 @@ import pandas as pd
 
 from . import catalogue
 from .catalogue import SUPPRESS_MIN, Indicator
-from .contract import MED_TYPE_OUTPATIENT, MED_TYPE_PHARMACY
 from .errors import DataError
 from .fsutil import atomic_path, publication_dir
 from .periods import Period
-from .warehouse import Warehouse, lit
+from .warehouse import Warehouse, cls_sql, ip_sql, lit
 
 COLUMNS = ["indicator_id", "name", "poolarea_no", "fixmedins_code", "period", "value", "unit", "status"]
 STATUS_ZH = {"ok": "正常", "suppressed": "不予公布（病例数少于5例）", "not_applicable": "不适用",
@@ -78,20 +77,6 @@ def _month_end(month: str) -> str:
     if m == 13:
         y, m = y + 1, 1
     return f"{y}-{m:02d}-01"
-
-
-def cls_sql(col: str = "med_type") -> str:
-    """门诊类/住院类/药店/其他 of a med_type: the same CASE as warehouse ``setl_all.cls`` (contract, setl.med_type)."""
-    op = ", ".join(lit(c) for c in MED_TYPE_OUTPATIENT)
-    rx = ", ".join(lit(c) for c in MED_TYPE_PHARMACY)
-    return (f"CASE WHEN {col} IN ({op}) THEN '门诊类' WHEN {col} LIKE '2%' OR {col} = '52' THEN '住院类' "
-            f"WHEN {col} IN ({rx}) THEN '药店' ELSE '其他' END")
-
-
-def ip_sql(col: str = "med_type") -> str:
-    """Predicate: the med_type is 住院类 (as :func:`cls_sql`)."""
-    op = ", ".join(lit(c) for c in MED_TYPE_OUTPATIENT)
-    return f"(({col} LIKE '2%' OR {col} = '52') AND {col} NOT IN ({op}))"
 
 
 def _month_text(col: str) -> str:

@@ -265,7 +265,7 @@ def _top_problem(top_h: pd.DataFrame, code: str) -> str:
 
 # ---- 三、月结算 ------------------------------------------------------------------------------------
 
-DIRECTION_ORDER = ["住院", "普通门诊", "门诊慢特病", "生育门诊", "定点药店购药", "其他"]
+DIRECTION_ORDER = analysis.DIRECTIONS
 
 
 def settlement_cube(ctx: Context) -> pd.DataFrame:
@@ -280,9 +280,7 @@ def settlement_cube(ctx: Context) -> pd.DataFrame:
     cube = ctx.wh.df(f"""
         SELECT s.month, s.fixmedins_code,
                CASE WHEN f.fixmedins_type = '2' THEN '定点零售药店' ELSE coalesce(f.lv_group, '基层/无等级') END AS level,
-               CASE WHEN s.cls = '住院类' THEN '住院' WHEN s.med_type = '11' THEN '普通门诊'
-                    WHEN s.med_type = '14' THEN '门诊慢特病' WHEN s.med_type = '51' THEN '生育门诊'
-                    WHEN s.med_type = '41' THEN '定点药店购药' ELSE '其他' END AS direction,
+               {analysis.direction_sql('s')} AS direction,
                COUNT(*) AS cases, SUM(s.medfee_sumamt) AS medfee, SUM(s.hifp_pay) AS hifp_pay
         FROM setl_net s LEFT JOIN fixmedins_x f USING (fixmedins_code)
         WHERE s.poolarea_no = ? AND {months_filter(months, 's.month')}

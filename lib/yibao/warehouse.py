@@ -50,6 +50,20 @@ def lit(value) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+def cls_sql(col: str = "med_type") -> str:
+    """门诊类/住院类/药店/其他 of a med_type (contract, setl.med_type): ``setl_all.cls`` and the indicators."""
+    op = ", ".join(lit(c) for c in MED_TYPE_OUTPATIENT)
+    rx = ", ".join(lit(c) for c in MED_TYPE_PHARMACY)
+    return (f"CASE WHEN {col} IN ({op}) THEN '门诊类' WHEN {col} LIKE '2%' OR {col} = '52' THEN '住院类' "
+            f"WHEN {col} IN ({rx}) THEN '药店' ELSE '其他' END")
+
+
+def ip_sql(col: str = "med_type") -> str:
+    """Predicate: the med_type is 住院类 (as :func:`cls_sql`)."""
+    op = ", ".join(lit(c) for c in MED_TYPE_OUTPATIENT)
+    return f"(({col} LIKE '2%' OR {col} = '52') AND {col} NOT IN ({op}))"
+
+
 def _is_numeric(t: str) -> bool:
     t = t.upper()
     return t.startswith("DECIMAL") or t in _NUMERIC
@@ -203,16 +217,11 @@ class Warehouse:
                          f"SELECT {row} AS _row, {file_col} AS _file, {', '.join(raw)} FROM {scan_rows}")
 
     def _derive(self) -> None:
-        op = ", ".join(lit(c) for c in MED_TYPE_OUTPATIENT)
-        rx = ", ".join(lit(c) for c in MED_TYPE_PHARMACY)
         if "setl" in self.sources:
             self.con.execute(f"""
                 CREATE OR REPLACE VIEW setl_all AS
                 SELECT *,
-                  CASE WHEN med_type IN ({op}) THEN '门诊类'
-                       WHEN med_type LIKE '2%' OR med_type = '52' THEN '住院类'
-                       WHEN med_type IN ({rx}) THEN '药店'
-                       ELSE '其他' END AS cls,
+                  {cls_sql('med_type')} AS cls,
                   strftime(setl_time, '%Y-%m') AS month,
                   (insu_admdvs = poolarea_no) AS is_local
                 FROM setl""")
