@@ -24,7 +24,7 @@ from .catalogue import SUPPRESS_MIN
 from .fsutil import atomic_path
 from .indicators import COLUMNS, compute_detail, engine, placeholders
 from .periods import Period
-from .warehouse import Warehouse, lit
+from .warehouse import Warehouse, lit, period_filter
 
 COLUMNS_CHECKS = ["check_id", "status", "detail"]
 TOL_AMOUNT = 0.02      # 元: rounding of 2-decimal values
@@ -234,7 +234,7 @@ def _check_fee_components(wh: Warehouse, region: str, p: Period):
                SUM(CASE WHEN ABS(({fees}) - l.medfee_sumamt) > 0.01 THEN 1 ELSE 0 END) AS n_bad,
                SUM(CAST(({fees}) - l.medfee_sumamt AS DECIMAL(18,2))) AS diff
         FROM setl_list_net l
-        WHERE l.poolarea_no = {lit(region)} AND l.month IN {placeholders(region, p)['period']}""").fetchone()
+        WHERE l.poolarea_no = {lit(region)} AND {period_filter(p, 'l.setl_time')}""").fetchone()
     n, n_bad, diff = int(row[0] or 0), int(row[1] or 0), float(row[2] or 0)
     if n == 0:
         return cid, "skip", "结算清单费用构成之和等于医疗费总额：本期无已上传结算清单，未核对。"

@@ -173,7 +173,7 @@ def build_scratch(ctx: Ctx) -> None:
              f"AND s.setl_time < TIMESTAMP {lit(end)}")
     wh.sql(f"""CREATE TEMP TABLE {ctx.hm} AS
         SELECT s.fixmedins_code, s.month, s.cls, coalesce(s.is_local, false) AS is_local, count(*) AS n,
-               sum(s.medfee_sumamt) AS medfee, sum(s.fulamt_ownpay_amt) AS fulamt
+               count(s.psn_no) AS n_psn, sum(s.medfee_sumamt) AS medfee, sum(s.fulamt_ownpay_amt) AS fulamt
         FROM setl_net s WHERE {where} GROUP BY ALL""")
     grp = "NULL"
     ctx.has_list = wh.has("setl_list")
@@ -912,25 +912,41 @@ def impossible_travel(ctx: Ctx) -> list[dict]:
     mins = int(t["minutes"])
     lo = (pd.Timestamp(p.start) - pd.Timedelta(hours=1)).isoformat(sep=" ")
     hi = (pd.Timestamp(p.end) + pd.Timedelta(hours=1)).isoformat(sep=" ")
+    R = lit(ctx.region)
+    in_period = (f"setl_time >= TIMESTAMP {lit(p.start.isoformat())} "
+                 f"AND setl_time < TIMESTAMP {lit(p.end.isoformat())}")
+    # Only persons with settlements both here (in the period) and in another region (within the hour-padded
+    # window) can have a conflict. Candidates are found on the settlements before netting (a superset: cheaper,
+    # and the same result); the time-ordered walk then runs over the netted settlements of the candidates only,
+    # which gives each of their settlements the same neighbours as a walk over everybody. The settlements per
+    # institution (the expected-rate denominator) come from the scratch table.
+    window = f"setl_time >= TIMESTAMP {lit(lo)} AND setl_time < TIMESTAMP {lit(hi)}"
     df = ctx.df(f"""
-        WITH s AS (SELECT setl_id, psn_no, poolarea_no, fixmedins_code, setl_time FROM setl_net
-                   WHERE psn_no IS NOT NULL AND setl_time >= TIMESTAMP {lit(lo)} AND setl_time < TIMESTAMP {lit(hi)}),
+        WITH here AS (SELECT fixmedins_code, CAST(sum(n_psn) AS BIGINT) AS n FROM {ctx.hm}
+                      WHERE month IN {mlist(ctx.cur)} GROUP BY 1 HAVING sum(n_psn) > 0),
+        away AS (SELECT DISTINCT psn_no FROM setl_all WHERE poolarea_no <> {R} AND {window}),
+        cand AS (SELECT DISTINCT psn_no FROM setl_all
+                 WHERE poolarea_no = {R} AND {in_period} AND psn_no IN (SELECT psn_no FROM away)),
+        s AS (SELECT setl_id, psn_no, poolarea_no, fixmedins_code, setl_time FROM setl_net
+              WHERE psn_no IN (SELECT psn_no FROM cand) AND {window}),
         x AS (SELECT *, lag(poolarea_no) OVER w AS pp, lag(setl_time) OVER w AS pt,
                         lead(poolarea_no) OVER w AS np, lead(setl_time) OVER w AS nt
-              FROM s WINDOW w AS (PARTITION BY psn_no ORDER BY setl_time, setl_id)),
+              FROM s
+              WINDOW w AS (PARTITION BY psn_no ORDER BY setl_time, setl_id)),
         y AS (SELECT fixmedins_code, setl_time,
                      (pp IS NOT NULL AND pp <> poolarea_no AND date_diff('minute', pt, setl_time) <= {mins}) AS c1,
                      (np IS NOT NULL AND np <> poolarea_no AND date_diff('minute', setl_time, nt) <= {mins}) AS c2,
                      CASE WHEN pp IS NOT NULL AND pp <> poolarea_no AND date_diff('minute', pt, setl_time) <= {mins}
                           THEN pp ELSE np END AS other
-              FROM x WHERE poolarea_no = {lit(ctx.region)}
-                AND setl_time >= TIMESTAMP {lit(p.start.isoformat())} AND setl_time < TIMESTAMP {lit(p.end.isoformat())})
-        SELECT fixmedins_code, count(*) AS n,
-               sum(CASE WHEN c1 OR c2 THEN 1 ELSE 0 END) AS events,
-               list(CASE WHEN c1 OR c2 THEN strftime(setl_time, '%Y-%m-%d %H:%M') END ORDER BY setl_time)
-                   FILTER (WHERE c1 OR c2) AS times,
-               list(DISTINCT other) FILTER (WHERE c1 OR c2) AS others
-        FROM y GROUP BY 1""")
+              FROM x WHERE poolarea_no = {R} AND {in_period}),
+        e AS (SELECT fixmedins_code,
+                     sum(CASE WHEN c1 OR c2 THEN 1 ELSE 0 END) AS events,
+                     list(CASE WHEN c1 OR c2 THEN strftime(setl_time, '%Y-%m-%d %H:%M') END ORDER BY setl_time)
+                         FILTER (WHERE c1 OR c2) AS times,
+                     list(DISTINCT other) FILTER (WHERE c1 OR c2) AS others
+              FROM y GROUP BY 1)
+        SELECT h.fixmedins_code, h.n, coalesce(e.events, 0) AS events, e.times, e.others
+        FROM here h LEFT JOIN e USING (fixmedins_code)""")
     if df.empty:
         return []
     inst = ctx.df(f"SELECT fixmedins_code, fixmedins_name, lv_group, fixmedins_type FROM fixmedins_x "

@@ -296,7 +296,11 @@ class Warehouse:
                 SELECT l.*, s.poolarea_no, s.month, s.is_local, s.setl_time, s.psn_no, s.begndate, s.enddate,
                        s.medfee_sumamt, s.fulamt_ownpay_amt, s.hifp_pay, s.psn_cash_pay, s.acct_pay,
                        s.insutype, s.med_type
-                FROM setl_list l JOIN setl_net s USING (setl_id)""")
+                FROM setl_list l JOIN setl_all s USING (setl_id)
+                WHERE coalesce(s.refd_setl_flag, '0') <> '1'
+                  AND s.setl_id NOT IN (SELECT init_setl_id FROM setl_all
+                                        WHERE refd_setl_flag = '1' AND init_setl_id IS NOT NULL)""")
+            # (= setl_list JOIN setl_net, written so that the join with the lists comes before the netting)
         if "fixmedins" in self.sources:
             self.con.execute(f"""
                 CREATE OR REPLACE VIEW fixmedins_x AS
