@@ -106,3 +106,19 @@ def test_one_character_flags(tmp_path, value, expected):
                        "refd_setl_flag": value}])
     got, _ = _typed(_write(tmp_path, df), ["refd_setl_flag"])
     assert got["refd_setl_flag"].tolist() == [expected]
+
+
+def test_memory_limit_from_environment(tmp_path, monkeypatch):
+    from yibao.errors import DataError
+    d = _write(tmp_path, _setl_frame([{"poolarea_no": "350100", "insu_admdvs": "350100", "insutype": "310",
+                                       "med_type": "21"}]))
+    with Warehouse(d) as wh:
+        assert wh.scalar("SELECT current_setting('memory_limit')") == "3.0 GiB"
+    monkeypatch.setenv("YIBAO_MEMORY_LIMIT", "1GiB")
+    with Warehouse(d) as wh:
+        assert wh.scalar("SELECT current_setting('memory_limit')") == "1.0 GiB"
+        spill = wh.scalar("SELECT current_setting('temp_directory')")
+        assert "yibao-duckdb-" in spill
+    monkeypatch.setenv("YIBAO_MEMORY_LIMIT", "lots")
+    with pytest.raises(DataError, match="YIBAO_MEMORY_LIMIT=lots"):
+        Warehouse(d)

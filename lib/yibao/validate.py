@@ -264,17 +264,15 @@ class _Validator:
         pending, self.pending = self.pending, []
         if not pending:
             return
-        try:
-            counts = dict(self.con.execute(" UNION ALL ".join(
-                f"SELECT {i} AS k, count(*) AS n FROM ({c[2]})" for i, c in enumerate(pending))).fetchall())
-        except duckdb.Error:  # find the failing check(s): count one by one
-            counts = {}
-            for i, c in enumerate(pending):
-                try:
-                    counts[i] = self.con.execute(f"SELECT count(*) FROM ({c[2]})").fetchone()[0]
-                except duckdb.Error as exc:
-                    self.add(c[0], c[1], "—", f"检查无法完成 / check could not run ({c[4]}): {_first_line(exc)}",
-                             ERROR, "check_failed")
+        # One query per check: a single UNION ALL of every check would hold all their hash tables at once
+        # (12 GiB on the medium dataset against 1.5 GiB one by one, for about the same time).
+        counts = {}
+        for i, c in enumerate(pending):
+            try:
+                counts[i] = self.con.execute(f"SELECT count(*) FROM ({c[2]})").fetchone()[0]
+            except duckdb.Error as exc:
+                self.add(c[0], c[1], "—", f"检查无法完成 / check could not run ({c[4]}): {_first_line(exc)}",
+                         ERROR, "check_failed")
         for i, c in enumerate(pending):
             if counts.get(i):
                 self.safe(c[0], c[4], self._report, *c)
@@ -619,8 +617,7 @@ class _Validator:
             on = " AND ".join(f"d.{q(k)} = c.{q(k)}" for k in spec.key)
             self.rows_problem(
                 t, ", ".join(spec.key),
-                f"SELECT c._file, c._row, {label} AS _v FROM chk_{t} c WHERE EXISTS (SELECT 1 FROM ({dup}) d "
-                f"WHERE {on})",
+                f"SELECT c._file, c._row, {label} AS _v FROM chk_{t} c SEMI JOIN ({dup}) d ON {on}",
                 f"键重复：{' + '.join(spec.key)} 应唯一 / duplicate key: {', '.join(spec.key)} must be unique",
                 "duplicate_key", values=True)
 
@@ -632,7 +629,7 @@ class _Validator:
                 self.rows_problem(
                     t, "fixmedins_code",
                     f"SELECT _file, _row, fixmedins_code AS _v FROM chk_{t} x WHERE fixmedins_code IS NOT NULL "
-                    f"AND NOT EXISTS (SELECT 1 FROM chk_fixmedins f WHERE f.fixmedins_code = x.fixmedins_code)",
+                    f"AND fixmedins_code NOT IN ({_known('chk_fixmedins', 'fixmedins_code')})",
                     "机构编号不在 fixmedins 中 / unknown fixmedins_code (not in fixmedins)", "unknown_fixmedins",
                     values=True)
         if self.cols("setl", "poolarea_no", "fixmedins_code") and self.cols("fixmedins", "poolarea_no"):
@@ -652,7 +649,7 @@ class _Validator:
                 self.rows_problem(
                     t, "poolarea_no",
                     f"SELECT _file, _row, poolarea_no AS _v FROM chk_{t} x WHERE poolarea_no IS NOT NULL "
-                    f"AND NOT EXISTS (SELECT 1 FROM chk_poolarea p WHERE p.poolarea_no = x.poolarea_no)",
+                    f"AND poolarea_no NOT IN ({_known('chk_poolarea', 'poolarea_no')})",
                     "统筹区编号不在 poolarea 中 / unknown poolarea_no (not in poolarea)", "unknown_poolarea",
                     values=True)
 
@@ -674,7 +671,8 @@ class _Validator:
         self.rows_problem(
             "setl", "init_setl_id",
             "SELECT _file, _row, init_setl_id AS _v FROM chk_setl x WHERE refd_setl_flag = '1' "
-            "AND init_setl_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM chk_setl s WHERE s.setl_id = x.init_setl_id)",
+            "AND init_setl_id IS NOT NULL AND init_setl_id NOT IN (" +
+            _known("chk_setl", "setl_id", "SELECT init_setl_id FROM chk_setl WHERE refd_setl_flag = '1'") + ")",
             "原结算ID 不是已有的 setl_id，退费指向不存在的结算 / reversal points nowhere: init_setl_id is not an "
             "existing setl_id", "reversal_unknown_init", values=True)
         self.rows_problem(
@@ -822,14 +820,15 @@ class _Validator:
             self.rows_problem(
                 "special_case", "setl_id",
                 "SELECT _file, _row, setl_id AS _v FROM chk_special_case x WHERE setl_id IS NOT NULL "
-                "AND NOT EXISTS (SELECT 1 FROM chk_setl s WHERE s.setl_id = x.setl_id)",
+                "AND setl_id NOT IN (" + _known("chk_setl", "setl_id", "SELECT setl_id FROM chk_special_case") + ")",
                 "特例单议的结算ID不在 setl 中 / special_case setl_id not in setl", "special_unknown_setl", values=True)
         if self.cols("special_case", "setl_id") and self.cols("setl_list", "setl_id") and self.cols("setl", "setl_id"):
             self.rows_problem(
                 "special_case", "setl_id",
                 "SELECT _file, _row, setl_id AS _v FROM chk_special_case x WHERE setl_id IS NOT NULL "
-                "AND EXISTS (SELECT 1 FROM chk_setl s WHERE s.setl_id = x.setl_id) "
-                "AND NOT EXISTS (SELECT 1 FROM chk_setl_list l WHERE l.setl_id = x.setl_id)",
+                "AND setl_id IN (" + _known("chk_setl", "setl_id", "SELECT setl_id FROM chk_special_case") + ") "
+                "AND setl_id NOT IN (" + _known("chk_setl_list", "setl_id", "SELECT setl_id FROM chk_special_case") +
+                ")",
                 "特例单议的结算没有结算清单 / special case without a setl_list row", "special_no_list", WARNING,
                 values=True)
 
@@ -861,6 +860,15 @@ class _Validator:
                 self.add(t, col, f"月份 {shown}",
                          f"统筹区 {region} 在 {months[0]} 至 {months[-1]} 之间缺月份数据 / no data for these months "
                          f"in region {region} between the first and last month", code="month_gap", count=len(gaps))
+
+
+def _known(table: str, col: str, among: str | None = None) -> str:
+    """Uncorrelated subquery for ``x NOT IN (…)``/``x IN (…)``: the non-NULL values of ``table.col``, restricted
+    to those in ``among`` (a query of the few values looked up) when the table is large. DuckDB then builds
+    its hash tables on the small side; a correlated NOT EXISTS against a settlement table of tens of millions
+    of rows took gigabytes."""
+    sub = f"SELECT {q(col)} FROM {table} WHERE {q(col)} IS NOT NULL"
+    return sub + (f" AND {q(col)} IN ({among})" if among else "")
 
 
 def _needs_raw(kind: str, src_type: str) -> bool:

@@ -24,8 +24,12 @@ Use :meth:`Warehouse.df` for results, :func:`period_filter` for the period predi
 """
 from __future__ import annotations
 
+import itertools
 import os
+import shutil
+import tempfile
 import threading
+import weakref
 from pathlib import Path
 
 import duckdb
@@ -148,6 +152,11 @@ def _cast(col: str, src_type: str, f: Field, clean: bool = False) -> str:
 # Code fields with about one value per row (settlement, visit, person): not inspected by _clean_codes.
 _UNIQUE_CODES = {"setl_id", "mdtrt_id", "psn_no", "init_setl_id", "person_id"}
 
+# DuckDB's own default is 80 % of the machine's memory; the indicators of a large region-quarter need
+# well under 1 GiB, validation of the whole large dataset spills above this.
+DEFAULT_MEMORY_LIMIT = "3GiB"
+_SPILL = itertools.count(1)
+
 _SQL_TYPE = {"code": "VARCHAR", "text": "VARCHAR", "amount": "DOUBLE", "number": "DOUBLE", "int": "BIGINT",
              "date": "DATE", "timestamp": "TIMESTAMP", "month": "VARCHAR"}
 
@@ -165,8 +174,17 @@ class Warehouse:
         self.con = duckdb.connect(":memory:")
         if threads:
             self.con.execute(f"SET threads = {int(threads)}")
-        if memory_limit:
-            self.con.execute(f"SET memory_limit = {lit(memory_limit)}")
+        # Bounded memory: beyond the limit DuckDB spills joins, aggregates and sorts to a private temporary
+        # directory (created only when needed, removed on close) instead of taking most of the machine.
+        limit = memory_limit or os.environ.get("YIBAO_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT
+        self._spill = os.path.join(tempfile.gettempdir(), f"yibao-duckdb-{os.getpid()}-{next(_SPILL)}")
+        weakref.finalize(self, shutil.rmtree, self._spill, True)
+        try:
+            self.con.execute(f"SET memory_limit = {lit(limit)}")
+        except duckdb.Error as exc:
+            raise DataError(f"YIBAO_MEMORY_LIMIT={limit}: 内存上限无法识别 — {str(exc).splitlines()[0]} "
+                            f"(rule: a size such as 3GiB or 800MB)") from None
+        self.con.execute(f"SET temp_directory = {lit(self._spill)}")
         self._lock = threading.Lock()
         self.sources: dict[str, Source] = {}
         self.headers: dict[str, dict] = {}  # table -> HeaderPlan
@@ -351,6 +369,7 @@ class Warehouse:
 
     def close(self) -> None:
         self.con.close()
+        shutil.rmtree(self._spill, ignore_errors=True)
 
     def __enter__(self):
         return self
