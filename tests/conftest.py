@@ -14,6 +14,8 @@ import pytest
 PROJECT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("MPLBACKEND", "Agg")
 CACHE = PROJECT / ".pytest_cache" / "yibao-synth"
+# the warehouse's cache of per-file facts (warehouse.cache_dir): kept inside the project, not in ~/.cache
+os.environ.setdefault("YIBAO_CACHE_DIR", str(PROJECT / ".pytest_cache" / "yibao-cache"))
 
 
 def _synth_hash() -> str:

@@ -122,3 +122,32 @@ def test_memory_limit_from_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("YIBAO_MEMORY_LIMIT", "lots")
     with pytest.raises(DataError, match="YIBAO_MEMORY_LIMIT=lots"):
         Warehouse(d)
+
+
+def test_clean_code_cache_follows_the_files(tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("YIBAO_CACHE_DIR", str(cache))
+    clean = _setl_frame([{"poolarea_no": "350100", "insu_admdvs": "350100", "insutype": "310", "med_type": "21"},
+                         {"poolarea_no": "350100", "insu_admdvs": "350100", "insutype": "390", "med_type": "11"}])
+    d = _write(tmp_path, clean)
+    got, first = _typed(d, ["med_type"])
+    assert "med_type" in first and len(list((cache / "codes").glob("*.json"))) == 1
+    got, again = _typed(d, ["med_type"])     # answered from the cache: the same
+    assert again == first
+    dirty = clean.copy()
+    dirty["med_type"] = [" 21", "11.0"]       # the file changes: the cache entry no longer applies
+    _write(tmp_path, dirty)
+    got, after = _typed(d, ["med_type"])
+    assert "med_type" not in after
+    assert got["med_type"].tolist() == ["21", "11"]
+    assert len(list((cache / "codes").glob("*.json"))) == 2
+
+
+def test_no_cache_when_disabled(tmp_path, monkeypatch):
+    monkeypatch.setenv("YIBAO_CACHE_DIR", "")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    d = _write(tmp_path, _setl_frame([{"poolarea_no": "350100", "insu_admdvs": "350100", "insutype": "310",
+                                       "med_type": "21"}]))
+    _, clean = _typed(d, ["med_type"])
+    assert "med_type" in clean
+    assert not (tmp_path / "xdg").exists()

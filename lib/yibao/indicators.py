@@ -84,6 +84,16 @@ def _month_text(col: str) -> str:
     return f"printf('%04d-%02d', CAST({col} // 100 AS INTEGER), CAST({col} % 100 AS INTEGER))"
 
 
+def _cents(col: str) -> str:
+    """An amount in whole 分 (exact integer sums, the same in any order: reruns are byte-identical)."""
+    return f"CAST(round({col} * 100) AS BIGINT)"
+
+
+def _yuan(cents: str) -> str:
+    """Summed 分 back to 元 as an exact DECIMAL(38,2)."""
+    return f"(CAST({cents} AS DECIMAL(38,0)) * CAST(0.01 AS DECIMAL(3,2)))"
+
+
 def placeholders(region: str, period: Period) -> dict[str, str]:
     """The values the catalogue's ``{…}`` placeholders take for a region and period."""
     return {
@@ -220,17 +230,17 @@ class _Engine:
                        COALESCE(s.insu_admdvs = s.poolarea_no, false) AS is_local,
                        COALESCE(s.insu_admdvs = {R}, false) AS insured_here,
                        COUNT(*) AS cases,
-                       SUM(CAST(s.medfee_sumamt AS DECIMAL(18,2))) AS medfee_sumamt,
-                       SUM(CAST(s.fulamt_ownpay_amt AS DECIMAL(18,2))) AS fulamt_ownpay_amt,
-                       SUM(CAST(s.hifp_pay AS DECIMAL(18,2))) AS hifp_pay
+                       SUM({_cents('s.medfee_sumamt')}) AS medfee_sumamt,
+                       SUM({_cents('s.fulamt_ownpay_amt')}) AS fulamt_ownpay_amt,
+                       SUM({_cents('s.hifp_pay')}) AS hifp_pay
                 FROM setl s
                 WHERE (s.poolarea_no = {R} OR s.insu_admdvs = {R}) AND {window} AND {netted}
                 GROUP BY 1, 2, 3, 4, 5, 6, 7""")
             self._exec(f"""CREATE OR REPLACE TEMP TABLE {setl} AS
                 SELECT fixmedins_code, {_month_text('ym')} AS month, {cls_sql('med_type')} AS cls, insutype,
                        at_region, is_local, insured_here,
-                       SUM(cases) AS cases, SUM(medfee_sumamt) AS medfee_sumamt,
-                       SUM(fulamt_ownpay_amt) AS fulamt_ownpay_amt, SUM(hifp_pay) AS hifp_pay
+                       SUM(cases) AS cases, {_yuan('SUM(medfee_sumamt)')} AS medfee_sumamt,
+                       {_yuan('SUM(fulamt_ownpay_amt)')} AS fulamt_ownpay_amt, {_yuan('SUM(hifp_pay)')} AS hifp_pay
                 FROM {base} GROUP BY 1, 2, 3, 4, 5, 6, 7""")
             self._exec(f"DROP TABLE {base}")
             # pass 2: the inpatient settlements at the region's institutions, one row each (to meet their lists)

@@ -24,7 +24,9 @@ Use :meth:`Warehouse.df` for results, :func:`period_filter` for the period predi
 """
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 import os
 import shutil
 import tempfile
@@ -92,6 +94,31 @@ def _plain_code(s: str, f: Field) -> str:
     test = (f"NOT (starts_with({s}, ' ') OR ends_with({s}, ' ') OR ends_with({s}, '.0') OR {s} = '') "
             f"AND strlen({s}) = length({s})")
     return test + (f" AND length({s}) >= {f.pad}" if f.pad else "")
+
+
+def cache_dir() -> Path | None:
+    """Where derived facts about dataset files are remembered between runs: ``$YIBAO_CACHE_DIR`` (empty:
+    no cache), else ``$XDG_CACHE_HOME/yibao`` or ``~/.cache/yibao``. Nothing in it is ever needed: deleting
+    it only makes the next run recompute."""
+    v = os.environ.get("YIBAO_CACHE_DIR")
+    if v is not None:
+        return Path(v) if v.strip() else None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "yibao"
+
+
+def _code_cache(table: str, src: Source, cols: list[tuple[str, str, str]]) -> Path | None:
+    """The cache file of the clean-code test of one source: keyed on every file's path, size and
+    modification time and on the columns and their normalisation, so any change to either is a miss."""
+    d = cache_dir()
+    if d is None:
+        return None
+    try:
+        files = [(str(p.resolve()), st.st_size, st.st_mtime_ns) for p in src.files() for st in (p.stat(),)]
+    except OSError:
+        return None
+    key = hashlib.sha256(json.dumps([1, table, cols, files]).encode("utf-8")).hexdigest()[:32]
+    return d / "codes" / f"{key}.json"
 
 
 def _cast(col: str, src_type: str, f: Field, clean: bool = False) -> str:
@@ -271,13 +298,19 @@ class Warehouse:
         per settlement, visit or person) are not inspected and keep the per-row normalisation."""
         if src.fmt not in ("parquet", "parquet-dir"):
             return set()
+        cols = [(f, *present[f.name]) for f in spec.fields
+                if f.kind == "code" and f.name not in _UNIQUE_CODES and f.name in present
+                and present[f.name][1].upper() == "VARCHAR"]
+        if not cols:
+            return set()
+        cache = _code_cache(spec.name, src, [(f.name, col, _normal_code(q(col), f)) for f, col, _ in cols])
+        if cache is not None and cache.exists():
+            try:
+                return set(json.loads(cache.read_text(encoding="utf-8"))["clean"])
+            except (OSError, ValueError, KeyError, TypeError):
+                pass
         out = set()
-        for f in spec.fields:
-            if f.kind != "code" or f.name in _UNIQUE_CODES or f.name not in present:
-                continue
-            col, typ = present[f.name]
-            if typ.upper() != "VARCHAR":
-                continue
+        for f, col, _ in cols:
             v = q(col)
             try:
                 changed = self.con.execute(
@@ -290,6 +323,15 @@ class Warehouse:
                                 f"(rule: readable {src.fmt})") from None
             if changed == 0:
                 out.add(f.name)
+        if cache is not None:
+            try:
+                cache.parent.mkdir(parents=True, exist_ok=True)
+                tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
+                tmp.write_text(json.dumps({"table": spec.name, "source": str(src.path), "clean": sorted(out)},
+                                          ensure_ascii=False), encoding="utf-8")
+                os.replace(tmp, cache)
+            except OSError:  # a read-only home: no cache, same result
+                pass
         return out
 
     def _derive(self) -> None:
