@@ -372,6 +372,10 @@ def main(argv=None) -> int:
     data = Path(args.data or ROOT / "data" / f"bench-{args.scale}-s{args.seed}")
     logs = Path(tempfile.mkdtemp(prefix="yibao-bench-"))
     out = logs / "reports"
+    # The warehouse remembers which parquet code columns are already clean (warehouse.cache_dir). Every step
+    # here uses a cache private to this run, empty at the start: the first step (validate) pays for the test,
+    # the later ones find it; the in-process computation is measured both ways.
+    os.environ["YIBAO_CACHE_DIR"] = str(logs / "cache")
     fig: dict = {"machine": machine(), "region": args.region, "period": args.period, "data": str(data), "steps": []}
     m = fig["machine"]
     print(f"yibao benchmark · {m['date']} · {m['cpu']} · {m['cores']} cores · {m['mem_gib']} GiB · "
@@ -421,23 +425,29 @@ def main(argv=None) -> int:
     rc = 0 if all(s["rc"] == 0 for s in fig["steps"]) else 1
     if not args.skip_pandas and ind_csv.exists():
         common = ["--data", str(data), "--region", args.region, "--period", args.period]
+        os.environ["YIBAO_CACHE_DIR"] = str(logs / "cache-compute")  # empty: the first run is cold
+        rc_ = python_step("compute-cold", "compute", common, logs)
         rd = python_step("compute", "compute", common, logs)
         rp = python_step("pandas", "pandas", common + ["--threads", str(args.threads)], logs)
-        dk, pdv = rd.pop("result"), rp.pop("result")
-        for r, res in ((rd, dk), (rp, pdv)):
+        dc, dk, pdv = rc_.pop("result"), rd.pop("result"), rp.pop("result")
+        for r, res in ((rc_, dc), (rd, dk), (rp, pdv)):
             r["inner_seconds"] = round(res.get("seconds", float("nan")), 2)
             fig["steps"].append(r)
         rp["settlement_rows_in_memory"] = pdv.get("rows")
+        print(fmt_row("indicators.compute, first open", rc_, f"   computing: {rc_['inner_seconds']:.1f} s "
+                      f"(incl. the clean-code test)"), flush=True)
         print(fmt_row("indicators.compute (in-process)", rd, f"   computing: {rd['inner_seconds']:.1f} s"), flush=True)
         print(fmt_row("pandas baseline (same indicators)", rp, f"   computing: {rp['inner_seconds']:.1f} s, "
                       f"{pdv.get('rows', 0):,} settlement rows in memory"), flush=True)
-        if dk and pdv:
+        if dk and pdv and dc:
             bad = compare_values(region_values(ind_csv), pdv["values"])
             fig["pandas_compared"] = len(pdv["values"])
             fig["pandas_mismatches"] = bad
             fig["speedup"] = round(pdv["seconds"] / dk["seconds"], 1)
+            fig["speedup_first_open"] = round(pdv["seconds"] / dc["seconds"], 1)
             fig["memory_ratio"] = round(rp["peak_rss_mib"] / rd["peak_rss_mib"], 1)
-            print(f"  DuckDB vs pandas (computing time): {fig['speedup']:.1f}× faster, peak RSS "
+            print(f"  DuckDB vs pandas (computing time): {fig['speedup']:.1f}× faster "
+                  f"({fig['speedup_first_open']:.1f}× on the first open), peak RSS "
                   f"{fig['memory_ratio']:.1f}× smaller; region values compared with indicators.csv: "
                   f"{len(pdv['values'])}, mismatches: {len(bad)}")
             for b in bad:
