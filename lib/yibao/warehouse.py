@@ -82,10 +82,16 @@ def _normal_code(s: str, f: Field) -> str:
     v = (f"CASE WHEN starts_with({s}, ' ') OR ends_with({s}, ' ') OR strlen({s}) <> length({s}) "
          f"THEN TRIM({s}) ELSE {s} END")
     base = f"NULLIF(CASE WHEN ends_with({v}, '.0') THEN regexp_replace({v}, '^(\\d+)\\.0$', '\\1') ELSE {v} END, '')"
-    if f.pad:  # only short all-digit codes are padded (lpad would truncate longer ones: '3100' -> '310')
-        return (f"CASE WHEN length({base}) < {f.pad} AND regexp_full_match({base}, '\\d+') "
-                f"THEN lpad({base}, {f.pad}, '0') ELSE {base} END")
-    return base
+    return _padded(base, f)
+
+
+def _padded(code: str, f: Field) -> str:
+    """The code zero-padded to the field's width; only short all-digit codes are padded (lpad would
+    truncate longer ones: '3100' -> '310')."""
+    if not f.pad:
+        return code
+    return (f"CASE WHEN length({code}) < {f.pad} AND regexp_full_match({code}, '\\d+') "
+            f"THEN lpad({code}, {f.pad}, '0') ELSE {code} END")
 
 
 def _plain_code(s: str, f: Field) -> str:
@@ -129,16 +135,11 @@ def _cast(col: str, src_type: str, f: Field, clean: bool = False) -> str:
     t = src_type.upper()
     if f.kind == "code":
         if _is_numeric(t):
-            base = f"CAST(CAST({c} AS BIGINT) AS VARCHAR)"
-        elif clean and t == "VARCHAR":
+            return _padded(f"CAST(CAST({c} AS BIGINT) AS VARCHAR)", f)
+        if clean and t == "VARCHAR":
             return c
-        else:
-            s = f"CAST({c} AS VARCHAR)"
-            return f"CASE WHEN {_plain_code(s, f)} THEN {s} ELSE {_normal_code(s, f)} END"
-        if f.pad:  # only short all-digit codes are padded (lpad would truncate longer ones: '3100' -> '310')
-            return (f"CASE WHEN length({base}) < {f.pad} AND regexp_full_match({base}, '\\d+') "
-                    f"THEN lpad({base}, {f.pad}, '0') ELSE {base} END")
-        return base
+        s = f"CAST({c} AS VARCHAR)"
+        return f"CASE WHEN {_plain_code(s, f)} THEN {s} ELSE {_normal_code(s, f)} END"
     if f.kind in ("amount", "number"):
         if _is_numeric(t):
             return f"CAST({c} AS DOUBLE)"
