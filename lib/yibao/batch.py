@@ -30,7 +30,7 @@ from pathlib import Path
 
 from . import PROJECT_DIR, __version__
 from .errors import YibaoError
-from .fsutil import atomic_path, publication_dir, sha256, write_text
+from .fsutil import atomic_path, publication_dir, sha256, sigterm_as_interrupt, write_text
 from .periods import Period, PeriodError
 
 NOTEBOOK_DIR = PROJECT_DIR / "notebooks"
@@ -240,7 +240,14 @@ def _region_setting(region: str, key: str):
 
 def run_job(job: Job, data_dir: str, out: str, formats: list[str], engine: str, key: str,
             extra_params: dict | None = None) -> JobResult:
-    """Run one job in this process (the pool gives each job its own process and kernel)."""
+    """Run one job in this process (the pool gives each job its own process and kernel); a SIGTERM stops
+    it like Ctrl-C, cleaning up its staging directory."""
+    with sigterm_as_interrupt():
+        return _run_job(job, data_dir, out, formats, engine, key, extra_params)
+
+
+def _run_job(job: Job, data_dir: str, out: str, formats: list[str], engine: str, key: str,
+             extra_params: dict | None) -> JobResult:
     import nbformat
     t0 = time.time()
     data_dir = Path(data_dir)

@@ -12,6 +12,7 @@ import importlib
 import sys
 
 from .errors import YibaoError
+from .fsutil import sigterm_as_interrupt
 
 
 def _csv_list(text: str) -> list[str]:
@@ -133,14 +134,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        module = importlib.import_module(f"yibao.{args.module}")
-        return int(module.run_cli(args) or 0)
+        with sigterm_as_interrupt():
+            module = importlib.import_module(f"yibao.{args.module}")
+            return int(module.run_cli(args) or 0)
     except YibaoError as exc:
         print(f"错误 / error: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print("已中断 / interrupted", file=sys.stderr)
-        return 130
+        return 143 if str(exc) == "SIGTERM" else 130
 
 
 if __name__ == "__main__":

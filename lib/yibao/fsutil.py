@@ -9,7 +9,9 @@ import contextlib
 import hashlib
 import os
 import shutil
+import signal
 import tempfile
+import threading
 from pathlib import Path
 
 
@@ -40,6 +42,24 @@ def atomic_path(target: str | os.PathLike, suffix: str | None = None):
             shutil.rmtree(tmp, ignore_errors=True)
         elif tmp.exists():
             tmp.unlink()
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt():
+    """While inside, SIGTERM (a scheduler stopping the job, ``kill``) is handled like Ctrl-C: the
+    KeyboardInterrupt("SIGTERM") unwinds through every :func:`atomic_path`, so no half-written output or
+    temporary file is left behind. Used by the command line and by each ``yibao run`` worker process."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt("SIGTERM")
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def write_text(target: str | os.PathLike, text: str, encoding: str = "utf-8") -> Path:
