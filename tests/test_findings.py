@@ -3,7 +3,6 @@ with planted anomalies (planted.json), the person-identifier guard, the output f
 from __future__ import annotations
 
 import csv
-import json
 import re
 import subprocess
 import sys

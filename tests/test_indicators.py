@@ -46,7 +46,6 @@ tests/fixtures/tiny/ is small enough to check on paper:
 from __future__ import annotations
 
 import csv
-import io
 import shutil
 from pathlib import Path
 

@@ -407,8 +407,8 @@ def test_monthly_upload_and_qc_rates_equal_indicators_csv(monthly_run, data, reg
             assert row.质控通过率 == _expected_rate(ind, "29", code), (fmt, row[0])
             n, listed = (int(counts.loc[code, "cases"]), int(counts.loc[code, "listed"])) if code in counts.index \
                 else (0, 0)
-            assert row.住院结算人次 == (f"<5" if 0 < n < 5 else f"{n:,}"), (fmt, row[0])
-            assert row.上传清单数 == (f"<5" if 0 < listed < 5 else f"{listed:,}"), (fmt, row[0])
+            assert row.住院结算人次 == ("<5" if 0 < n < 5 else f"{n:,}"), (fmt, row[0])
+            assert row.上传清单数 == ("<5" if 0 < listed < 5 else f"{listed:,}"), (fmt, row[0])
     # indicators.csv itself agrees with the counts (the push prints these values)
     for code in with_rate:
         c = counts.loc[code]

@@ -126,7 +126,7 @@ def test_every_table_present_with_required_fields(wh, small_data):
         assert wh.has(name), name
         assert not wh.missing_columns[name], (name, wh.missing_columns[name])
         req = [f.name for f in spec.fields if f.required]
-        counts = wh.df(f"SELECT count(*) AS n_rows, " + ", ".join(f'count_if("{c}" IS NULL) AS "{c}"' for c in req)
+        counts = wh.df("SELECT count(*) AS n_rows, " + ", ".join(f'count_if("{c}" IS NULL) AS "{c}"' for c in req)
                        + f" FROM {name}").iloc[0]
         assert counts["n_rows"] > 0, name
         assert not counts[req].any(), (name, counts[req][counts[req] > 0].to_dict())  # required fields filled
@@ -223,7 +223,7 @@ def test_outpatient_far_exceeds_inpatient(wh):
     mix = wh.df("SELECT med_type, count(*) AS n FROM setl_net GROUP BY 1").set_index("med_type")["n"]
     assert mix["11"] > mix["14"] > mix["51"] and mix["21"] > mix["52"] and mix["41"] > 0
     # 基层 hospitals are mostly outpatient; 三级 hospitals carry most of the inpatients
-    lv = wh.df(f"""SELECT f.lv_group, count_if(is_op) / count_if(is_ip) AS ratio, count_if(is_ip) AS ip
+    lv = wh.df("""SELECT f.lv_group, count_if(is_op) / count_if(is_ip) AS ratio, count_if(is_ip) AS ip
                    FROM setl_net s JOIN fixmedins_x f USING (fixmedins_code) WHERE f.fixmedins_type = '1'
                    GROUP BY 1""").set_index("lv_group")
     assert lv.loc["基层/无等级", "ratio"] > 3 * lv.loc["三级", "ratio"]
@@ -298,7 +298,7 @@ def test_inpatient_stays_and_patients(wh):
 
 
 def test_upload_qc_grouping_special_cases(wh):
-    d = wh.df(f"""SELECT count(l.setl_id) / count(*) AS upload, avg((l.qc_stas = '1')::INT) AS qc,
+    d = wh.df("""SELECT count(l.setl_id) / count(*) AS upload, avg((l.qc_stas = '1')::INT) AS qc,
                          avg((l.grp_stas = '1')::INT) AS grp, avg((l.setl_way = '1')::INT) AS way1
                   FROM setl_net s LEFT JOIN setl_list l USING (setl_id) WHERE s.is_ip AND s.poolarea_no = '350300'""")
     assert d["upload"][0] > 0.97 and 0.9 < d["qc"][0] < 0.995 and 0.96 < d["grp"][0] < 1 and d["way1"][0] > 0.85
@@ -355,7 +355,7 @@ def test_fund_flows_and_residents_contributions(wh):
     # insured persons: employees and residents, residents re-enrolling each January
     p = wh.df("SELECT poolarea_no, insutype, month, psn_cnt FROM psn_insu_month ORDER BY 1, 2, 3")
     assert (p["psn_cnt"] > 1000).all() and set(p["insutype"]) == {"310", "390"}
-    rate = wh.scalar(f"""SELECT count(*) / (SELECT avg(psn_cnt) * 1 FROM (SELECT month, sum(psn_cnt) AS psn_cnt
+    rate = wh.scalar("""SELECT count(*) / (SELECT avg(psn_cnt) * 1 FROM (SELECT month, sum(psn_cnt) AS psn_cnt
                          FROM psn_insu_month WHERE poolarea_no = '350100' AND month LIKE '2025%' GROUP BY 1))
                          FROM setl_net WHERE is_ip AND insu_admdvs = '350100' AND month LIKE '2025%'""")
     assert 0.1 < rate < 0.3  # 住院率 about 16 % a year

@@ -229,7 +229,7 @@ def special_cases_by_hospital(wh: Warehouse, region: str, period: str) -> pd.Dat
     if not wh.has("special_case"):
         return pd.DataFrame()
     p = Period.parse(period)
-    return wh.df(f"""
+    return wh.df("""
         SELECT c.fixmedins_code, f.fixmedins_name, f.lv_group AS level,
                COUNT(*) AS applied, SUM(CASE WHEN c.review_result = '1' THEN 1 ELSE 0 END) AS approved,
                SUM(CASE WHEN c.review_result = '9' THEN 1 ELSE 0 END) AS pending,

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from . import PROJECT_DIR, __version__
 from .errors import YibaoError
-from .fsutil import atomic_path, publication_dir, sha256, sigterm_as_interrupt, write_text
+from .fsutil import publication_dir, sha256, sigterm_as_interrupt, write_text
 from .periods import Period, PeriodError
 
 NOTEBOOK_DIR = PROJECT_DIR / "notebooks"

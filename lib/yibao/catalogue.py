@@ -45,7 +45,7 @@ Everything is plain SQL (CASE, NULLIF, GROUPING SETS, CTEs) so it runs unchanged
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 import pandas as pd

@@ -214,7 +214,7 @@ def _check_inst_sum(wh: Warehouse, region: str, p: Period, ind: _Ind, iid: str):
             f"{unit}，无机构行的定点医药机构（如药店）合计{_fmt(other, c.decimals)}{unit}")
     if n_sup == 0:
         ok = abs(resid) <= TOL_AMOUNT
-        return cid, ("pass" if ok else "fail"), head + (f"，相加一致。" if ok else f"，差额{_fmt(resid, c.decimals)}{unit}，不一致。")
+        return cid, ("pass" if ok else "fail"), head + ("，相加一致。" if ok else f"，差额{_fmt(resid, c.decimals)}{unit}，不一致。")
     if c.kind == "count":
         ok = n_sup * 1 - 1e-9 <= resid <= n_sup * (SUPPRESS_MIN - 1) + 1e-9
     else:
@@ -297,7 +297,7 @@ def _check_inputs(wh: Warehouse, region: str, p: Period):
                 f"基金报表覆盖{p.range_label}各月" + ("。" if not miss else f"，缺少{'、'.join(miss)}：累计数不完整。")))
     miss = [m for m in p.months if m not in eng.psn_months]
     out.append(("psn_months", "warn" if miss else "pass",
-                f"参保人数覆盖本期各月" + ("。" if not miss else f"，缺少{'、'.join(miss)}：住院率、千人口指标的分母不完整。")))
+                "参保人数覆盖本期各月" + ("。" if not miss else f"，缺少{'、'.join(miss)}：住院率、千人口指标的分母不完整。")))
     rel = eng.relations(p)
     odd = wh.df(rel + f"""SELECT fund, item, SUM(amount) AS amount FROM c_fund
         WHERE month IN {placeholders(region, p)['ytd']}

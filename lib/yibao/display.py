@@ -28,7 +28,7 @@ import math
 import re
 import struct
 import unicodedata
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 __all__ = ["Report", "markdown_table", "escape_cell", "is_numeric_text", "CALLOUT_TITLES"]
 

@@ -18,7 +18,6 @@ The methods, thresholds and measured precision/recall are documented in docs/fin
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 from typing import Callable, NamedTuple
 

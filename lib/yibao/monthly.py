@@ -21,7 +21,7 @@ import pandas as pd
 from . import analysis, fmt
 from .contract import LEVEL_ORDER
 from .publication import Context
-from .warehouse import lit, months_filter
+from .warehouse import months_filter
 
 MIN_CELL = 5          # hospital-level counts below this are suppressed (“<5”)
 TOP_QC_PROBLEMS = 10  # rows of the 常见质控问题 table

@@ -507,7 +507,7 @@ def summary_frame(plan: dict) -> pd.DataFrame:
             "年通报日期": "、".join(annual),
             "专题分析（项）": sum(e["kind"] == "topic" for e in rel),
             "专题病种": "、".join(topics),
-            f"本年覆盖MDC/章": f"{len(groups)}/{total}",
+            "本年覆盖MDC/章": f"{len(groups)}/{total}",
         })
     return pd.DataFrame(rows)
 

@@ -552,11 +552,11 @@ def next_steps(ctx: Context, rep, release_date: str | None = None, explain_days:
                 topics = "；".join(dict.fromkeys(RULE_TOPIC.get(r, r) for r in g["rule_id"]))
                 rows.append({"机构名称": g["fixmedins_name"].iloc[0], "需说明事项": topics,
                              "线索条数": str(len(g)), "截止日期": f"{due:%Y-%m-%d}"})
-            rep.table(pd.DataFrame(rows), f"需提交书面说明的机构及事项")
+            rep.table(pd.DataFrame(rows), "需提交书面说明的机构及事项")
             n += 1
     default = [
-        f"**数据质量。**各定点医疗机构要按时、完整上传医保结算清单，提高质控通过率，上传率、质控通过率低于区域平均水平的机构要落实专人负责。",
-        f"**意见反馈。**对本期发布数据有异议的，请于收到报告后10个工作日内通过数据工作组邮箱或书面形式反馈，下期发布时通报采纳情况。",
+        "**数据质量。**各定点医疗机构要按时、完整上传医保结算清单，提高质控通过率，上传率、质控通过率低于区域平均水平的机构要落实专人负责。",
+        "**意见反馈。**对本期发布数据有异议的，请于收到报告后10个工作日内通过数据工作组邮箱或书面形式反馈，下期发布时通报采纳情况。",
         f"**下期发布。**{ctx.period.shift(1).label}数据将于下一季度第二个月发布。",
     ]
     for text in (items or []) + default:

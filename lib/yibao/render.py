@@ -24,7 +24,6 @@ import copy
 import datetime as dt
 import json
 import os
-import re
 import shutil
 import subprocess
 import tempfile
@@ -295,7 +294,6 @@ def reference_docx(path: Path, meta: dict) -> Path:
     楷体 East-Asian fonts, A4 margins, three-line tables, captions, notes, callouts), with the
     confidentiality line in the header and '— N —' page numbers in the footer."""
     from docx import Document
-    from docx.enum.section import WD_SECTION  # noqa: F401  (import check)
     from docx.enum.style import WD_STYLE_TYPE
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.oxml import OxmlElement

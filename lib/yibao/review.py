@@ -42,10 +42,7 @@ so the record itself does not leak.
 from __future__ import annotations
 
 import datetime as dt
-import html as htmllib
 import json
-import math
-import os
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser

@@ -443,7 +443,6 @@ def analyse(df: pd.DataFrame) -> SurveyAnalysis:
 
 
 def _analyse_choice(q: Question, col: pd.Series, rtype: pd.Series, rlevel: pd.Series) -> QuestionResult:
-    keys = [o.key for o in q.options]
     chosen: list[list[str]] = []
     fills, fill_nums, bad = [], [], []
     for v, t, lv in zip(col, rtype, rlevel):

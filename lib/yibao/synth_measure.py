@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .contract import level_group
-from .warehouse import lit
+from .warehouse import Warehouse, lit
 
 Q3 = ("2026-07", "2026-08", "2026-09")
 Q2 = ("2026-04", "2026-05", "2026-06")
@@ -118,7 +118,7 @@ def measure(data_dir, world) -> dict:
                    WHERE {net} AND (med_type LIKE '2%' OR med_type = '52') AND poolarea_no IN ({regions})""")
         wh.sql("""CREATE TEMP TABLE lst AS SELECT l.*, s.poolarea_no, s.month, s.psn_no, s.begndate, s.enddate,
                   s.medfee_sumamt FROM setl_list l JOIN ipn s USING (setl_id)""")
-        q3 = (f"setl_time >= TIMESTAMP '2026-07-01' AND setl_time < TIMESTAMP '2026-10-01'")
+        q3 = ("setl_time >= TIMESTAMP '2026-07-01' AND setl_time < TIMESTAMP '2026-10-01'")
         wh.sql(f"""CREATE TEMP TABLE hq AS SELECT poolarea_no, fixmedins_code, '2026-07' AS month,
                    count_if(med_type IN ('11', '14', '51') AND insu_admdvs = poolarea_no) AS op,
                    count_if((med_type LIKE '2%' OR med_type = '52') AND insu_admdvs = poolarea_no) AS ip,
@@ -302,7 +302,7 @@ def _group_admission(m, region, h, p):
 
 
 def _impossible_travel(m, region, h, p):
-    d = m.wh.df(f"""
+    d = m.wh.df("""
         WITH s AS (SELECT * FROM tr)
         SELECT b.fixmedins_code, count(*) AS n, count(DISTINCT b.psn_no) AS persons
         FROM s a JOIN s b ON a.psn_no = b.psn_no AND a.poolarea_no <> b.poolarea_no

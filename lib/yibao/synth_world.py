@@ -13,7 +13,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from .synth_conditions import B, COND_INDEX, CONDITIONS, LEVELS, P, S, T
+from .synth_conditions import B, CONDITIONS, P, S, T
 
 # ---- calendar ------------------------------------------------------------------------------
 MONTHS = [f"{y}-{m:02d}" for y in (2024, 2025, 2026) for m in range(1, 13)][:33]  # 2024-01 … 2026-09
@@ -363,7 +363,6 @@ def build_institutions(seed: int, scale: Scale) -> tuple[Institutions, dict]:
                              size=PHARMACY_RATIO * vol / nR * sizes[i], code=f"P{reg.code}{i + 1:03d}", region=ri))
         attrs.append(rng)
     n = len(rows)
-    df_rows = []
     region = np.array([r["region"] for r in rows])
     level = np.array([r["level"] for r in rows])
     kind = np.array([r["kind"] for r in rows], dtype=object)

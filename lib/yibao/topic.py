@@ -968,7 +968,7 @@ def hospital_comparison(ctx, rep, st: Study) -> None:
         + (f"，最高是最低的{fmt.ratio(ratio, 1)}倍" if ratio else "") + "。"
         + (f"平均住院日的机构中位数为{fmt.num(bm['los_median'], 1)}天、标杆值{fmt.num(bm['los_benchmark'], 1)}天。"
            if bm["los_median"] is not None else "")
-        + (f"参与比较的机构不足3家，中位数和标杆值仅供参考。" if n_el < 3 else "")
+        + ("参与比较的机构不足3家，中位数和标杆值仅供参考。" if n_el < 3 else "")
         + (f"次均费用超过中位数50%以上的机构{len(above)}家：{'、'.join(above['fixmedins_name'].head(5))}"
            f"{'等' if len(above) > 5 else ''}。" if len(above) else "没有机构次均费用超过中位数50%以上。"))
     _hospital_chart(rep, st)
@@ -1275,8 +1275,8 @@ def definitions(ctx, rep, st: Study) -> None:
         f"机构次均费用仅对病例数不少于{st.min_cases}例的机构计算。"
         f"\n3. **资源消耗中位数。**参与比较机构（病例数不少于{st.min_cases}例）次均费用的中位数。"
         f"\n4. **标杆值。**参与比较机构次均费用的第25百分位数（线性插值），即四分之一的机构达到或优于的水平；平均住院日同理。"
-        + (f"\n5. **高费用细分组。**ADRG下合并症或并发症最严重的细分组（末位1伴严重合并症或并发症；"
-           f"没有1组的ADRG取3组）。" if st.topic.kind == "adrg" else
+        + ("\n5. **高费用细分组。**ADRG下合并症或并发症最严重的细分组（末位1伴严重合并症或并发症；"
+           "没有1组的ADRG取3组）。" if st.topic.kind == "adrg" else
            f"\n5. **高费用{st.topic.child_unit(st.pay_method)}。**对比期间合计平均费用高于该专题整体平均费用的"
            f"{st.topic.child_unit(st.pay_method)}。")
         + f"\n6. **核实标准。**两期病例数均不少于{st.min_cases}例时，高费用占比提高超过{fmt.num(st.share_pp, 0)}个百分点、"
