@@ -510,7 +510,8 @@ class _Validator:
         self.raw[t] = set()
         for f in spec.fields:
             if f.name in present and f.name not in broken:
-                cols.append(f"{_cast(f.name, types[f.name], f)} AS {q(f.name)}")
+                clean = f.name in self.wh.clean_codes.get(t, ())  # already normal: used as stored, as in the views
+                cols.append(f"{_cast(f.name, types[f.name], f, clean=clean)} AS {q(f.name)}")
                 if _needs_raw(f.kind, types[f.name]):  # the conversion can fail: keep the text beside it
                     cols.append(f"NULLIF(TRIM(CAST({q(f.name)} AS VARCHAR)), '') AS {q(f.name + '__raw')}")
                     self.raw[t].add(f.name)

@@ -39,6 +39,7 @@ import pandas as pd
 
 from .contract import MED_TYPE_OUTPATIENT, MED_TYPE_PHARMACY, TABLES, Field, Table, level_group_sql
 from .errors import DataError
+from .fsutil import write_text
 from .load import Source, csv_for_duckdb, find_source, plan_headers
 from .periods import Period
 
@@ -326,11 +327,8 @@ class Warehouse:
                 out.add(f.name)
         if cache is not None:
             try:
-                cache.parent.mkdir(parents=True, exist_ok=True)
-                tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
-                tmp.write_text(json.dumps({"table": spec.name, "source": str(src.path), "clean": sorted(out)},
-                                          ensure_ascii=False), encoding="utf-8")
-                os.replace(tmp, cache)
+                write_text(cache, json.dumps({"table": spec.name, "source": str(src.path), "clean": sorted(out)},
+                                             ensure_ascii=False))
             except OSError:  # a read-only home: no cache, same result
                 pass
         return out
