@@ -87,8 +87,8 @@ def python_step(label: str, func: str, args: list[str], log_dir: Path) -> dict:
 
 def count_rows(data: str, region: str, period: str, threads: int) -> dict:
     """Rows of the dataset and of the region-quarter (DuckDB over the files, as the warehouse reads them)."""
-    from yibao.periods import Period
-    from yibao.warehouse import Warehouse
+    from yibao.data.periods import Period
+    from yibao.data.warehouse import Warehouse
     p = Period.parse(period)
     with Warehouse(data, threads=threads) as wh:
         wh.sql("SET enable_progress_bar = false")
@@ -112,8 +112,8 @@ def count_rows(data: str, region: str, period: str, threads: int) -> dict:
 def run_compute(data: str, region: str, period: str) -> dict:
     """``yibao.indicators.compute`` in-process (no interpreter start, no xlsx/checks writing): the
     like-for-like counterpart of the pandas baseline."""
-    from yibao import indicators
-    from yibao.warehouse import Warehouse
+    from yibao.metrics import indicators
+    from yibao.data.warehouse import Warehouse
     t0 = time.perf_counter()
     with Warehouse(data) as wh:
         wh.sql("SET enable_progress_bar = false")
@@ -134,7 +134,7 @@ def run_pandas(data: str, region: str, period: str, threads: int) -> dict:
     import pandas as pd
     import pyarrow as pa
     import pyarrow.dataset as ds
-    from yibao.periods import Period
+    from yibao.data.periods import Period
     pa.set_cpu_count(threads)
     pa.set_io_thread_count(threads)
 

@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from yibao.contract import FEE_COMPONENTS, TABLES
+from yibao.data.contract import FEE_COMPONENTS, TABLES
 
 Tables = dict[str, list[dict]]
 MONTHS = ("2025-01", "2025-02", "2025-03")

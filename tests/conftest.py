@@ -20,14 +20,15 @@ os.environ.setdefault("YIBAO_CACHE_DIR", str(PROJECT / ".pytest_cache" / "yibao-
 
 def _synth_hash() -> str:
     h = hashlib.sha256()
-    for p in sorted((PROJECT / "lib" / "yibao").glob("synth*.py")) + [PROJECT / "lib" / "yibao" / "contract.py"]:
+    pkg = PROJECT / "lib" / "yibao"
+    for p in sorted((pkg / "synth").glob("*.py")) + [pkg / "data" / "contract.py", pkg / "data" / "reference.py"]:
         h.update(p.read_bytes())
     return h.hexdigest()[:12]
 
 
 def synth_dataset(scale: str, seed: int, clean: bool = False) -> Path:
     """A synthetic dataset, generated at most once per generator version (read-only for tests)."""
-    from yibao import synth
+    from yibao.synth import generate as synth
     CACHE.mkdir(parents=True, exist_ok=True)
     key = f"{scale}-{seed}-{'clean' if clean else 'planted'}-{_synth_hash()}"
     target = CACHE / key

@@ -95,7 +95,7 @@ def test_rendered_reports_contain_sections_and_figures(quarterly_run, fmt):
 
 
 def _sample_psn(data: Path) -> list[str]:
-    from yibao.warehouse import Warehouse
+    from yibao.data.warehouse import Warehouse
     with Warehouse(data) as wh:
         return [r[0] for r in wh.sql("SELECT DISTINCT psn_no FROM setl_all USING SAMPLE 200 ROWS").fetchall()]
 

@@ -7,8 +7,8 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from yibao import feedback
-from yibao.display import Report
+from yibao.publications import feedback
+from yibao.publications.display import Report
 
 ROWS = [  # received, code, channel, topic, text, status, response_date, response
     ("2025-01-10", "H001", "邮箱", "数据口径", "希望说明CMI口径", "已采纳", "2025-01-20", "已在附录中补充CMI口径说明"),
@@ -86,8 +86,8 @@ def test_absent_table_gives_none_and_no_output(tmp_path, data):
 
 
 def test_empty_previous_period_and_context(data):
-    from yibao.periods import Period
-    from yibao.warehouse import Warehouse
+    from yibao.data.periods import Period
+    from yibao.data.warehouse import Warehouse
     with Warehouse(data) as wh:
         ctx = SimpleNamespace(wh=wh, region="350100", period=Period.parse("2024Q3"))
         rep = Report()

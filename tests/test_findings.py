@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from yibao import findings
-from yibao.findings import COLUMNS, RULES, find, find_detailed
-from yibao.warehouse import Warehouse
+from yibao.findings import engine as findings
+from yibao.findings.engine import COLUMNS, RULES, find, find_detailed
+from yibao.data.warehouse import Warehouse
 
 PERIOD = "2026Q3"
 QUARTERS = {  # the quarters the tiny datasets fill: current, 环比 base, 同比 base

@@ -57,7 +57,7 @@ def test_sigterm_leaves_nothing_behind(tmp_path):
 
 
 def test_cli_exit_code_on_sigterm(monkeypatch, capsys):
-    from yibao import validate
+    from yibao.data import validate
 
     def stopped(args):
         os.kill(os.getpid(), signal.SIGTERM)

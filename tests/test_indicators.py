@@ -53,9 +53,10 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from yibao import catalogue, checks, digao, indicators
-from yibao.periods import Period
-from yibao.warehouse import Warehouse
+from yibao.metrics import catalogue, checks, digao, indicators
+from yibao.metrics.outputs import write_outputs
+from yibao.data.periods import Period
+from yibao.data.warehouse import Warehouse
 
 TINY = Path(__file__).parent / "fixtures" / "tiny"
 A, B = "350100", "350200"
@@ -354,8 +355,8 @@ def test_catalogue_matches_seed():
 def outputs(tmp_path_factory):
     out1 = tmp_path_factory.mktemp("out1")
     out2 = tmp_path_factory.mktemp("out2")
-    p1 = indicators.write_outputs(TINY, A, "2025Q3", out1)
-    p2 = indicators.write_outputs(TINY, A, "2025Q3", out2)
+    p1 = write_outputs(TINY, A, "2025Q3", out1)
+    p2 = write_outputs(TINY, A, "2025Q3", out2)
     return p1, p2
 
 

@@ -9,9 +9,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from yibao import cli, plan
+from yibao import cli
+from yibao.publications import plan
+from yibao.batch import due
 from yibao.errors import YibaoError
-from yibao.periods import Period
+from yibao.data.periods import Period
 
 
 # ---- the schedule ------------------------------------------------------------------------------------
@@ -139,24 +141,24 @@ def test_load_plan_normalises_hand_edits_and_rejects_bad_entries(tmp_path):
 
 def test_select_due_exactly_that_month():
     p = _sample_plan()
-    sel = plan.select_due(p, "2027-05")
+    sel = due.select_due(p, "2027-05")
     expect = sorted((code, e["kind"], e["period"]) for code, r in p["regions"].items() for e in r["releases"]
                     if e["date"].startswith("2027-05"))
     assert sorted((e["region"], e["kind"], e["period"]) for e in sel) == expect
     assert {e["kind"] for e in sel} == {"monthly", "quarterly", "annual", "topic"}
     assert all(e["date"][:7] == "2027-05" for e in sel)
     assert [e["date"] for e in sel] == sorted(e["date"] for e in sel)
-    feb = plan.select_due(p, "2027-02")
+    feb = due.select_due(p, "2027-02")
     assert ("350200", "topic", "2026Q4") in {(e["region"], e["kind"], e["period"]) for e in feb}
-    assert plan.select_due(p, "2028-01") == []
+    assert due.select_due(p, "2028-01") == []
     with pytest.raises(YibaoError):
-        plan.select_due(p, "2027Q2")
+        due.select_due(p, "2027Q2")
 
 
 def test_jobs_for_topic_entry_one_job_per_code():
     e = {"kind": "topic", "period": "2027Q1", "topics": ["EJ1", "FM1"], "region": "350100", "name": "东岚市",
          "pay_method": "DRG"}
-    jobs = plan.jobs_for(e)
+    jobs = due.jobs_for(e)
     assert [(j.kind, j.topic, j.period) for j in jobs] == [("topic", "EJ1", "2027Q1"), ("topic", "FM1", "2027Q1")]
 
 
@@ -164,11 +166,11 @@ def test_unavailable_reason():
     months = [f"2024-{m:02d}" for m in range(1, 13)] + [f"2025-{m:02d}" for m in range(1, 10)]
     regions = {"350100": "DRG"}
     base = {"region": "350100", "kind": "monthly"}
-    assert plan.unavailable_reason(dict(base, period="2025-09"), months, regions, "d") is None
-    assert "截至 2025-09" in plan.unavailable_reason(dict(base, period="2025-10"), months, regions, "d")
-    assert "截至" in plan.unavailable_reason(dict(base, kind="annual", period="2025"), months, regions, "d")
-    assert "始于" in plan.unavailable_reason(dict(base, kind="quarterly", period="2023Q4"), months, regions, "d")
-    assert "不在数据集" in plan.unavailable_reason(dict(base, region="999999", period="2025-01"), months, regions, "d")
+    assert due.unavailable_reason(dict(base, period="2025-09"), months, regions, "d") is None
+    assert "截至 2025-09" in due.unavailable_reason(dict(base, period="2025-10"), months, regions, "d")
+    assert "截至" in due.unavailable_reason(dict(base, kind="annual", period="2025"), months, regions, "d")
+    assert "始于" in due.unavailable_reason(dict(base, kind="quarterly", period="2023Q4"), months, regions, "d")
+    assert "不在数据集" in due.unavailable_reason(dict(base, region="999999", period="2025-01"), months, regions, "d")
 
 
 # ---- on the small synthetic dataset -----------------------------------------------------------------------
@@ -182,7 +184,7 @@ def drawn(small_data, tmp_path_factory):
 
 
 def test_plan_files_and_rules(drawn, small_data):
-    from yibao.warehouse import Warehouse
+    from yibao.data.warehouse import Warehouse
     p = plan.load_plan(drawn / "plan-2027.yaml")
     with Warehouse(small_data) as wh:
         regions = wh.regions()
@@ -231,7 +233,7 @@ def test_existing_yaml_wins_and_coverage_grows(drawn, small_data, capsys):
     # the next year's plan skips MDCs / chapters the 2027 plan covered while fresh ones remain
     assert cli.main(["plan", "--year", "2028", "--data", str(small_data), "--out", str(drawn)]) == 0
     p28 = plan.load_plan(drawn / "plan-2028.yaml")
-    from yibao.warehouse import Warehouse
+    from yibao.data.warehouse import Warehouse
     with Warehouse(small_data) as wh:
         for code, r in p28["regions"].items():
             pay = r["pay_method"]

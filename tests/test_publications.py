@@ -33,7 +33,7 @@ import pandas as pd
 import pytest
 
 from yibao import cli
-from yibao.catalogue import CATALOGUE
+from yibao.metrics.catalogue import CATALOGUE
 
 MONTH = "2026-09"
 YEAR = "2025"
@@ -435,7 +435,7 @@ def _monthly_catalogue() -> list:
 
 def test_catalogue_monthly_indicators_match_the_seed_table():
     """The catalogue's 月 indicators are the seed table's (reference/digao-2025-03.csv) plus x_ extras."""
-    from yibao import reference
+    from yibao.data import reference
     seed = reference.digao()
     seed_monthly = {str(i) for i in seed[seed["frequency"].astype(str).str.strip() == "月"]["id"]}
     headings = {i.id for i in CATALOGUE if i.kind == "heading"}
@@ -687,9 +687,9 @@ def test_next_release_lines_come_from_the_plan(tmp_path, monkeypatch):
     the 2025 briefing names the first quarterly release after the briefing's planned date."""
     import types
 
-    from yibao import annual, monthly, plan
-    from yibao.display import Report
-    from yibao.periods import Period
+    from yibao.publications import annual, monthly, plan
+    from yibao.publications.display import Report
+    from yibao.data.periods import Period
     rel = plan.schedule(2026) + plan.schedule(2027)
     doc = {"year": 2026, "data": "d", "regions": {"350100": {"name": "东岚市", "pay_method": "DRG",
                                                              "releases": plan._sort_releases(rel)}}}

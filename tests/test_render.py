@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 import readback
 
-from yibao import cli, render
-from yibao.display import Report
+from yibao import cli
+from yibao.render import engine as render
+from yibao.publications.display import Report
 
 TITLE = "东岚市医保数据季度发布分析报告"
 CONF = "数据仅限本统筹地区定点医药机构内部使用，不得对外传播"
@@ -41,7 +42,7 @@ def executed(tmp_path_factory):
     try:
         import matplotlib
         matplotlib.use("Agg")
-        from yibao import charts
+        from yibao.publications import charts
         charts.setup()
         rep = Report()
 
@@ -297,11 +298,12 @@ def test_cli_with_relative_paths(executed, tmp_path, monkeypatch, capsys):
 
 
 def test_pdf_keeps_only_small_tables_unbreakable():
-    from yibao.display import markdown_table
+    from yibao.publications.display import markdown_table
+    from yibao.render.builtin import _short_table
     short, _ = markdown_table(pd.DataFrame({"机构": ["甲医院", "乙医院"], "人次": ["1,234", "56"]}))
-    assert render._short_table(short)
+    assert _short_table(short)
     many, _ = markdown_table(pd.DataFrame({"机构": [f"医院{i}" for i in range(40)], "人次": ["1"] * 40}))
-    assert not render._short_table(many)
+    assert not _short_table(many)
     # a short list of findings whose messages wrap over many lines can be taller than a page
     long_text, _ = markdown_table(pd.DataFrame({"机构": ["甲医院"] * 5, "问题线索": ["同比增长140.3%，请核查" * 6] * 5}))
-    assert not render._short_table(long_text)
+    assert not _short_table(long_text)

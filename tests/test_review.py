@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from yibao import review
+from yibao.workgroup import review
 
 REGION, PERIOD = "350100", "2025Q1"
 PSN = "PSN350100000777"

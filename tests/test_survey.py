@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from yibao import survey
+from yibao.workgroup import survey
 
 SEED_HANDBOOK = Path(__file__).resolve().parents[2] / "shared" / "seeds" / "nhsa-data-release-handbook-2025.md"
 TYPE_OF = {"公立医疗机构": "公立", "社会办医疗机构": "社会办", "零售药店": "零售药店"}

@@ -16,11 +16,12 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from yibao import reference, synth
+from yibao.data import reference
+from yibao.synth import generate as synth
 from yibao.cli import main as cli_main
-from yibao.contract import TABLES
+from yibao.data.contract import TABLES
 from yibao.errors import YibaoError
-from yibao.warehouse import Warehouse
+from yibao.data.warehouse import Warehouse
 
 Q3 = "('2026-07', '2026-08', '2026-09')"
 Q2 = "('2026-04', '2026-05', '2026-06')"

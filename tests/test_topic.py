@@ -12,10 +12,11 @@ import pandas as pd
 import pytest
 import readback
 
-from yibao import cli, topic
+from yibao import cli
+from yibao.publications import topic
 from yibao.errors import YibaoError
-from yibao.periods import Period
-from yibao.warehouse import Warehouse
+from yibao.data.periods import Period
+from yibao.data.warehouse import Warehouse
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -167,7 +168,7 @@ def _errors(nb) -> list[str]:
 
 
 def _execute(nb_name: str, out: Path, **params) -> nbformat.NotebookNode:
-    from yibao import batch
+    from yibao.batch import runner as batch
     batch.execute_notebook(PROJECT / "notebooks" / f"{nb_name}.ipynb", out, params)
     return nbformat.read(str(out), as_version=4)
 

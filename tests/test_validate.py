@@ -71,7 +71,7 @@ def test_missing_directory_is_one_clear_line(tmp_path, capsys):
 def test_identifier_columns_dropped_at_load(tmp_path):
     """psn_name / certno / tel in an input file never become warehouse columns."""
     import pandas as pd
-    from yibao.warehouse import Warehouse
+    from yibao.data.warehouse import Warehouse
     d = tmp_path / "ds"
     d.mkdir()
     t = broken.base()
@@ -94,6 +94,6 @@ def test_data_readme_is_generated_from_the_contract():
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     text = (root / "data" / "README.md").read_text(encoding="utf-8")
-    from yibao.contract import TABLES
+    from yibao.data.contract import TABLES
     for name in TABLES:
         assert f"## {name} — " in text

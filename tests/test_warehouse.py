@@ -10,8 +10,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from yibao.contract import TABLES
-from yibao.warehouse import Warehouse
+from yibao.data.contract import TABLES
+from yibao.data.warehouse import Warehouse
 
 SETL = TABLES["setl"]
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from yibao import workgroup as wg
+from yibao.workgroup import draw as wg
 from yibao.errors import YibaoError
 
 YEAR = 2026

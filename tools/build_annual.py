@@ -11,9 +11,9 @@ next_steps = []                # 下一步工作安排中追加的条目（中�
 precomputed = ""               # yibao run 已写出的 indicators.csv、findings.csv 所在目录；空则在此计算
 '''),
 ("code", '''
-from yibao.publication import Context
-from yibao.display import Report
-from yibao import annual as a, quarterly as q
+from yibao.publications.context import Context
+from yibao.publications.display import Report
+from yibao.publications import annual as a, quarterly as q
 
 ctx = Context.open(data_dir, region, period, precomputed)
 rep = Report()

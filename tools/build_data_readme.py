@@ -1,4 +1,4 @@
-"""Write data/README.md from lib/yibao/contract.py (the contract as implemented).
+"""Write data/README.md from lib/yibao/data/contract.py (the contract as implemented).
 
     .venv/bin/python tools/build_data_readme.py          # rewrite data/README.md
     .venv/bin/python tools/build_data_readme.py --check  # exit 1 if data/README.md is out of date (tests)
@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "lib"))
 
-from yibao.contract import IDENTIFIER_COLUMNS, TABLES  # noqa: E402
+from yibao.data.contract import IDENTIFIER_COLUMNS, TABLES  # noqa: E402
 
 INTRO = """# 数据集 / datasets
 
@@ -19,7 +19,7 @@ A dataset is a directory with one entry per table (`<table>.parquet`, `<table>.c
 directory `<table>/` of parquet files, hive partitions such as `setl/month=2025-01/part-0.parquet` allowed).
 The contract is `../shared/DATA_CONTRACT.md` (v1); this page lists what this implementation accepts — the
 same names, plus the Chinese header aliases it recognises and the optional tables it adds (extensions never
-rename anything). The machine-readable version is `lib/yibao/contract.py`; this page is generated from it by
+rename anything). The machine-readable version is `lib/yibao/data/contract.py`; this page is generated from it by
 `tools/build_data_readme.py`.
 
 - CSV: UTF-8 (with or without BOM) or GB18030/GBK, detected automatically. Raw files are never modified.

@@ -10,9 +10,9 @@ period = "2026-09"             # 数据月份 YYYY-MM（月度结算完成后的
 precomputed = ""               # yibao run 已写出的 indicators.csv、findings.csv 所在目录；空则在此计算
 '''),
 ("code", '''
-from yibao.publication import Context
-from yibao.display import Report
-from yibao import monthly as m
+from yibao.publications.context import Context
+from yibao.publications.display import Report
+from yibao.publications import monthly as m
 
 ctx = Context.open(data_dir, region, period, precomputed)
 rep = Report()

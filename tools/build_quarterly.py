@@ -13,9 +13,9 @@ formats = "html,docx,pdf"      # 输出格式提示（由 yibao run / yibao rend
 precomputed = ""               # yibao run 已写出的 indicators.csv、findings.csv 所在目录；空则在此计算
 '''),
 ("code", '''
-from yibao.publication import Context
-from yibao.display import Report
-from yibao import quarterly as q, feedback
+from yibao.publications.context import Context
+from yibao.publications.display import Report
+from yibao.publications import quarterly as q, feedback
 
 ctx = Context.open(data_dir, region, period, precomputed)
 rep = Report()

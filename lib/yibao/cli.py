@@ -11,8 +11,8 @@ import argparse
 import importlib
 import sys
 
-from .errors import YibaoError
-from .fsutil import sigterm_as_interrupt
+from yibao.errors import YibaoError
+from yibao.fsutil import sigterm_as_interrupt
 
 
 def _csv_list(text: str) -> list[str]:
@@ -33,26 +33,26 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--scale", default="small", choices=["tiny", "small", "medium", "large"])
     s.add_argument("--seed", type=int, default=1)
     s.add_argument("--clean", action="store_true", help="plant no anomalies (for false-alarm checks)")
-    s.set_defaults(module="synth")
+    s.set_defaults(module="synth.generate")
 
     s = sub.add_parser("validate", help="check a dataset against the data contract")
     s.add_argument("--data", required=True)
     s.add_argument("--max-rows", type=int, default=5, help="example rows listed per problem")
-    s.set_defaults(module="validate")
+    s.set_defaults(module="data.validate")
 
     s = sub.add_parser("indicators", help="compute the 49-indicator 数据底稿: indicators.csv, digao.xlsx, checks.csv")
     s.add_argument("--data", required=True)
     s.add_argument("--region", required=True)
     s.add_argument("--period", required=True)
     s.add_argument("--out", default="reports")
-    s.set_defaults(module="indicators")
+    s.set_defaults(module="metrics.outputs")
 
     s = sub.add_parser("findings", help="the 问题警示清单 (错): findings.csv and the 表扬 list")
     s.add_argument("--data", required=True)
     s.add_argument("--region", required=True)
     s.add_argument("--period", required=True)
     s.add_argument("--out", default="reports")
-    s.set_defaults(module="findings")
+    s.set_defaults(module="findings.engine")
 
     s = sub.add_parser("run", help="execute and render publications for regions and a period (papermill batch)")
     s.add_argument("--data", help="dataset directory (default: from params/regions.yaml)")
@@ -69,14 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--due", help="YYYY-MM: with --plan, the month whose publications to run")
     s.add_argument("--force", action="store_true", help="re-run jobs even when unchanged")
     s.add_argument("--no-progress", action="store_true")
-    s.set_defaults(module="batch")
+    s.set_defaults(module="batch.runner")
 
     s = sub.add_parser("render", help="render an executed notebook to html, docx and pdf (no re-execution)")
     s.add_argument("notebook")
     s.add_argument("--to", type=_csv_list, default=["html", "docx", "pdf"])
     s.add_argument("--engine", default="auto", choices=["auto", "quarto", "builtin"])
     s.add_argument("--out", default=None, help="directory (default: beside the notebook)")
-    s.set_defaults(module="render")
+    s.set_defaults(module="render.engine")
 
     s = sub.add_parser("topics", help="rank candidate topics (ADRG / ICD category) and show MDC / chapter coverage")
     s.add_argument("--data", required=True)
@@ -84,13 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--year", required=True, type=int)
     s.add_argument("--top", type=int, default=20)
     s.add_argument("--plan", default=None, help="plan file (default params/plan-YEAR.yaml)")
-    s.set_defaults(module="topic")
+    s.set_defaults(module="publications.topic.cli")
 
     s = sub.add_parser("plan", help="write the 年度数据发布计划 (xlsx + Markdown) for every region")
     s.add_argument("--year", required=True, type=int)
     s.add_argument("--data", required=True)
     s.add_argument("--out", default="params")
-    s.set_defaults(module="plan")
+    s.set_defaults(module="publications.plan")
 
     s = sub.add_parser("workgroup", help="working-group tooling: member draw")
     wsub = s.add_subparsers(dest="action", metavar="ACTION")
@@ -103,13 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--fixmedins", default=None, help="fixmedins table (csv/xlsx/parquet) or dataset dir for levels")
     d.add_argument("--size", type=int, default=None,
                    help="hospital representatives to draw (default and minimum 8)")
-    d.set_defaults(module="workgroup")
+    d.set_defaults(module="workgroup.draw")
     d = wsub.add_parser("sample-pool", help="write a plausible sample 成员库 for a dataset (demo, tests)")
     d.add_argument("--data", required=True)
     d.add_argument("--region", required=True)
     d.add_argument("--out", required=True)
     d.add_argument("--seed", type=int, default=1)
-    d.set_defaults(module="workgroup")
+    d.set_defaults(module="workgroup.draw")
 
     s = sub.add_parser("survey", help="analyse the release questionnaire (附录4) into a survey report")
     s.add_argument("--responses", help="xlsx or csv exported from the questionnaire platform")
@@ -119,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--engine", default="auto", choices=["auto", "quarto", "builtin"])
     s.add_argument("--sample", type=int, default=0, help="write N plausible sample responses to --responses first")
     s.add_argument("--seed", type=int, default=1)
-    s.set_defaults(module="survey")
+    s.set_defaults(module="workgroup.survey_report")
 
     s = sub.add_parser("demo", help="generate the demo dataset and build every demo publication")
     s.add_argument("--data", default="data/demo")
@@ -127,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--scale", default="medium", choices=["tiny", "small", "medium", "large"])
     s.add_argument("--jobs", type=int, default=2)
     s.add_argument("--only-data", action="store_true", help="only make sure the demo dataset exists")
-    s.set_defaults(module="demo")
+    s.set_defaults(module="batch.demo")
     return p
 
 
@@ -135,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         with sigterm_as_interrupt():
+            if args.module == "batch.runner" and getattr(args, "plan", None):
+                args.module = "batch.due"      # yibao run --plan … --due …
             module = importlib.import_module(f"yibao.{args.module}")
             return int(module.run_cli(args) or 0)
     except YibaoError as exc:

@@ -1,7 +1,7 @@
 """Numbers as readers of a 医保 report expect them (DESIGN.md, "Choices").
 
 Amounts in prose in 万元/亿元 (data files keep 元), percentages to 1–2 decimals, every growth figure
-says 同比 or 环比, periods written 2025年第一季度 (see :mod:`yibao.periods`).
+says 同比 or 环比, periods written 2025年第一季度 (see :mod:`yibao.data.periods`).
 """
 from __future__ import annotations
 

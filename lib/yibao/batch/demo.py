@@ -1,0 +1,75 @@
+"""``yibao demo`` (README command one): the demo dataset and every demo publication.
+
+1. generate the demo dataset (synthetic, scale medium) into ``data/demo`` unless it is already there;
+2. for every region in it and the latest complete quarter: the 数据底稿, findings and the quarterly
+   report (html, docx, pdf); the latest month's 月推送; the planned topic studies of that quarter; the
+   annual briefing of the last complete year;
+3. print where everything is.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from yibao.errors import YibaoError
+from yibao.data.periods import Period, latest_complete_quarter
+
+
+def ensure_dataset(data_dir: Path, scale: str = "medium", seed: int = 2026) -> Path:
+    data_dir = Path(data_dir)
+    if (data_dir / "planted.json").exists():
+        info = json.loads((data_dir / "planted.json").read_text(encoding="utf-8"))
+        if info.get("scale") == scale:
+            print(f"演示数据已存在 / demo dataset present: {data_dir}")
+            return data_dir
+    from yibao.synth import generate as synth
+    print(f"生成演示数据 / generating the demo dataset ({scale}) → {data_dir} …", flush=True)
+    synth.generate(data_dir, scale=scale, seed=seed)
+    return data_dir
+
+
+def latest_periods(data_dir: Path) -> dict:
+    from yibao.data.warehouse import Warehouse
+    with Warehouse(data_dir) as wh:
+        months = wh.months()
+    if not months:
+        raise YibaoError(f"{data_dir}: setl 中没有任何结算数据")
+    last = months[-1]
+    q = latest_complete_quarter(last)
+    last_year = int(last[:4]) - (0 if last.endswith("-12") else 1)
+    return {"quarter": q, "month": Period.parse(last), "year": Period.parse(str(last_year))}
+
+
+def run_cli(args) -> int:
+    from yibao.batch import runner as batch
+    data_dir = ensure_dataset(Path(args.data), args.scale)
+    if args.only_data:
+        return 0
+    periods = latest_periods(data_dir)
+    out = args.out
+    plans = [(periods["quarter"], ["quarterly"]), (periods["month"], ["monthly"]), (periods["year"], ["annual"])]
+    results = []
+    for period, kinds in plans:
+        kinds = [k for k in kinds if (batch.NOTEBOOK_DIR / f"{batch.KIND_NOTEBOOK[k]}.ipynb").exists()]
+        if not kinds:
+            continue
+        jobs = batch.plan_jobs(data_dir, period.code, None, kinds, None)
+        results += batch.run_batch(jobs, data_dir, out, ["html", "docx", "pdf"], "auto", args.jobs)
+    try:
+        from yibao.publications import topic
+        q = periods["quarter"]
+        jobs = []
+        for region in batch.plan_jobs(data_dir, q.code, None, ["quarterly"], None):
+            for code in topic.demo_topics(data_dir, region.region, q):
+                jobs.append(batch.Job(region.region, q.code, "topic", code, region.region_name, region.pay_method))
+        if jobs:
+            results += batch.run_batch(jobs, data_dir, out, ["html", "docx", "pdf"], "auto", args.jobs)
+    except ImportError:
+        pass
+    rc = batch.report_results(results, out)
+    print("\n演示出版物 / demo publications:")
+    for r in results:
+        for f in r.files:
+            if f["path"].endswith((".pdf", ".html", ".docx")):
+                print(f"  {Path(out) / r.period / f['path']}")
+    return rc

@@ -1,0 +1,314 @@
+"""The shared part of the findings rules (问题警示清单, 错): thresholds ``T``, the :class:`Ctx` context, the
+scratch tables, :func:`finding` and the peer comparison. The rule functions, one per ``rule_id``, live in
+the family modules ``rules_peers``, ``rules_coding``, ``rules_admissions`` and ``rules_quality``.
+
+Each rule takes a :class:`Ctx` (warehouse, region, period, the region's hospitals and two scratch
+tables built once per run) and returns finding dicts. All heavy work is DuckDB SQL; pandas only sees
+one row per hospital (or per hospital × subject). Person-level rules aggregate in SQL and fetch counts
+and dates only — never a ``psn_no``.
+
+Scratch tables (built by :func:`build_scratch`, dropped after the run):
+
+``hm``  the region's settlements (netted) aggregated per institution × month × cls × is_local:
+        ``n`` settlements, ``medfee`` Σ medfee_sumamt, ``fulamt`` Σ fulamt_ownpay_amt; months from two
+        years before the period to its end.
+``ip``  the region's inpatient settlements (netted) in the same months, one row each, with the
+        settlement list fields (LEFT JOIN: ``listed`` false when no list was uploaded), the group code
+        of the region's payment method as ``grp`` and the 3-character diagnosis category ``diag3``.
+
+Methods and thresholds are documented per rule in docs/findings.md (the same numbers as ``T`` here).
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from yibao import fmt
+from yibao.findings.stats import (
+    LOW_LEVELS,
+    Grade,
+    group_stat,
+    peer_label,
+    robust_compare,
+)
+from yibao.data.periods import Period
+from yibao.data.warehouse import Warehouse, lit
+
+# ---- thresholds (documented in docs/findings.md; change both together) ----------------------------
+T = {
+    "OPIP_RATIO_LOW": dict(min_ip=30, min_op=1, floor_log=0.15, min_peers=5,
+                           grade=Grade(z_low=3.0, z_med=3.5, z_high=5.0, rel_low=0.4, rel_med=0.4, rel_high=0.6)),
+    "OUT_OF_CATALOG_HIGH": dict(min_setl=200, floor_abs=1.5, floor_rel=0.15, min_peers=5, min_special_peers=3,
+                                grade=Grade(z_low=3.0, z_med=3.5, z_high=5.0, rel_low=0.5, rel_med=0.5,
+                                            rel_high=1.0)),
+    "CASE_GROWTH_HIGH": dict(min_base=30, min_cur=30, floor_abs=10.0, min_excess=20, min_peers=5,
+                             new_campus_months=24,
+                             grade=Grade(z_low=3.0, z_med=3.5, z_high=5.0, rel_low=0.3, rel_med=0.3, rel_high=0.5)),
+    "BASE_GROUP_TERTIARY": dict(min_grouped=100, min_base_cases=20, floor_abs=3.0, floor_rel=0.10, min_peers=3,
+                                min_ratio=1.25,  # graded on the difference in percentage points / 100:
+                                grade=Grade(z_low=3.0, z_med=3.5, z_high=5.0, rel_low=0.10, rel_med=0.10,
+                                            rel_high=0.20)),
+    "COST_DEVIATION": dict(top_groups=10, min_cases=10, min_peer_cases=5, floor_log=0.08, min_peers=4,
+                           grade=Grade(z_low=3.0, z_med=3.5, z_high=5.0, rel_low=0.3, rel_med=0.3, rel_high=0.5)),
+    "UPCODING_DRG": dict(min_cur=20, min_base=20, min_shift=10.0, min_excess_shift=10.0, min_z=3.0,
+                         min_hi_growth=20.0, max_lo_growth=-10.0, high_shift=20.0, high_z=4.5),
+    "UPCODING_ICD": dict(min_cur=20, min_base=20, min_unspec_base=20.0, min_shift=10.0, min_excess_shift=10.0,
+                         min_z=3.0, high_shift=20.0, high_z=4.5),
+    "READMIT_15D": dict(days=15, min_adm=30, min_events=5, floor_abs=1.0, floor_rel=0.25, min_peers=5,
+                        grade=Grade(z_low=3.0, z_med=3.5, z_high=5.0, rel_low=1.0, rel_med=1.0, rel_high=2.0)),
+    "SPLIT_ADMISSION": dict(days=3, min_adm=30, min_events=5, floor_abs=0.5, floor_rel=0.25, min_peers=5,
+                            grade=Grade(z_low=3.0, z_med=3.5, z_high=5.0, rel_low=1.0, rel_med=1.0, rel_high=2.0)),
+    "LOW_STANDARD_ADMISSION": dict(weight_quantile=0.25, max_days=2, min_grouped=30, min_events=10,
+                                   floor_abs=2.0, floor_rel=0.2, min_peers=5,
+                                   grade=Grade(z_low=3.0, z_med=3.5, z_high=5.0, rel_low=0.5, rel_med=0.5,
+                                               rel_high=1.0)),
+    "GROUP_ADMISSION": dict(min_persons=3, min_occasions=3, span_days=2, max_admissions=8, months=12,
+                            high_groups=2, high_occasions=5),
+    "IMPOSSIBLE_TRAVEL": dict(minutes=30, min_events=3, med_events=5, high_events=10, min_ratio=5.0,
+                              max_p=1e-4),
+    "QC_PASS_LOW": dict(min_uploaded=30, floor_abs=2.0, floor_rel=0.0,
+                        grade=Grade(z_low=3.0, z_med=3.5, z_high=5.0, rel_low=0.08, rel_med=0.1, rel_high=0.2)),
+    "UPLOAD_LOW": dict(min_ip=30, floor_abs=2.0, floor_rel=0.0,
+                       grade=Grade(z_low=3.0, z_med=3.5, z_high=5.0, rel_low=0.08, rel_med=0.1, rel_high=0.2)),
+}
+COMMEND = dict(min_grouped=100, max_index=1.0, top=10)
+
+
+# ---- context -----------------------------------------------------------------------------------------
+@dataclass
+class Ctx:
+    wh: Warehouse
+    region: str
+    region_name: str
+    pay_method: str
+    period: Period
+    hosp: pd.DataFrame  # the region's hospitals (fixmedins_type 1), indexed by fixmedins_code
+    hm: str = ""
+    ip: str = ""
+    window: list[str] = field(default_factory=list)
+    has_list: bool = False
+    catalog: pd.DataFrame | None = None  # code, name, weight, base_group, parent (ADRG / ICD category)
+
+    # periods
+    @property
+    def cur(self) -> list[str]:
+        return self.period.months
+
+    @property
+    def prev(self) -> Period:
+        return self.period.previous()
+
+    @property
+    def yago(self) -> Period:
+        return self.period.year_ago()
+
+    @property
+    def y2ago(self) -> Period:
+        return Period(self.period.year - 2, self.period.first, self.period.length)
+
+    def months_in(self, months: list[str]) -> bool:
+        return all(m in self.window for m in months)
+
+    def name(self, code: str) -> str:
+        try:
+            return str(self.hosp.at[code, "fixmedins_name"])
+        except KeyError:
+            return str(code)
+
+    def level(self, code: str) -> str:
+        try:
+            return str(self.hosp.at[code, "lv_group"])
+        except KeyError:
+            return ""
+
+    def df(self, sql: str) -> pd.DataFrame:
+        return self.wh.df(sql)
+
+
+def mlist(months: list[str]) -> str:
+    return "(" + ", ".join(lit(m) for m in months) + ")"
+
+
+def finding(ctx: Ctx, rule_id: str, code: str, subject: str, metric: str, value, benchmark, severity: str,
+            message: str, **extra) -> dict:
+    row = dict(rule_id=rule_id, fixmedins_code=code, fixmedins_name=ctx.name(code), subject=subject or "",
+               metric=metric, value=_num(value), benchmark=_num(benchmark), severity=severity, message=message,
+               level=ctx.level(code))
+    row.update(extra)
+    return row
+
+
+def _num(x, digits: int = 2):
+    if x is None:
+        return None
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    if not np.isfinite(v):
+        return None
+    v = round(v, digits)
+    return 0.0 if v == 0 else v
+
+
+def _hosp_frame(ctx: Ctx, df: pd.DataFrame) -> pd.DataFrame:
+    """Keep the region's hospitals only and add their level group."""
+    df = df[df["fixmedins_code"].isin(ctx.hosp.index)].copy()
+    df["lv_group"] = df["fixmedins_code"].map(ctx.hosp["lv_group"])
+    return df.sort_values("fixmedins_code").reset_index(drop=True)
+
+
+def _f(x, d=1) -> str:
+    return fmt.ratio(x, d)
+
+
+# ---- scratch tables ------------------------------------------------------------------------------------
+def build_scratch(ctx: Ctx) -> None:
+    wh, p = ctx.wh, ctx.period
+    ctx.window = p.trailing_months(p.length + 25)
+    start = Period.parse(ctx.window[0]).start.isoformat()
+    end = p.end.isoformat()
+    tok = uuid.uuid4().hex[:10]
+    ctx.hm, ctx.ip = f"_fx_hm_{tok}", f"_fx_ip_{tok}"
+    where = (f"s.poolarea_no = {lit(ctx.region)} AND s.setl_time >= TIMESTAMP {lit(start)} "
+             f"AND s.setl_time < TIMESTAMP {lit(end)}")
+    wh.sql(f"""CREATE TEMP TABLE {ctx.hm} AS
+        SELECT s.fixmedins_code, s.month, s.cls, coalesce(s.is_local, false) AS is_local, count(*) AS n,
+               count(s.psn_no) AS n_psn, sum(s.medfee_sumamt) AS medfee, sum(s.fulamt_ownpay_amt) AS fulamt
+        FROM setl_net s WHERE {where} GROUP BY ALL""")
+    grp = "NULL"
+    ctx.has_list = wh.has("setl_list")
+    if ctx.has_list:
+        grp = "l.drg_code" if ctx.pay_method == "DRG" else "l.dip_code"
+        wh.sql(f"""CREATE TEMP TABLE {ctx.ip} AS
+            SELECT s.setl_id, s.psn_no, s.fixmedins_code, coalesce(s.is_local, false) AS is_local, s.month,
+                   s.setl_time, s.begndate, s.enddate, s.medfee_sumamt,
+                   l.setl_id IS NOT NULL AS listed, l.qc_stas, upper(trim(l.main_diag_code)) AS diag,
+                   upper(substr(trim(l.main_diag_code), 1, 3)) AS diag3, {grp} AS grp, l.grp_stas,
+                   l.weight, coalesce(l.ipt_days, date_diff('day', s.begndate, s.enddate)) AS ipt_days
+            FROM setl_net s LEFT JOIN setl_list l ON l.setl_id = s.setl_id
+            WHERE s.is_ip AND {where}""")
+    else:
+        wh.sql(f"""CREATE TEMP TABLE {ctx.ip} AS
+            SELECT s.setl_id, s.psn_no, s.fixmedins_code, coalesce(s.is_local, false) AS is_local, s.month,
+                   s.setl_time, s.begndate, s.enddate, s.medfee_sumamt, false AS listed,
+                   NULL::VARCHAR AS qc_stas, NULL::VARCHAR AS diag, NULL::VARCHAR AS diag3, NULL::VARCHAR AS grp,
+                   NULL::VARCHAR AS grp_stas, NULL::DOUBLE AS weight,
+                   date_diff('day', s.begndate, s.enddate) AS ipt_days
+            FROM setl_net s WHERE s.is_ip AND {where}""")
+    # the region's grouping catalogue
+    cat = None
+    if ctx.pay_method == "DRG" and wh.has("drg_catalog"):
+        cat = wh.df(f"""SELECT drg_code AS code, any_value(drg_name) AS name, any_value(weight) AS weight,
+                               any_value(base_group) AS base_group, any_value(adrg_code) AS parent
+                        FROM drg_catalog WHERE poolarea_no = {lit(ctx.region)} GROUP BY 1""")
+    elif ctx.pay_method == "DIP" and wh.has("dip_catalog"):
+        cat = wh.df(f"""SELECT dip_code AS code, any_value(dip_name) AS name, any_value(score) AS weight,
+                               any_value(base_group) AS base_group, any_value(icd_category) AS parent
+                        FROM dip_catalog WHERE poolarea_no = {lit(ctx.region)} GROUP BY 1""")
+    ctx.catalog = cat
+
+
+def drop_scratch(ctx: Ctx) -> None:
+    for t in (ctx.hm, ctx.ip):
+        if t:
+            try:
+                ctx.wh.sql(f"DROP TABLE IF EXISTS {t}")
+            except Exception:  # noqa: BLE001 - cleanup must not hide the real error
+                pass
+
+
+def _catalog_table(ctx: Ctx) -> str | None:
+    """Register the catalogue as a temp view for joins; returns its name or None."""
+    if ctx.catalog is None or ctx.catalog.empty:
+        return None
+    name = ctx.ip + "_cat"
+    ctx.wh.con.register(name, ctx.catalog)
+    return name
+
+
+# ---- peer comparison (shared by the rule families) ------------------------------------------------------
+def _txt(x) -> str:
+    """A text field as a clean string ('' for NULL / NaN)."""
+    if x is None or (isinstance(x, float) and np.isnan(x)) or x is pd.NA:
+        return ""
+    return str(x).strip()
+
+
+def _is_specialty(h: pd.Series) -> bool:
+    return bool(_txt(h.get("specialty"))) or _txt(h.get("medins_type")) == "专科医院"
+
+
+def _specialty_kind(h: pd.Series) -> str:
+    s = _txt(h.get("specialty"))
+    own = "民营" if _txt(h.get("ownership")) == "民营" else ""
+    return f"{own}{s}专科医院" if s else f"{own}专科医院"
+
+
+def peer_compare(ctx: Ctx, df: pd.DataFrame, col: str, *, direction: str, scale: str = "linear",
+                 floor_abs: float = 0.0, floor_rel: float = 0.0, min_peers: int = 5, se_col: str | None = None,
+                 min_special_peers: int = 3) -> pd.DataFrame:
+    """:func:`robust_compare` with the handbook's 复核 caveat on specialty hospitals (六(三)): specialty
+    hospitals (口腔, 妇产 … — ``specialty`` set or ``medins_type`` 专科医院) have atypical case mixes and
+    self-pay, so they are left out of the general peer groups. With ≥ 3 qualifying hospitals of the same
+    kind they are compared among themselves (``peer_label`` 同类…专科医院); otherwise they are scored against
+    the general group of their level and marked ``special_note`` (the finding is then only a low-level
+    note). Columns as robust_compare plus ``peer_text`` and ``special_note``."""
+    if df.empty:
+        out = robust_compare(df, col, direction=direction)
+        out["peer_text"], out["special_note"] = pd.Series(dtype=object), pd.Series(dtype=object)
+        return out
+    df = df.copy()
+    special = df["fixmedins_code"].map(lambda c: _is_specialty(ctx.hosp.loc[c])).astype(bool)
+    df["kind"] = df["fixmedins_code"].map(lambda c: _specialty_kind(ctx.hosp.loc[c]))
+    kw = dict(direction=direction, scale=scale, floor_abs=floor_abs, floor_rel=floor_rel, se_col=se_col)
+    gen = robust_compare(df[~special], col, min_peers=min_peers, **kw)
+    gen["peer_text"] = gen["peer_group"].map(peer_label)
+    gen["special_note"] = ""
+    parts = [gen]
+    sp = df[special]
+    if not sp.empty:
+        counts = sp["kind"].value_counts()
+        own = sp[sp["kind"].map(counts) >= min_special_peers]
+        if not own.empty:
+            own = robust_compare(own, col, group_col="kind", **kw)
+            own["peer_text"] = "同类" + own["kind"]
+            own["special_note"] = ""
+            parts.append(own)
+        rest = sp[sp["kind"].map(counts) < min_special_peers].copy()
+        if not rest.empty and not gen.empty:
+            sign = 1.0 if direction == "high" else -1.0
+            rows = []
+            for i, r in rest.iterrows():
+                lv = r["lv_group"]
+                groups = set(gen["peer_group"])
+                g = lv if lv in groups else ("一级及以下" if lv in LOW_LEVELS and "一级及以下" in groups else "全统筹区")
+                mem = gen if g == "全统筹区" else (gen[gen["lv_group"].isin(LOW_LEVELS)] if g == "一级及以下"
+                                                   else gen[gen["lv_group"] == lv])
+                xs = mem[col].astype(float).to_numpy()
+                xs = np.log(np.maximum(xs, 1e-9)) if scale == "log" else xs
+                m, tau = group_stat(xs, scale=scale, floor_abs=floor_abs, floor_rel=floor_rel,
+                                    se=mem[se_col].to_numpy(float) if se_col else None)
+                v = float(r[col])
+                x = np.log(max(v, 1e-9)) if scale == "log" else v
+                spread = float(np.sqrt(tau ** 2 + float(r[se_col]) ** 2)) if se_col else tau
+                med = float(np.exp(m)) if scale == "log" else m
+                rr = r.to_dict()
+                rr.update(peer_group=g, peer_n=len(mem), median=med, mad_eff=spread,
+                          z=sign * (x - m) / spread if spread > 0 and len(mem) >= 3 else 0.0,
+                          rel=((v / med - 1) if direction == "high" else (1 - v / med)) if med > 0 else 0.0,
+                          diff=sign * (v - med), peer_text=peer_label(g),
+                          special_note=(f"（该院为{r['kind']}，此类机构病种结构和自付比例与综合医院不同，本统筹区同类机构"
+                                        f"不足{min_special_peers}家，仅作提示）"))
+                rows.append(rr)
+            parts.append(pd.DataFrame(rows, index=rest.index))
+    out = pd.concat([p for p in parts if not p.empty]) if any(not p.empty for p in parts) else gen
+    return out.sort_values("fixmedins_code").reset_index(drop=True)
+
+
+def _capped(sev: str | None, note: str) -> str | None:
+    """Specialty notes and other annotations make a finding a low-level note."""
+    return ("low" if sev else None) if note else sev

@@ -1,0 +1,72 @@
+"""Findings rules on settlement-list quality (QC_PASS_LOW, UPLOAD_LOW) and the efficiency indices (43/44) of
+the commendation list. Shared context and thresholds: :mod:`yibao.findings.rules`.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from yibao import fmt
+from yibao.findings.rules import T, Ctx, _hosp_frame, finding, mlist
+from yibao.findings.stats import robust_compare
+
+
+def _region_rate_rule(ctx: Ctx, rule_id: str, df: pd.DataFrame, num: str, den: str, min_den: int,
+                      metric: str, text) -> list[dict]:
+    t = T[rule_id]
+    df = _hosp_frame(ctx, df)
+    df = df[df[den] >= min_den].copy()
+    if df.empty:
+        return []
+    df["rate"] = df[num] / df[den] * 100
+    df["all"] = "全统筹区"
+    df = robust_compare(df, "rate", direction="low", floor_abs=t["floor_abs"], floor_rel=t["floor_rel"],
+                        group_col="all")
+    out = []
+    for r in df.itertuples():
+        sev = t["grade"].severity(r.z, r.rel, getattr(r, den), min_den)
+        if not sev:
+            continue
+        out.append(finding(ctx, rule_id, r.fixmedins_code, "", metric, r.rate, r.median, sev, text(r),
+                           peer_group="全统筹区", volume=getattr(r, den), z=r.z))
+    return out
+
+
+def qc_pass_low(ctx: Ctx) -> list[dict]:
+    """医保结算清单质控通过率 (indicator 29: qc_stas = 1 / uploaded lists) far below the region's hospitals."""
+    if not ctx.has_list:
+        return []
+    df = ctx.df(f"""SELECT fixmedins_code, sum(CASE WHEN listed THEN 1 ELSE 0 END) AS uploaded,
+                           sum(CASE WHEN listed AND qc_stas = '1' THEN 1 ELSE 0 END) AS passed
+                    FROM {ctx.ip} WHERE month IN {mlist(ctx.cur)} GROUP BY 1""")
+    return _region_rate_rule(ctx, "QC_PASS_LOW", df, "passed", "uploaded", T["QC_PASS_LOW"]["min_uploaded"],
+                             "结算清单质控通过率(%)", lambda r: (
+        f"{ctx.period.label}{ctx.name(r.fixmedins_code)}医保结算清单质控通过率为{fmt.pct(r.rate)}（已上传"
+        f"{fmt.count(r.uploaded)}份），全统筹区医院中位数为{fmt.pct(r.median)}，明显偏低，请加强病案首页和结算清单"
+        f"填报质量管理，逐条整改质控问题。"))
+
+
+def upload_low(ctx: Ctx) -> list[dict]:
+    """医保结算清单上传率 (indicator 28: uploaded lists / inpatient settlements) far below the region's hospitals."""
+    df = ctx.df(f"""SELECT fixmedins_code, count(*) AS ip, sum(CASE WHEN listed THEN 1 ELSE 0 END) AS uploaded
+                    FROM {ctx.ip} WHERE month IN {mlist(ctx.cur)} GROUP BY 1""")
+    return _region_rate_rule(ctx, "UPLOAD_LOW", df, "uploaded", "ip", T["UPLOAD_LOW"]["min_ip"],
+                             "结算清单上传率(%)", lambda r: (
+        f"{ctx.period.label}{ctx.name(r.fixmedins_code)}医保结算清单上传率为{fmt.pct(r.rate)}（出院{fmt.count(r.ip)}"
+        f"人次，上传{fmt.count(r.uploaded)}份），全统筹区医院中位数为{fmt.pct(r.median)}，明显偏低，请按规定及时、"
+        f"完整上传医保结算清单。"))
+
+
+# ---- efficiency (indicators 43/44) for the commendation list -------------------------------------------
+def efficiency(ctx: Ctx) -> pd.DataFrame:
+    """时间消耗指数 (43) and 费用消耗指数 (44) per hospital over its grouped cases of the period."""
+    df = ctx.df(f"""
+        WITH g AS (SELECT fixmedins_code, grp, ipt_days, medfee_sumamt FROM {ctx.ip}
+                   WHERE month IN {mlist(ctx.cur)} AND grp_stas = '1' AND grp IS NOT NULL),
+             r AS (SELECT grp, avg(ipt_days) AS rd, avg(medfee_sumamt) AS rf FROM g GROUP BY grp),
+             h AS (SELECT fixmedins_code, grp, count(*) AS n, avg(ipt_days) AS hd, avg(medfee_sumamt) AS hf
+                   FROM g GROUP BY 1, 2)
+        SELECT fixmedins_code, sum(n) AS grouped,
+               sum(CASE WHEN rd > 0 THEN hd / rd * n END) / sum(CASE WHEN rd > 0 THEN n END) AS time_index,
+               sum(CASE WHEN rf > 0 THEN hf / rf * n END) / sum(CASE WHEN rf > 0 THEN n END) AS cost_index
+        FROM h JOIN r USING (grp) GROUP BY 1""")
+    return _hosp_frame(ctx, df)
