@@ -221,13 +221,17 @@ with log.open("a") as fh:
     fh.write(json.dumps({{"args": args, "cwd": str(cwd)}}) + "\n")
 assert args[0] == "render" and args[2] == "--to", args
 nb = json.loads((cwd / args[1]).read_text())
-cfg = yaml.safe_load((cwd / "_quarto.yml").read_text())
-assert cfg["execute"]["enabled"] is False and cfg["execute"]["echo"] is False
-typ = cfg["format"]["typst"]
-assert typ["mainfont"] == "Noto Serif CJK SC" and all(pathlib.Path(p).is_dir() for p in typ["font-paths"])
-assert pathlib.Path(cfg["format"]["docx"]["reference-doc"]).is_file()
 first = nb["cells"][0]
 assert first["cell_type"] == "raw" and "".join(first["source"]).startswith("---")
+# the configuration travels in the notebook's front matter (Quarto ignores a _quarto.yml under a hidden path)
+cfg = yaml.safe_load("".join(first["source"]).strip().strip("-"))
+assert cfg["execute"]["enabled"] is False and cfg["execute"]["echo"] is False
+assert cfg["date"] == "2026-11-20" and cfg["date-format"] == "YYYY[年]M[月]D[日]"
+typ = cfg["format"]["typst"]
+assert typ["mainfont"] == "Noto Serif CJK SC" and all((cwd / p).is_dir() for p in typ["font-paths"])
+assert all((cwd / p).is_file() for p in typ["template-partials"])
+assert pathlib.Path(cfg["format"]["docx"]["reference-doc"]).is_file()
+assert cfg["format"]["html"]["embed-resources"] is True
 if {fail}:
     sys.exit("ERROR: quarto failed on purpose")
 text = ["".join(first["source"])]
@@ -267,6 +271,8 @@ def test_quarto_route_when_quarto_is_on_path(executed, tmp_path, monkeypatch):
     text = done["html"].read_text()
     assert f"title: {TITLE}" in text and "author: 东岚市医保数据工作组" in text
     assert "\n: 表1 2026年第三季度各医院结算清单质控情况" in text  # a pandoc table caption Quarto renders
+    # … and, for Typst, where Quarto drops the caption of an unlabelled table, as a Typst string
+    assert '#block(sticky: true' in text and '"表1 2026年第三季度各医院结算清单质控情况"' in text
     assert "一、基金收支及结算情况（钱）" in text and SECRET not in text and "UserWarning" not in text
 
 

@@ -460,6 +460,7 @@ def render_pdf(nb, meta: dict, work: Path, target: Path) -> None:
     (work / "pdf.md").write_text(md, encoding="utf-8")
     _write_meta(work / "pdf.yaml", meta, "typst")
     shutil.copy(RESOURCES / "report.typst", work / "report.typst")
+    shutil.copy(RESOURCES / "yibao.typ", work / "yibao.typ")
     _pandoc(["pdf.md", "-f", "markdown-smart", "-t", "typst", "-s", "--template", "report.typst",
              "--toc", "--toc-depth=2", "--metadata-file", "pdf.yaml", "-o", "report.typ"], work)
     fonts = _typst_fonts(work)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import copy
+import html
 import json
 import shutil
 import subprocess
@@ -18,57 +19,107 @@ PROJECT_QUARTO = PROJECT_DIR / "_quarto.yml"
 
 
 # ---- 3. the Quarto route -----------------------------------------------------------------------
+#
+# Quarto ignores a ``_quarto.yml`` in a directory whose path has a hidden component (``.stage-…``,
+# ``.render-…``): such a file is outside any project, and the page comes out unstyled with its resources
+# linked instead of embedded. So the whole configuration travels in the notebook's own front matter
+# (the project's ``_quarto.yml`` with resource paths made absolute), and Quarto renders in a work
+# directory of its own under the system's temporary directory.
 
-def quarto_project(work: Path, meta: dict) -> Path:
-    """``_quarto.yml`` for a render directory: the project's ``_quarto.yml`` with the resource paths
-    (CSS, DOCX reference document, Typst header include, CJK font directory) made absolute."""
+TYPST_SHOW = """#show: doc => yibao-doc(
+  title: [$title$],
+$if(subtitle)$
+  subtitle: [$subtitle$],
+$endif$
+  authors: ($for(by-author)$[$it.name.literal$],$endfor$),
+$if(date)$
+  date: [$date$],
+$endif$
+  confidentiality: [$confidentiality$],
+  toc: $if(toc)$true$else$false$endif$,
+  toc-title: [$if(toc-title)$$toc-title$$else$目录$endif$],
+  toc-depth: $if(toc-depth)$$toc-depth$$else$2$endif$,
+  doc,
+)
+"""
+
+
+def quarto_project(work: Path, meta: dict) -> dict:
+    """The project's ``_quarto.yml`` for one render: resource paths made absolute (CSS, DOCX reference
+    document, Typst partials and CJK fonts, the HTML confidentiality banner), ``project:`` dropped.
+    Also written to ``work/_quarto.yml`` so the render directory is a project of its own."""
     import yaml
 
     cfg = yaml.safe_load(PROJECT_QUARTO.read_text(encoding="utf-8")) if PROJECT_QUARTO.exists() else {}
-    cfg = cfg or {}
+    cfg = dict(cfg or {})
+    cfg.pop("project", None)
     fmt = cfg.setdefault("format", {})
     shutil.copy(RESOURCES / "report.css", work / "report.css")
     reference_docx(work / "reference.docx", meta)
-    (work / "header.typ").write_text(_typst_header(meta), encoding="utf-8")
-    fmt.setdefault("html", {})["css"] = str(work / "report.css")
+    (work / "typst-template.typ").write_text((RESOURCES / "yibao.typ").read_text(encoding="utf-8"),
+                                             encoding="utf-8")
+    (work / "typst-show.typ").write_text(TYPST_SHOW, encoding="utf-8")
+    (work / "banner.html").write_text(
+        f'<div class="confidential">{html.escape(meta["confidentiality"])}</div>\n', encoding="utf-8")
+    htm = fmt.setdefault("html", {})
+    htm["css"] = str(work / "report.css")
+    htm["include-before-body"] = [str(work / "banner.html")]
     fmt.setdefault("docx", {})["reference-doc"] = str(work / "reference.docx")
     typ = fmt.setdefault("typst", {})
-    typ["font-paths"] = [str(_typst_fonts(work))]
-    typ["include-in-header"] = [str(work / "header.typ")]
-    cfg.pop("project", None)
-    cfg["project"] = {"type": "default"}
-    path = work / "_quarto.yml"
-    path.write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    return path
+    # Quarto resolves these against the notebook's directory: relative names
+    typ["font-paths"] = [_typst_fonts(work).name]
+    typ["template-partials"] = ["typst-template.typ", "typst-show.typ"]
+    (work / "_quarto.yml").write_text(
+        yaml.safe_dump({"project": {"type": "default"}}, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return cfg
 
 
-def _typst_str(s: str) -> str:
-    return json.dumps(s, ensure_ascii=False)
+def front_matter(meta: dict, cfg: dict) -> dict:
+    """The document's front matter: title page fields, then the project configuration. The date is
+    given as an ISO date and written by ``date-format`` (2026年12月17日) in every format."""
+    front = {"title": meta["title"]}
+    if meta.get("subtitle"):
+        front["subtitle"] = meta["subtitle"]
+    if meta.get("issuer"):
+        front["author"] = meta["issuer"]
+    front["date"] = str(meta["date"])[:10]
+    front["confidentiality"] = meta["confidentiality"]
+    front.update(cfg)
+    return front
 
 
-def _typst_header(meta: dict) -> str:
-    """Raw Typst for Quarto's preamble: the running header (title · confidentiality line) from page 2."""
-    return (
-        "#set page(header: context { if counter(page).get().first() > 1 { "
-        "set text(size: 8pt, fill: rgb(\"#555555\")); "
-        f"grid(columns: (1fr, auto), {_typst_str(meta['title'])}, {_typst_str(meta['confidentiality'])}); "
-        "v(-4pt); line(length: 100%, stroke: 0.4pt + rgb(\"#888888\")) } })\n"
-        "#show figure: set block(breakable: true)\n")
+def _typst_string(s: str) -> str:
+    """A Typst string literal (JSON's escapes of quote, backslash and control characters are Typst's)."""
+    return json.dumps(str(s), ensure_ascii=False)
 
 
-def quarto_notebook(nb, meta: dict):
+def table_markdown(y: dict) -> str:
+    """A table output for Quarto: the pipe table with its pandoc caption (HTML, DOCX) and, because
+    Quarto's Typst writer drops the caption of a table without a cross-reference label, the caption
+    again as a Typst block above it; the note ('注：…') in small type in every format. Caption and note
+    reach Typst as string literals, so no character of theirs is Typst markup."""
+    caption = str(y.get("caption") or "")
+    parts = []
+    if caption:
+        parts.append("```{=typst}\n#block(sticky: true, width: 100%, above: 1.1em, below: 0.6em, align(center, "
+                     f"text(font: yibao-sans, size: 9.5pt, {_typst_string(caption)})))\n```")
+    parts.append(f"{y['table']}\n\n: {caption}" if caption else y["table"])
+    if y.get("note"):
+        parts.append(f'::: {{.content-hidden when-format="typst"}}\n::: {{.note custom-style="Table Note"}}\n'
+                     f"{y['note']}\n:::\n:::")
+        parts.append("```{=typst}\n#block(above: 0.5em, below: 1em)[#set text(size: 8.5pt, fill: rgb(\"#444444\")); "
+                     f"#set par(first-line-indent: 0pt); #{_typst_string(y['note'])}]\n```")
+    return "\n\n".join(parts) + "\n"
+
+
+def quarto_notebook(nb, meta: dict, cfg: dict | None = None):
     """The prepared notebook for Quarto: the front matter as the first raw cell; table outputs carry
     their caption as a pandoc table caption; code cells keep their (cleaned) outputs."""
     import nbformat
 
     import yaml
     nb = copy.deepcopy(nb)
-    front = {"title": meta["title"], "date": meta["date_label"], "lang": "zh",
-             "confidentiality": meta["confidentiality"]}
-    if meta.get("subtitle"):
-        front["subtitle"] = meta["subtitle"]
-    if meta.get("issuer"):
-        front["author"] = meta["issuer"]
+    front = front_matter(meta, cfg or {})
     raw = nbformat.v4.new_raw_cell("---\n" + yaml.safe_dump(front, allow_unicode=True, sort_keys=False) + "---")
     for cell in nb.cells:
         if cell.cell_type != "code":
@@ -80,12 +131,13 @@ def quarto_notebook(nb, meta: dict):
                 continue
             if y.get("kind") == "table" and y.get("table"):
                 out = copy.deepcopy(out)
-                md = f"{y['table']}\n\n: {y['caption']}\n" + (f"\n{y['note']}\n" if y.get("note") else "")
-                out["data"]["text/markdown"] = md
+                out["data"]["text/markdown"] = table_markdown(y)
             outs.append(out)
         cell.outputs = outs
         cell.source = ""
-    nb.cells.insert(0, raw)
+    # DOCX: the table of contents has its own page and the body starts on the next (as the builtin route)
+    page_break = nbformat.v4.new_markdown_cell('```{=openxml}\n<w:p><w:r><w:br w:type="page"/></w:r></w:p>\n```')
+    nb.cells[:0] = [raw, page_break]
     return nb
 
 
@@ -95,9 +147,9 @@ def render_quarto(nb, meta: dict, work: Path, stem: str, formats, out_dir: Path)
     quarto = shutil.which("quarto")
     if not quarto:
         raise RenderError("--engine quarto：PATH 中没有 quarto（conda install -c conda-forge quarto，或改用 --engine builtin）")
-    quarto_project(work, meta)
+    cfg = quarto_project(work, meta)
     src = work / f"{stem}.ipynb"
-    nbformat.write(quarto_notebook(nb, meta), str(src))
+    nbformat.write(quarto_notebook(nb, meta, cfg), str(src))
     done = {}
     for fmt in formats:
         to = "typst" if fmt == "pdf" else fmt
