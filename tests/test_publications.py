@@ -746,3 +746,13 @@ def test_no_person_identifier_and_no_other_region_in_any_output(monthly_run, ann
             assert not leaked, (p.name, leaked[:3])
             checked += 1
     assert checked >= 20
+
+
+def test_monthly_and_annual_render_through_quarto(monthly_run, annual_run, regions, tmp_path):
+    """Issue 18: the same executed notebooks through a real Quarto, every format, the same numbers."""
+    from quarto_support import check_quarto_renders, require_quarto
+    require_quarto()
+    r = regions["DRG"]
+    check_quarto_renders(monthly_run / r / f"monthly-{MONTH}.ipynb", monthly_run / r, tmp_path / "monthly")
+    d = annual_run["with"]["dir"]
+    check_quarto_renders(d / "annual.ipynb", d, tmp_path / "annual")

@@ -15,8 +15,8 @@ import nbformat
 import pandas as pd
 import pytest
 import readback
-from quarto_support import (compare_sections, headings, image_count, pdf_page_count, render_with_quarto,
-                            require_quarto)
+from quarto_support import (compare_sections, docx_body_text, headings, image_count, pdf_page_count,
+                            render_with_quarto, require_quarto, table_headers)
 
 from yibao import cli
 from yibao.render.prepare import document_meta
@@ -45,20 +45,7 @@ def quarterly(small_data, tmp_path_factory) -> dict:
 
 
 def body_text(path: Path) -> str:
-    """A rendered file's text in reading order (DOCX: paragraphs and tables as they come in the body)."""
-    if path.suffix != ".docx":
-        return readback.text(path)
-    import docx
-    from docx.table import Table
-    from docx.text.paragraph import Paragraph
-    d = docx.Document(str(path))
-    parts = []
-    for el in d.element.body.iterchildren():
-        if el.tag.endswith("}p"):
-            parts.append(Paragraph(el, d).text)
-        elif el.tag.endswith("}tbl"):
-            parts += [c.text for row in Table(el, d).rows for c in row.cells]
-    return "\n".join(parts)
+    return docx_body_text(path) if path.suffix == ".docx" else readback.text(path)
 
 
 def test_html_is_self_contained_and_shows_no_code(quarterly):
@@ -147,7 +134,7 @@ def test_both_engines_print_the_same_report(quarterly, fmt):
     heads = headings(quarterly["ipynb"])
     assert len(heads) >= 10
     ta, tb = body_text(a), body_text(b)
-    diffs = compare_sections(ta, tb, heads)
+    diffs = compare_sections(ta, tb, heads, table_headers(quarterly["ipynb"]))
     assert not diffs, "\n".join(diffs)
     assert image_count(a) == image_count(b) > 0
     meta = quarterly["meta"]
@@ -167,3 +154,37 @@ def test_the_comparison_sees_a_changed_number(quarterly):
     i = ta.rfind(heads[1]) + m.start()
     tb = ta[:i] + "9" + ta[i:]
     assert compare_sections(ta, tb, heads)
+
+
+def test_docx_numbers_stay_whole_in_a_word_processor(quarterly, tmp_path):
+    """Opened in LibreOffice (converted to PDF headless), no number of a numeric column is broken across
+    lines inside its cell (the Quarto DOCX once printed "4,492 / .65"; both routes share the widths)."""
+    import os
+    import shutil
+    import subprocess
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if not soffice:
+        reason = "LibreOffice is not installed (Debian: libreoffice-writer; .ci/run installs it as root)"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI: {reason}")
+        pytest.skip(reason)
+    src = quarterly["quarto"] / "quarterly.docx"
+    subprocess.run([soffice, f"-env:UserInstallation=file://{tmp_path}/profile", "--headless", "--convert-to", "pdf",
+                    "--outdir", str(tmp_path), str(src)], check=True, capture_output=True, timeout=300)
+    lines = [line for p in readback.pdf_pages(tmp_path / "quarterly.pdf") for line in p.splitlines()]
+    nb = nbformat.read(str(quarterly["ipynb"]), as_version=4)
+    cells = set()
+    for c in nb.cells:
+        for o in c.get("outputs", []) if c.cell_type == "code" else []:
+            y = (o.get("metadata") or {}).get("yibao") or {}
+            if y.get("kind") == "table":  # the numbers of numeric (right-aligned) columns
+                rows = y["table"].splitlines()
+                right = [sep.strip().endswith(":") and not sep.strip().startswith(":")
+                         for sep in rows[1].strip().strip("|").split("|")]
+                for row in rows[2:]:
+                    cells |= {v.strip() for v, r in zip(row.strip().strip("|").split("|"), right)
+                              if r and re.fullmatch(r"[-+]?\d[\d,]*\.\d+%?", v.strip())}
+    assert len(cells) > 50
+    text = "\n".join(readback.flat(line) for line in lines)
+    broken = sorted(v for v in cells if v not in text)
+    assert not broken, f"numbers broken across lines in the DOCX: {broken[:10]}"

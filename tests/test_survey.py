@@ -226,3 +226,11 @@ def test_committed_notebook_has_no_outputs(project_dir):
     for c in nb["cells"]:
         if c["cell_type"] == "code":
             assert c["outputs"] == [] and c["execution_count"] is None
+
+
+def test_survey_report_renders_through_quarto(built, tmp_path):
+    """Issue 18: the questionnaire report through a real Quarto, every format, the same numbers."""
+    from quarto_support import check_quarto_renders, require_quarto
+    require_quarto()
+    _, nb_path = built
+    check_quarto_renders(nb_path, nb_path.parent, tmp_path / "survey")

@@ -453,3 +453,12 @@ def test_demo_topics(small_data):
     q = Period.parse("2026Q3")
     assert topic.demo_topics(small_data, "350100", q) == ["EJ1"]
     assert topic.demo_topics(small_data, "350200", q) == ["I63"]
+
+
+def test_topic_studies_render_through_quarto(synth_topics, tmp_path):
+    """Issue 18: the ADRG and the ICD study through a real Quarto, every format, the same numbers."""
+    from quarto_support import check_quarto_renders, require_quarto
+    require_quarto()
+    for region, stem in (("350100", "topic-EJ1"), ("350200", "topic-I63")):
+        pub = synth_topics["out"] / region
+        check_quarto_renders(pub / f"{stem}.ipynb", pub, tmp_path / stem)

@@ -148,11 +148,12 @@ def markdown_table(df, index: bool = False, align=None) -> tuple[str, list[str]]
     total = sum(widths) + 3 * len(widths) + 1
     wide = total > WIDE_TABLE
     if wide:
-        # numbers never need more than their own width; give text columns the rest
-        # every cell also carries padding (about 3 characters at table type size): without it the
-        # numeric columns come out a little too narrow and their numbers wrap in Word and PDF
+        # numbers never need more than their own width; give text columns the rest. Every cell also
+        # carries padding: about 3 characters at table type size, and 7 for numbers, which must never
+        # wrap — Word's and LibreOffice's cell margins and Latin fallback fonts are wider than Typst's
+        # (a DOCX opened in LibreOffice broke "1,369.70" after "1,369.7" with 3); names wrap instead.
         budget = 120
-        padded = [w + 3 for w in widths]
+        padded = [w + (7 if num else 3) for w, num in zip(widths, numeric)]
         dashes = [max(3, round(budget * w / sum(padded))) for w in padded]
         if sum(dashes) + 3 * len(dashes) + 1 <= _PANDOC_COLUMNS:  # make sure pandoc sees a wide table
             dashes = [d + (_PANDOC_COLUMNS // len(dashes)) for d in dashes]
