@@ -135,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--formats", type=_csv_list, default=["html", "docx", "pdf"])
     s.add_argument("--engine", default="auto", choices=["auto", "quarto", "builtin"])
     s.add_argument("--sample", type=int, default=0, help="write N plausible sample responses to --responses first")
+    s.add_argument("--data", default=None, help="dataset whose poolarea table names the region (report title)")
     s.add_argument("--seed", type=int, default=1)
     s.set_defaults(module="workgroup.survey_report")
 
