@@ -117,6 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--witness", action="append", default=[], help="witness (name and unit); repeatable")
     d.add_argument("--operator", default="", help="who runs the draw")
     d.set_defaults(module="workgroup.ledger")
+    d = wsub.add_parser("decide", help="record the 审议 meeting and its decision in a publication's record")
+    d.add_argument("--dir", required=True, help="the publication directory OUT/PERIOD/REGION")
+    d.add_argument("--meeting", required=True, help="meeting YAML (date, form, chair, minute_taker, attendance, "
+                                                    "decision, corrections)")
+    d.add_argument("--record", default="review", help="record name (review, or review-topic-<code>)")
+    d.set_defaults(module="workgroup.decision")
     d = wsub.add_parser("verify", help="re-check a draw directory (changes nothing)")
     d.add_argument("--out", required=True)
     d.add_argument("--pool", default=None)
