@@ -122,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--meeting", required=True, help="meeting YAML (date, form, chair, minute_taker, attendance, "
                                                     "decision, corrections)")
     d.add_argument("--record", default="review", help="record name (review, or review-topic-<code>)")
-    d.set_defaults(module="workgroup.decision")
+    d.set_defaults(module="workgroup.review")
     d = wsub.add_parser("verify", help="re-check a draw directory (changes nothing)")
     d.add_argument("--out", required=True)
     d.add_argument("--pool", default=None)

@@ -33,7 +33,6 @@ The decision is **refused** (nothing written, the reason named) when:
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 
 import yaml
@@ -153,21 +152,3 @@ def corrections_rows(meeting: dict) -> list[dict]:
     return [{"序号": str(i), "修改意见": c["item"], "提出人": c["raised_by"], "整改情况": c["status"],
              "复审日期": c["rereview_date"], "复审人": c["rereview_by"], "复审版本": c["version"]}
             for i, c in enumerate(meeting["corrections"], start=1)]
-
-
-def run_cli(args) -> int:
-    from yibao.workgroup import review
-    pub = Path(args.dir)
-    rec_path = pub / f"{args.record}.json"
-    if not rec_path.is_file():
-        raise YibaoError(f"--dir {pub}: 没有 {rec_path.name}（先由 yibao run 生成审议记录）")
-    rec = json.loads(rec_path.read_text(encoding="utf-8"))
-    meeting = load_meeting(args.meeting)
-    xlsx = review.build_review(pub, rec["kind"], rec["region"], rec["period"],
-                               Path(rec["data_dir"]) if rec.get("data_dir") else None,
-                               roster=Path(rec["roster"]) if rec.get("roster") else None, stem=rec["stem"],
-                               meeting=meeting, reviewed_version=rec.get("reviewed_version") or rec.get("version"),
-                               file_names=[f["文件"] for f in rec.get("files", [])])
-    print(f"审议结论已记录：{meeting['decision']}（{PUBLISHABLE[meeting['decision']]}）→ {xlsx}、"
-          f"{xlsx.with_suffix('.docx')}、{xlsx.with_suffix('.md')}")
-    return 0

@@ -45,7 +45,7 @@ import pandas as pd
 from yibao.data.contract import TABLES, header_map, level_group
 from yibao.errors import YibaoError
 from yibao.fsutil import atomic_path, sha256, write_text
-from yibao.workgroup.eligibility import is_third_party, served_in
+from yibao.workgroup.eligibility import clean as _clean, is_third_party, read_frame as _read_frame, served_in
 from yibao.workgroup.eligibility import reasons as eligibility_reasons
 
 # ---- rules as data -------------------------------------------------------------------------
@@ -87,33 +87,6 @@ _POOL_ALIASES = {"name": ("姓名", "人员姓名", "name"), "title": ("职务",
 
 
 # ---- reading --------------------------------------------------------------------------------
-
-def _read_frame(path: Path) -> pd.DataFrame:
-    from yibao.data.load import detect_encoding
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return pd.read_csv(path, dtype=str, encoding=detect_encoding(path), keep_default_na=False)
-    if suffix == ".xls":
-        raise YibaoError(f"{path}: 旧版 Excel（.xls）不受支持，请在 Excel/WPS 中另存为 .xlsx 后重试")
-    if suffix in (".xlsx", ".xlsm"):
-        try:
-            return pd.read_excel(path, dtype=str).fillna("")
-        except Exception as exc:  # noqa: BLE001 - a damaged or mis-named file is bad input, not a crash
-            raise YibaoError(f"{path}: 无法读取 Excel 文件（{type(exc).__name__}: {exc}）") from exc
-    if suffix == ".parquet":
-        df = pd.read_parquet(path)
-        return df.astype(str).replace({"None": "", "nan": "", "<NA>": ""})
-    raise YibaoError(f"{path}: 不支持的文件类型 {suffix}（成员库应为 csv、xlsx 或 parquet）")
-
-
-def _clean(v) -> str:
-    s = "" if v is None else str(v).strip()
-    if s.lower() in ("nan", "none", "<na>"):
-        return ""
-    if s.endswith(".0") and s[:-2].isdigit():
-        s = s[:-2]
-    return s
-
 
 def read_pool(path: str | os.PathLike) -> pd.DataFrame:
     """The 成员库 with canonical columns (person_id, name, fixmedins_code, title, served_years and, when

@@ -104,17 +104,45 @@ def employer_problem(employer: str, code: str, inst_name: str) -> str | None:
     return f"工作单位为“{employer}”，非本机构（{inst_name}）人员，按第三方人员不作为工作组成员"
 
 
+# ---- reading ----------------------------------------------------------------------------------
+
+def read_frame(path: Path) -> pd.DataFrame:
+    from yibao.data.load import detect_encoding
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return pd.read_csv(path, dtype=str, encoding=detect_encoding(path), keep_default_na=False)
+    if suffix == ".xls":
+        raise YibaoError(f"{path}: 旧版 Excel（.xls）不受支持，请在 Excel/WPS 中另存为 .xlsx 后重试")
+    if suffix in (".xlsx", ".xlsm"):
+        try:
+            return pd.read_excel(path, dtype=str).fillna("")
+        except Exception as exc:  # noqa: BLE001 - a damaged or mis-named file is bad input, not a crash
+            raise YibaoError(f"{path}: 无法读取 Excel 文件（{type(exc).__name__}: {exc}）") from exc
+    if suffix == ".parquet":
+        df = pd.read_parquet(path)
+        return df.astype(str).replace({"None": "", "nan": "", "<NA>": ""})
+    raise YibaoError(f"{path}: 不支持的文件类型 {suffix}（成员库应为 csv、xlsx 或 parquet）")
+
+
+def clean(v) -> str:
+    s = "" if v is None else str(v).strip()
+    if s.lower() in ("nan", "none", "<na>"):
+        return ""
+    if s.endswith(".0") and s[:-2].isdigit():
+        s = s[:-2]
+    return s
+
+
 # ---- override list ---------------------------------------------------------------------------
 
 def read_overrides(path: str | os.PathLike | None) -> dict[str, dict]:
     """person_id -> {role, reason} from a csv/xlsx with columns person_id (人员ID), role (认定角色), reason (理由)."""
     if not path:
         return {}
-    from yibao.workgroup.draw import _clean, _read_frame
     p = Path(path)
     if not p.is_file():
         raise YibaoError(f"--title-overrides {p}: 文件不存在")
-    df = _read_frame(p)
+    df = read_frame(p)
     alias = {"person_id": ("person_id", "人员id", "人员编号"), "role": ("role", "认定角色", "角色"),
              "reason": ("reason", "理由", "依据", "说明")}
     cols = {}
@@ -128,12 +156,12 @@ def read_overrides(path: str | os.PathLike | None) -> dict[str, dict]:
         raise YibaoError(f"--title-overrides {p.name}: 缺少列 {', '.join(missing)}（需要 person_id, role, reason）")
     out = {}
     for i, r in df.iterrows():
-        pid, why = _clean(r[cols["person_id"]]), _clean(r[cols["reason"]])
+        pid, why = clean(r[cols["person_id"]]), clean(r[cols["reason"]])
         if not pid:
             continue
         if not why:
             raise YibaoError(f"--title-overrides {p.name} 第 {i + 2} 行: 人员 {pid} 未写理由（每个例外都要写明理由）")
-        out[pid] = {"role": _clean(r[cols["role"]]) if "role" in cols else "", "reason": why}
+        out[pid] = {"role": clean(r[cols["role"]]) if "role" in cols else "", "reason": why}
     return out
 
 

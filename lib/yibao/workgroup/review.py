@@ -611,3 +611,23 @@ def review_docx_page(pub_dir: Path, kind: str, region: str, period: str, data_di
     files = [{"文件": f.name, "SHA-256": sha256(f)} for f in output_files(Path(pub_dir))]
     info["版本标识"] = version_id(files)
     return write_docx(Path(pub_dir) / f"{record_name(kind, stem)}.docx", info, checks, signoff_table(roster), files)
+
+
+def run_cli(args) -> int:
+    """``yibao workgroup decide``: record the meeting and its decision (:mod:`yibao.workgroup.decision`)."""
+    from yibao.errors import YibaoError
+    from yibao.workgroup.decision import PUBLISHABLE, load_meeting
+    pub = Path(args.dir)
+    rec_path = pub / f"{args.record}.json"
+    if not rec_path.is_file():
+        raise YibaoError(f"--dir {pub}: 没有 {rec_path.name}（先由 yibao run 生成审议记录）")
+    rec = json.loads(rec_path.read_text(encoding="utf-8"))
+    meeting = load_meeting(args.meeting)
+    xlsx = build_review(pub, rec["kind"], rec["region"], rec["period"],
+                               Path(rec["data_dir"]) if rec.get("data_dir") else None,
+                               roster=Path(rec["roster"]) if rec.get("roster") else None, stem=rec["stem"],
+                               meeting=meeting, reviewed_version=rec.get("reviewed_version") or rec.get("version"),
+                               file_names=[f["文件"] for f in rec.get("files", [])])
+    print(f"审议结论已记录：{meeting['decision']}（{PUBLISHABLE[meeting['decision']]}）→ {xlsx}、"
+          f"{xlsx.with_suffix('.docx')}、{xlsx.with_suffix('.md')}")
+    return 0
