@@ -143,7 +143,7 @@ def test_second_freeze_needs_a_reason_and_stays_in_the_log(tmp_path, clock):
     outcomes = [e["outcome"] for e in log(out)]
     assert outcomes == ["frozen", "drawn", "refused", "superseded", "frozen", "drawn"]
     md = (out / "draw.md").read_text(encoding="utf-8")
-    assert "经组长批准重新公示" in md and "refused" in md
+    assert "经组长批准重新公示" in md and "| 拒绝 |" in md and "| 作废 |" in md
 
 
 def test_cli_freeze_draw_verify_end_to_end(tmp_path, clock, capsys):

@@ -39,6 +39,8 @@ LOG = "draw-log.jsonl"
 FREEZE_JSON = "freeze.json"
 FREEZE_MD = "freeze.md"
 CHINA_TZ = dt.timezone(dt.timedelta(hours=8))
+ACTION_ZH = {"freeze": "冻结（公示）", "draw": "抽取"}
+OUTCOME_ZH = {"frozen": "已冻结", "drawn": "已抽取", "refused": "拒绝", "superseded": "作废"}
 SEED_RULE = "种子 = SHA-256(\"<成员库文件SHA-256>:<公开随机值>\") 的十六进制（公开随机值去掉空白、全角转半角）"
 
 
@@ -257,8 +259,10 @@ def governance_markdown(rec: dict) -> str:
              f"- 冻结文件 freeze.json SHA-256 `{g['freeze_sha256']}`",
              f"- 轮换核对依据：{g['rotation']}",
              f"- 抽取日志：`{LOG}`，本年度共 {len(g['log'])} 条（含被拒绝和作废的运行）", ""]
-    lines.append(wg._md_table(pd.DataFrame([{"序号": e["seq"], "时间": e["time"], "操作": e.get("action", ""),
-                                            "结果": e.get("outcome", ""), "说明": e.get("reason", "")}
+    lines.append(wg._md_table(pd.DataFrame([{"序号": e["seq"], "时间": e["time"],
+                                            "操作": ACTION_ZH.get(e.get("action", ""), e.get("action", "")),
+                                            "结果": OUTCOME_ZH.get(e.get("outcome", ""), e.get("outcome", "")),
+                                            "公开随机值": e.get("beacon_value", ""), "说明": e.get("reason", "")}
                                            for e in g["log"]])))
     lines += ["", "## 监督与签字", "", "本次抽取在下列人员监督、见证下进行（福建规则 第十三条：主动接受纪检监察部门监督）。", ""]
     lines.append(wg._md_table(pd.DataFrame(g["signatures"])))
