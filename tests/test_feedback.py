@@ -69,7 +69,7 @@ def test_section_shows_the_figures(data):
     assert feedback.report_section(rep, s)
     text = "\n".join(i["markdown"] for i in rep.items)
     e = expected()
-    assert "上期发布（2025年第一季度季发布（2025年5月15日发布））以来" in text
+    assert "上期发布（2025年第一季度季发布，2025年5月15日）以来" in text
     assert f"意见建议 {e['total']} 条" in text
     assert "已采纳 2 条、部分采纳 1 条、未采纳 1 条、处理中 1 条" in text
     assert "采纳率（含部分采纳）为 75.0%" in text
@@ -134,7 +134,7 @@ def test_open_items_are_carried_forward_until_closed(data):
 def test_monthly_and_annual_have_the_section(data, project_dir):
     m = feedback.summarise(data, "350100", "2025-06", "monthly")
     assert (m["window_start"], m["window_end"]) == ("2025-06-20", "2025-07-21")
-    assert m["total"] == 2 and m["previous_release"] == "2025年5月月推送（2025年6月20日发布）"
+    assert m["total"] == 2 and m["previous_release"] == "2025年5月月推送，2025年6月20日"
     a = feedback.summarise(data, "350100", "2024", "annual")
     assert (a["window_start"], a["window_end"]) == ("2024-05-20", "2025-05-20")
     assert a["total"] == 2
