@@ -228,7 +228,7 @@ def suggestions(rep, res: SurveyAnalysis) -> None:
            + "。工作组应逐条研究，在下期发布时反馈采纳情况（手册 六(八)）。")
     rep.table(pd.DataFrame([{"主题": k, "条数": str(int(by_theme[k])),
                              "占比": _pct(int(by_theme[k]) / len(texts) * 100)} for k in themes]),
-              "意见建议按主题归类", note="按关键词归入第一个匹配的主题；归类规则见 docs/workgroup.md。")
+              "意见建议按主题归类", note="按关键词归入命中最多的主题（并列时取靠前的主题）；归类规则见 docs/workgroup.md。")
     rows = []
     for k in themes:
         for t in texts:
