@@ -399,7 +399,7 @@ class SurveyAnalysis:
             for _, row in r.counts.iterrows():
                 rows.append({"question_id": r.question.id, "number": r.question.number, "option": row["选项"],
                              "breakdown": "合计", "group": "合计", "count": int(row["人数"]), "base": r.answered,
-                             "share": row["占比(%)"]})
+                             "share": row["占比(%)"], "suppressed": False})
                 for dim, groups in (("类别", TYPES), ("等级", LEVELS)):
                     for g in groups:
                         base = int(r.bases.get(g, 0))
