@@ -180,12 +180,23 @@ def test_accuracy_and_completeness_failures(tmp_path, dataset):
     assert r["C5"].result == review.FAIL
 
 
-def test_build_review_writes_xlsx_docx_md_with_roster(tmp_path, dataset):
-    pub = make_pub(tmp_path)
-    roster = tmp_path / "roster.xlsx"
+def make_roster(d: Path, with_record: bool = True, record_ids=("WG1", "WG2")) -> Path:
+    d.mkdir(parents=True, exist_ok=True)
+    roster = d / "roster.xlsx"
     pd.DataFrame({"序号": [1, 2], "人员ID": ["WG1", "WG2"], "姓名": ["林建华", "陈丽娟"],
                   "定点医疗机构名称": ["东岚市第一人民医院", "东岚市中医院"], "职务": ["院领导", "医保办主任"]}
                  ).to_excel(roster, index=False)
+    if with_record:
+        (d / "draw.json").write_text(json.dumps({
+            "year": 2025, "seed": "ab" * 32, "pool_sha256": "cd" * 32,
+            "selected": [{"person_id": i} for i in record_ids],
+            "governance": {"run_at": "2025-01-06T21:00:00+08:00", "beacon_value": "472"}}), encoding="utf-8")
+    return roster
+
+
+def test_build_review_writes_xlsx_docx_md_with_roster(tmp_path, dataset):
+    pub = make_pub(tmp_path)
+    roster = make_roster(tmp_path / "wg")
     path = review.build_review(pub, "quarterly", REGION, PERIOD, dataset, roster=roster, stem="quarterly")
     assert path == pub / "review.xlsx"
     assert (pub / "review.docx").exists() and (pub / "review.md").exists()
@@ -211,3 +222,121 @@ def test_build_review_writes_xlsx_docx_md_with_roster(tmp_path, dataset):
 def test_signoff_without_roster_has_blank_rows():
     t = review.signoff_table(None)
     assert len(t) >= 12 and (t["签字"] == "").all() and "审议意见" in t.columns
+
+
+# ---- issue 17: the roster tied to its draw, the roles of 二(二), the meeting and its decision ------------
+
+def test_signoff_lists_the_roles_of_the_framework():
+    t = review.signoff_table(None)
+    roles = t["职务/角色"].tolist()
+    assert roles.count("工作组组长") == 1
+    assert roles.count("工作组副组长") == 3  # 医保部门分管负责同志 1 + 定点医疗机构负责同志 1–2
+    assert sum("定点医疗机构（负责同志" in u for u in t["单位"]) == 2
+    for office in ("医药管理", "规划财务", "医保经办", "数据管理"):
+        assert any(office in u for u in t["单位"]), office
+    assert roles.count("定点医疗机构代表") == 8
+
+
+def test_roster_is_used_only_when_tied_to_its_draw(tmp_path):
+    ok, text = review.roster_provenance(make_roster(tmp_path / "a"))
+    assert ok and "draw.json" in text and "种子 abababab" in text and "公开随机值 472" in text
+    ok, text = review.roster_provenance(make_roster(tmp_path / "b", with_record=False))
+    assert not ok and "没有抽取记录" in text
+    roster = make_roster(tmp_path / "c", record_ids=("WG1", "WG9"))  # the roster was edited after the draw
+    ok, text = review.roster_provenance(roster)
+    assert not ok and "不一致" in text
+    assert "林建华" not in review.signoff_table(roster)["姓名"].tolist()
+
+
+def _meeting(path: Path, **kw) -> Path:
+    m = {"date": "2025-05-10", "form": "现场会议", "chair": "张组长", "minute_taker": "李记录",
+         "attendance": [{"name": "张组长", "role": "工作组组长", "present": True, "opinion": "同意发布"},
+                        {"name": "林建华", "role": "定点医疗机构代表", "present": True, "opinion": "数据与本院核对一致"},
+                        {"name": "陈丽娟", "role": "定点医疗机构代表", "present": False, "reason": "外出学习"}],
+         "decision": "通过"}
+    m.update(kw)
+    import yaml
+    path.write_text(yaml.safe_dump(m, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def _decide(pub: Path, meeting: Path) -> int:
+    from yibao.cli import main
+    return main(["workgroup", "decide", "--dir", str(pub), "--meeting", str(meeting)])
+
+
+def test_decision_recorded_with_meeting_opinions_version_and_hashes(tmp_path, dataset, capsys):
+    pub = make_pub(tmp_path)
+    roster = make_roster(tmp_path / "wg")
+    review.build_review(pub, "quarterly", REGION, PERIOD, dataset, roster=roster, stem="quarterly")
+    first = json.loads((pub / "review.json").read_text(encoding="utf-8"))
+    assert first["decision"] is None and first["version"] == review.version_id(first["files"])
+    fails = [c["id"] for c in first["checks"] if c["result"] == review.FAIL]
+    meeting = _meeting(tmp_path / "m.yaml", decision="通过" if not fails else "不通过")
+    assert _decide(pub, meeting) == 0
+    rec = json.loads((pub / "review.json").read_text(encoding="utf-8"))
+    assert rec["decision"] == ("通过" if not fails else "不通过")
+    md = (pub / "review.md").read_text(encoding="utf-8")
+    assert "- **审议会议**：2025-05-10，现场会议" in md and "- **主持人**：张组长" in md and "- **记录人**：李记录" in md
+    assert "应到 3 人，实到 2 人；缺席：陈丽娟（外出学习）" in md
+    assert "数据与本院核对一致" in md and "缺席（外出学习）" in md
+    import docx
+    doc = docx.Document(str(pub / "review.docx"))
+    text = "\n".join(p.text for p in doc.paragraphs) + "\n".join(
+        c.text for t in doc.tables for row in t.rows for c in row.cells)
+    from yibao.fsutil import sha256
+    assert sha256(pub / "quarterly.html") in text and sha256(pub / "indicators.csv") in text
+    assert rec["version"] in text and "审议结论" in text
+
+
+def test_pass_refused_when_a_check_fails_or_files_changed(tmp_path, dataset, capsys):
+    pub = make_pub(tmp_path)
+    _csv(pub / "checks.csv", [{"check_id": "sources_agree", "status": "fail", "detail": "x"}])
+    review.build_review(pub, "quarterly", REGION, PERIOD, dataset, roster=make_roster(tmp_path / "wg"), stem="quarterly")
+    before = (pub / "review.md").read_text(encoding="utf-8")
+    assert _decide(pub, _meeting(tmp_path / "m.yaml")) == 1
+    assert "自动检查 A1" in capsys.readouterr().err
+    assert (pub / "review.md").read_text(encoding="utf-8") == before  # nothing written
+    # a stranger signing as hospital representative
+    assert _decide(pub, _meeting(tmp_path / "m2.yaml", decision="不通过", attendance=[
+        {"name": "赵某", "role": "定点医疗机构代表", "present": True, "opinion": "同意"}])) == 1
+    assert "不在审议记录的成员名单上" in capsys.readouterr().err
+
+
+def test_corrections_and_re_review_on_the_signed_version(tmp_path, dataset, capsys):
+    pub = make_pub(tmp_path)
+    _csv(pub / "checks.csv", [{"check_id": "sources_agree", "status": "fail", "detail": "x"}])
+    review.build_review(pub, "quarterly", REGION, PERIOD, dataset, roster=make_roster(tmp_path / "wg"), stem="quarterly")
+    v1 = json.loads((pub / "review.json").read_text(encoding="utf-8"))["version"]
+    corr = {"item": "复核清单 sources_agree 未通过", "raised_by": "林建华", "status": "已整改",
+            "rereview_date": "2025-05-12", "rereview_by": "张组长", "version": v1}
+    # correction re-reviewed on the old version: refused
+    _csv(pub / "checks.csv", [{"check_id": "sources_agree", "status": "pass", "detail": "x"}])  # the fix
+    assert _decide(pub, _meeting(tmp_path / "m.yaml", decision="修改后通过", corrections=[corr])) == 1
+    assert "与本次签字的版本" in capsys.readouterr().err
+    # still open: refused
+    assert _decide(pub, _meeting(tmp_path / "m.yaml", decision="修改后通过",
+                                 corrections=[{**corr, "status": "整改中", "rereview_date": None}])) == 1
+    assert "尚未整改并复审" in capsys.readouterr().err
+    # 通过 after the files changed: refused (members read another version)
+    assert _decide(pub, _meeting(tmp_path / "m.yaml")) == 1
+    assert "文件已改动" in capsys.readouterr().err
+    files = [{"文件": f.name, "SHA-256": __import__("yibao.fsutil", fromlist=["sha256"]).sha256(f)}
+             for f in review.output_files(pub)]
+    v2 = review.version_id(files)
+    assert v2 != v1
+    assert _decide(pub, _meeting(tmp_path / "m.yaml", decision="修改后通过", corrections=[{**corr, "version": v2}])) == 0
+    md = (pub / "review.md").read_text(encoding="utf-8")
+    assert "## 修改意见与复审" in md and "复核清单 sources_agree 未通过" in md and v2 in md
+    assert "修改后通过（整改已复审，可以发布）" in md
+
+
+def test_meeting_file_errors_name_the_field(tmp_path):
+    from yibao.errors import YibaoError
+    from yibao.workgroup import decision
+    with pytest.raises(YibaoError, match="缺少 chair"):
+        decision.load_meeting(_meeting(tmp_path / "m.yaml", chair=""))
+    with pytest.raises(YibaoError, match="decision 应为 通过/修改后通过/不通过"):
+        decision.load_meeting(_meeting(tmp_path / "m.yaml", decision="同意"))
+    with pytest.raises(YibaoError, match="出席但没有审议意见"):
+        decision.load_meeting(_meeting(tmp_path / "m.yaml", attendance=[{"name": "甲", "present": True}]))

@@ -161,13 +161,13 @@ def _tables(nb: dict) -> dict[str, list[list[str]]]:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
+def built(tmp_path_factory, small_data):
     tmp = tmp_path_factory.mktemp("survey")
     responses = tmp / "responses.xlsx"
     from yibao.cli import main
     formats = "html,pdf" if _has_render() else ""
     args = ["survey", "--responses", str(responses), "--region", "350100", "--out", str(tmp / "out"),
-            "--sample", "50", "--seed", "9", "--formats", formats]
+            "--sample", "50", "--seed", "9", "--formats", formats, "--data", str(small_data)]
     assert main(args) == 0
     outs = list((tmp / "out" / "survey" / "350100").glob("*/survey.ipynb"))
     assert len(outs) == 1
@@ -194,11 +194,22 @@ def test_report_counts_equal_counts_from_the_responses_file(built):
             continue
         cap = next(k for k in tables if k.startswith(f"第{q.number}题作答情况"))
         exp = independent_counts(df, q)
+        # the base of each group: respondents of the group who answered the question
+        bases = {}
+        for g in ("公立", "社会办", "零售药店", "三级", "二级", "一级"):
+            col = df["填报单位类别"].map(TYPE_OF) if g in ("公立", "社会办", "零售药店") else df["机构等级"]
+            bases[g] = int(((col == g) & (df[q.header].str.strip() != "")).sum())
         for row in tables[cap]:
             text = row[0].split(". ", 1)[1]
             d = exp.get(text, {"total": 0, "公立": 0, "社会办": 0, "零售药店": 0, "三级": 0, "二级": 0, "一级": 0})
             assert int(row[1]) == d["total"], (q.number, text)
-            assert [int(x) for x in row[3:9]] == [d[g] for g in ("公立", "社会办", "零售药店", "三级", "二级", "一级")]
+            for g, cell in zip(("公立", "社会办", "零售药店", "三级", "二级", "一级"), row[3:9]):
+                if bases[g] == 0:
+                    assert cell == "0"
+                elif bases[g] < 5:
+                    assert cell == "—", (q.number, g, bases[g])
+                else:
+                    assert cell == f"{d[g]}（{d[g] / bases[g] * 100:.1f}%）", (q.number, text, g, cell)
             checked += 1
     assert checked > 40
     # the profile table
@@ -226,6 +237,102 @@ def test_committed_notebook_has_no_outputs(project_dir):
     for c in nb["cells"]:
         if c["cell_type"] == "code":
             assert c["outputs"] == [] and c["execution_count"] is None
+
+
+# ---- issue 17: answers read exactly ------------------------------------------------------------------
+
+def _export(rows: list[dict]) -> pd.DataFrame:
+    """A hand-made export: 序号, profile and the given questions (by id) as headers."""
+    qn = survey.questionnaire()
+    out = []
+    for i, r in enumerate(rows, start=1):
+        row = {"序号": str(i), "填报单位类别": r.get("type", "公立医疗机构"), "机构等级": r.get("level", "二级")}
+        for q in qn.questions:
+            row[q.header] = r.get(q.id, "")
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def test_misread_answers_are_invalid_and_listed():
+    rows = [
+        {"q23": "满意度一般"},                                  # not an option: invalid, not 满意
+        {"q23": "满意"},
+        {"q2": "基金收支类，同类机构比较类"},                      # comma-joined: A and B
+        {"q12": "是", "q13": "120%"},                            # impossible pass rate
+        {"q12": "是", "q13": "85"},
+        {"q6": "否", "q7": "3"},                                 # q7 answered although q6 is 否
+        {"q6": "是", "q7": "2"},
+        {"q16": "是", "q17": "由医院医保办/药店汇总后反馈地方医保部门┋不了解，不清楚是否有正常的反馈渠道"},  # E with A
+        {"q16": "否", "q17": "其它〖微信群〗"},                    # q17 after 否
+        {"q18": "是〖-3〗"},                                      # negative days
+    ]
+    res = survey.analyse(_export(rows))
+    q23 = res["q23"].counts.set_index("选项")
+    assert q23.loc["A. 满意", "人数"] == 1 and res["q23"].answered == 1 and res["q23"].invalid == 1
+    q2 = res["q2"].counts.set_index("选项")["人数"]
+    assert q2["A. 基金收支类"] == 1 and q2["B. 同类机构比较类"] == 1 and res["q2"].answered == 1
+    assert res["q13"].numeric["n"] == 1 and res["q13"].numeric["max"] == 85
+    assert res["q7"].numeric["n"] == 1 and res["q7"].numeric["mean"] == 2
+    assert res["q17"].answered == 0 and res["q17"].invalid == 2
+    assert res["q18"].answered == 0
+    reasons = {(x["row"], x["question"]): x["reason"] for x in res.invalid}
+    assert "无法识别" in reasons[("1", 23)]
+    assert "超出合理范围" in reasons[("4", 13)]
+    assert reasons[("6", 7)] == "第6题答“否”，本题不应作答"
+    assert "排他选项" in reasons[("8", 17)]
+    assert reasons[("9", 17)] == "第16题答“否”，本题不应作答"
+    assert "超出合理范围" in reasons[("10", 18)]
+    assert len(res.invalid) == 6
+
+
+def test_sample_generator_respects_exclusive_option():
+    df = survey.sample_responses(400, 5)
+    q17 = survey.questionnaire()["q17"]
+    cells = df[q17.header][df[q17.header] != ""]
+    assert cells.str.contains("不了解").any()
+    assert not cells[cells.str.contains("不了解")].str.contains("┋").any()
+    assert survey.analyse(df).invalid == []
+
+
+def test_shares_have_bases_and_small_groups_are_suppressed_next_to_comments():
+    from yibao.workgroup import survey_report as sr
+    rows = ([{"type": "公立医疗机构", "level": "三级", "q5": "是" if i < 6 else "否", "q24": "建议按月推送病组明细数据"}
+             for i in range(8)]
+            + [{"type": "社会办医疗机构", "level": "三级", "q5": "是", "q24": "希望加快特例单议审核"} for _ in range(2)])
+    res = survey.analyse(_export(rows))
+    r = res["q5"]
+    assert r.bases["公立"] == 8 and r.bases["社会办"] == 2 and r.bases["三级"] == 10
+    t = sr.choice_table(r).set_index("选项")
+    assert t.loc["A. 是", "公立医疗机构 n=8"] == "6（75.0%）"
+    assert t.loc["A. 是", "社会办医疗机构 n=2"] == "—"          # 2 respondents: not shown
+    assert t.loc["A. 是", "三级机构 n=10"] == "8（80.0%）"
+    tidy = res.tidy()
+    sb = tidy[(tidy["question_id"] == "q5") & (tidy["group"] == "社会办")]
+    assert sb["suppressed"].all() and sb["count"].isna().all()
+    texts = res["q24"].texts
+    assert {(t["type"], t["level"]) for t in texts if "特例单议" in t["text"]} == {("—", "—")}
+    assert {(t["type"], t["level"]) for t in texts if "病组" in t["text"]} == {("公立", "三级")}
+
+
+def test_suggestions_grouped_by_theme_and_arrears_flagged():
+    rows = [{"q24": "建议按月推送本机构病组盈亏明细数据"}, {"q24": "希望公开同级机构平均费用"},
+            {"q24": "医保基金拖欠我院三个月，请尽快拨付"}, {"q24": "结算清单质控规则变化时请提前培训"},
+            {"q8": "否，部分申报款项还未结算"}, {"q19": "是〖拨付不及时，到账慢〗"}, {"q24": "谢谢"}]
+    res = survey.analyse(_export(rows))
+    themes = pd.Series([t["theme"] for t in res["q24"].texts]).value_counts().to_dict()
+    assert themes == {"数据发布内容与形式": 2, "结算拨付与预付金": 1, "信息系统与编码质控": 1, "其他": 1}
+    flagged = {(a["row"], a["question"]) for a in res.arrears}
+    assert flagged == {("3", 24), ("5", 8), ("6", 19)}
+
+
+def test_report_title_uses_region_name(tmp_path, small_data, capsys):
+    from yibao.cli import main
+    from yibao.workgroup import survey_report as sr
+    assert sr.region_name("350100", small_data) == "东岚市"
+    assert sr.region_name("350100") is None
+    assert main(["survey", "--responses", str(tmp_path / "r.csv"), "--sample", "10", "--region", "350100",
+                 "--out", str(tmp_path / "o"), "--formats", ""]) == 1
+    assert "找不到统筹地区名称" in capsys.readouterr().err
 
 
 def test_survey_report_renders_through_quarto(built, tmp_path):

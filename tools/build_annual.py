@@ -13,7 +13,7 @@ precomputed = ""               # yibao run 已写出的 indicators.csv、finding
 ("code", '''
 from yibao.publications.context import Context
 from yibao.publications.display import Report
-from yibao.publications import annual as a, quarterly as q
+from yibao.publications import annual as a, quarterly as q, feedback
 
 ctx = Context.open(data_dir, region, period, precomputed)
 rep = Report()
@@ -60,6 +60,7 @@ a.procurement(ctx, rep, sec)
 '''),
 ("code", "a.supervision(ctx, rep, sec)"),
 ("code", "a.next_steps(ctx, rep, sec, next_steps)"),
+("code", 'feedback.section(ctx, rep, "annual")'),
 ("md", "# 附录"),
 ("md", "## 附录1 数据底稿（区域，年度）"),
 ("code", "q.appendix_digao(ctx, rep)"),

@@ -12,7 +12,7 @@ precomputed = ""               # yibao run 已写出的 indicators.csv、finding
 ("code", '''
 from yibao.publications.context import Context
 from yibao.publications.display import Report
-from yibao.publications import monthly as m
+from yibao.publications import monthly as m, feedback
 
 ctx = Context.open(data_dir, region, period, precomputed)
 rep = Report()
@@ -28,5 +28,6 @@ m.overview(ctx, rep)
 ("code", "m.digao(ctx, rep)"),
 ("md", "# 五、有关事项"),
 ("code", "m.closing(ctx, rep)"),
+("code", 'feedback.section(ctx, rep, "monthly")'),
 ]
 write_notebook("notebooks/monthly.ipynb", cells, "医保数据月度推送")

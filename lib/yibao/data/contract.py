@@ -245,6 +245,7 @@ _add(Table("workgroup_pool", "数据工作组成员库", False, (
     F("fixmedins_code", "定点医药机构编号", "code"),
     F("title", "职务"),
     F("served_years", "已任年度", required=False),
+    F("employer", "工作单位", required=False),  # third-party staff are identified by it (docs/workgroup.md)
 ), note="extension: 成员库 for the member draw; lives outside the dataset, passed with --pool"))
 
 # ---- optional extensions: annual briefing (docs/annual.md) ---------------------------------

@@ -2,8 +2,13 @@
 
 Reads the optional contract table ``feedback`` (received_date, fixmedins_code, channel, topic, text, status
 已采纳/部分采纳/未采纳/处理中, response_date, response). A row belongs to a region through its
-institution (``fixmedins.poolarea_no``) and to the period in which it was *received*; the quarterly
-report of period P shows what was received in P's previous period (上期) and how it was handled.
+institution (``fixmedins.poolarea_no``). The window is set by **release dates**, not calendar periods:
+a publication of kind K (monthly, quarterly, annual) for period P shows the feedback received from the
+release of K for P's previous period up to (not including) its own release — the feedback on the
+previous release (:func:`window`; dates from :func:`yibao.publications.plan.schedule`, or the
+``release_date`` the notebook is given). Items received earlier that were still 处理中 are carried
+forward (结转) into every later publication until they are closed; an item closed (response_date) in the
+window is reported once more as 已办结.
 
 Figures (:func:`summarise`):
 
@@ -21,6 +26,8 @@ import os
 from pathlib import Path
 
 import pandas as pd
+
+import datetime as dt
 
 from yibao.data.periods import Period
 
@@ -74,17 +81,59 @@ def load(wh_or_data_dir, region: str, start, end) -> pd.DataFrame | None:
             wh.close()
 
 
-def summarise(wh_or_data_dir, region: str, period: str) -> dict | None:
-    """The previous period's feedback for the quarterly report of ``period`` (None without the table)."""
-    from yibao.data.privacy import mask_identifiers
+KIND_LABEL = {"monthly": "月推送", "quarterly": "季发布", "annual": "年通报"}
+
+
+def release_date(kind: str, period) -> dt.date:
+    """The scheduled release date of the ``kind`` publication of ``period`` (plan.schedule)."""
+    from yibao.publications.plan import schedule
     p = Period.parse(period)
-    prev = p.previous()
-    df = load(wh_or_data_dir, region, prev.start.isoformat(), prev.end.isoformat())
-    if df is None:
-        return None
+    for year in (p.year, p.year + 1, p.year + 2):
+        for e in schedule(year):
+            if e["kind"] == kind and e["period"] == p.code:
+                return dt.date.fromisoformat(e["date"])
+    raise ValueError(f"no {kind} release for {p.code}")
+
+
+def window(kind: str, period, release: str | dt.date | None = None) -> tuple[dt.date, dt.date, Period]:
+    """(previous release date, this release date, previous period): feedback received in
+    [previous release, this release) is the feedback on the previous release."""
+    p = Period.parse(period)
+    prev = p.previous() if kind != "annual" else Period.parse(str(p.year - 1))
+    end = dt.date.fromisoformat(str(release)[:10]) if release else release_date(kind, p)
+    return release_date(kind, prev), end, prev
+
+
+def _prepare(df: pd.DataFrame) -> pd.DataFrame:
     df = df.copy()
     df["status"] = df["status"].map(normalise_status)
     df["topic"] = df["topic"].fillna("").replace("", "其他").astype(str)
+    return df
+
+
+def _item(r, mask_identifiers) -> dict:
+    return {"topic": r.topic, "status": r.status, "fixmedins_name": str(r.fixmedins_name or r.fixmedins_code or ""),
+            "received_date": str(r.received_date)[:10],
+            "text": mask_identifiers(str(r.text or "")), "response": mask_identifiers(str(r.response or "")),
+            "response_date": None if pd.isna(r.response_date) else str(r.response_date)[:10]}
+
+
+def summarise(wh_or_data_dir, region: str, period: str, kind: str = "quarterly",
+              release: str | dt.date | None = None) -> dict | None:
+    """The feedback on the previous release for the ``kind`` publication of ``period`` (None without
+    the table): received in :func:`window`, plus the items carried forward."""
+    from yibao.data.privacy import mask_identifiers
+    p = Period.parse(period)
+    start, end, prev = window(kind, p, release)
+    raw = load(wh_or_data_dir, region, start.isoformat(), end.isoformat())
+    if raw is None:
+        return None
+    df = _prepare(raw)
+    before = _prepare(load(wh_or_data_dir, region, "1900-01-01", start.isoformat()))
+    resp = pd.to_datetime(before["response_date"], errors="coerce")
+    still_open = before[before["status"] == "处理中"]
+    closed_now = before[(before["status"] != "处理中") & resp.notna()
+                        & (resp >= pd.Timestamp(start)) & (resp < pd.Timestamp(end))]
     counts = {s: int((df["status"] == s).sum()) for s in STATUSES}
     for s in sorted(set(df["status"]) - set(STATUSES)):
         counts[s] = int((df["status"] == s).sum())
@@ -101,8 +150,12 @@ def summarise(wh_or_data_dir, region: str, period: str) -> dict | None:
     return {
         "region": str(region),
         "period": p.code,
+        "kind": kind,
         "feedback_period": prev.code,
         "feedback_period_label": prev.label,
+        "window_start": start.isoformat(),
+        "window_end": end.isoformat(),
+        "previous_release": f"{prev.label}{KIND_LABEL.get(kind, '')}，{_cn_date(start)}",
         "total": int(len(df)),
         "by_status": counts,
         "by_topic": by_topic,
@@ -115,25 +168,27 @@ def summarise(wh_or_data_dir, region: str, period: str) -> dict | None:
                           "mean": float(days.mean()) if len(days) else None,
                           "median": float(days.median()) if len(days) else None,
                           "max": int(days.max()) if len(days) else None},
-        "adopted": [{"topic": r.topic, "status": r.status,
-                     "fixmedins_name": str(r.fixmedins_name or r.fixmedins_code or ""),
-                     "text": mask_identifiers(str(r.text or "")),
-                     "response": mask_identifiers(str(r.response or "")),
-                     "response_date": None if pd.isna(r.response_date) else str(r.response_date)[:10]}
-                    for r in adopted.itertuples(index=False)],
+        "adopted": [_item(r, mask_identifiers) for r in adopted.itertuples(index=False)],
+        "carried_open": [_item(r, mask_identifiers) for r in still_open.itertuples(index=False)],
+        "window_open": [_item(r, mask_identifiers) for r in df[df["status"] == "处理中"].itertuples(index=False)],
+        "carried_closed": [_item(r, mask_identifiers) for r in closed_now.itertuples(index=False)],
     }
+
+
+def _cn_date(d: dt.date) -> str:
+    return f"{d.year}年{d.month}月{d.day}日"
 
 
 def sentence(summary: dict) -> str:
     """The figures in one paragraph (Chinese)."""
     from yibao.fmt import num, pct
     s = summary
-    label = s["feedback_period_label"]
+    label = f"上期发布（{s['previous_release']}）以来"
     if not s["total"]:
-        return f"上期（{label}）未收到定点医药机构对数据发布的意见建议。"
+        return f"{label}未收到定点医药机构对数据发布的新的意见建议。"
     st = s["by_status"]
     ch = "、".join(f"{k} {v} 条" for k, v in s["by_channel"].items())
-    text = (f"上期（{label}）共收到 {s['institutions']} 家定点医药机构的意见建议 {s['total']} 条（{ch}），"
+    text = (f"{label}共收到 {s['institutions']} 家定点医药机构的意见建议 {s['total']} 条（{ch}），"
             f"已采纳 {st['已采纳']} 条、部分采纳 {st['部分采纳']} 条、未采纳 {st['未采纳']} 条、处理中 {st['处理中']} 条")
     extra = [f"{k} {v} 条" for k, v in st.items() if k not in STATUSES]
     if extra:
@@ -155,26 +210,42 @@ def report_section(rep, summary: dict | None, heading: str | None = "## 上期�
     if heading:
         rep.md(heading)
     rep.md(sentence(summary))
-    if not summary["total"]:
-        return True
-    cols = [s for s in summary["by_status"]]
-    rows = [{"主题": t["topic"], "条数": str(t["total"]), **{s: str(t[s]) for s in cols}} for t in summary["by_topic"]]
-    tot = {"主题": "合计", "条数": str(summary["total"]), **{s: str(summary["by_status"][s]) for s in cols}}
-    rep.table(pd.DataFrame(rows + [tot]), f"上期（{summary['feedback_period_label']}）意见建议按主题和处理状态统计",
-              note="采纳率 =（已采纳 + 部分采纳）÷（已采纳 + 部分采纳 + 未采纳）；处理中的意见不计入。")
-    if summary["adopted"]:
-        t = pd.DataFrame([{"主题": a["topic"], "提出机构": a["fixmedins_name"], "处理状态": a["status"],
-                           "采纳情况": a["response"] or "—"} for a in summary["adopted"]])
-        rep.table(t, f"上期意见建议采纳情况（{len(t)} 条）")
-    if summary["by_status"].get("处理中"):
-        rep.md(f"尚有 {summary['by_status']['处理中']} 条意见处于处理中，将在办结后反馈提出机构，并在下期发布时通报。")
+    if summary["total"]:
+        cols = [s for s in summary["by_status"]]
+        rows = [{"主题": t["topic"], "条数": str(t["total"]), **{s: str(t[s]) for s in cols}} for t in summary["by_topic"]]
+        tot = {"主题": "合计", "条数": str(summary["total"]), **{s: str(summary["by_status"][s]) for s in cols}}
+        rep.table(pd.DataFrame(rows + [tot]), "上期发布以来收到的意见建议按主题和处理状态统计",
+                  note=f"收到日期 {summary['window_start']} 至 {summary['window_end']}（不含）；采纳率 =（已采纳 + 部分采纳）÷"
+                       "（已采纳 + 部分采纳 + 未采纳）；处理中的意见不计入。")
+        if summary["adopted"]:
+            t = pd.DataFrame([{"主题": a["topic"], "提出机构": a["fixmedins_name"], "处理状态": a["status"],
+                               "采纳情况": a["response"] or "—"} for a in summary["adopted"]])
+            rep.table(t, f"上期发布以来意见建议采纳情况（{len(t)} 条）")
+    if summary["carried_closed"]:
+        t = pd.DataFrame([{"收到日期": a["received_date"], "主题": a["topic"], "提出机构": a["fixmedins_name"],
+                           "办结日期": a["response_date"] or "—", "处理结果": a["status"], "答复": a["response"] or "—"}
+                          for a in summary["carried_closed"]])
+        rep.table(t, f"前期结转意见本期办结情况（{len(t)} 条）")
+    open_now = summary["carried_open"] + summary["window_open"]
+    if open_now:
+        t = pd.DataFrame([{"收到日期": a["received_date"], "主题": a["topic"], "提出机构": a["fixmedins_name"],
+                           "意见内容": a["text"] or "—"} for a in open_now])
+        rep.table(t, f"尚在处理中的意见（{len(t)} 条，结转下期）",
+                  note="处理中的意见在办结前每期结转列示，办结后在下一期通报处理结果。")
     return True
 
 
-def quarterly_section(ctx, rep, heading: str | None = "## 上期意见建议采纳情况反馈") -> bool:
-    """For notebooks/quarterly.ipynb: the section for ``ctx`` (a publication Context) when the dataset has
-    the ``feedback`` table; nothing otherwise."""
-    return report_section(rep, summarise(ctx.wh, ctx.region, ctx.period.code), heading)
+def section(ctx, rep, kind: str, heading: str | None = "## 上期意见建议采纳情况反馈",
+            release: str | None = None) -> bool:
+    """For the monthly, quarterly and annual notebooks: the feedback on the previous release of ``kind``
+    for ``ctx`` (a publication Context) when the dataset has the ``feedback`` table; nothing otherwise."""
+    return report_section(rep, summarise(ctx.wh, ctx.region, ctx.period.code, kind, release), heading)
+
+
+def quarterly_section(ctx, rep, heading: str | None = "## 上期意见建议采纳情况反馈",
+                      release: str | None = None) -> bool:
+    """For notebooks/quarterly.ipynb (kept for notebooks written before :func:`section`)."""
+    return section(ctx, rep, "quarterly", heading, release)
 
 
 def write_csv(summary: dict | None, path: str | os.PathLike) -> Path | None:

@@ -9,13 +9,13 @@ Rules (../shared/seeds):
   types; 基层医疗机构代表应不少于四分之一 (here: the 一级及基层 group ≥ ⌈size / 4⌉); rotated every year.
 * Fujian rules 第六条: 任期一年，原则上不连任 — nobody who served in the previous year is eligible.
 
-How the draw works (and how anyone can verify it):
+How the draw works (the freeze, the seed and the log are in :mod:`yibao.workgroup.ledger`):
 
-1. Candidates are excluded, each with a reason, when their title marks them as third-party staff
-   (:data:`THIRD_PARTY_WORDS`), they served in ``year - 1``, their institution is not a designated
-   *medical* institution or its level is unknown, their person_id repeats an earlier row, or the row has
-   no person_id / fixmedins_code.
-2. Every eligible candidate gets a lottery number ``sha256("<seed>:<person_id>")`` (hex). Sorting by it
+1. Candidates are excluded, each with a reason, by the rules of :mod:`yibao.workgroup.eligibility`
+   (one person one ticket, two nominees per institution, titles, employer, rotation against last year's
+   draw), or when their institution is not a designated *medical* institution or its level is unknown.
+2. Every eligible candidate gets a lottery number ``sha256("<seed>:<person_id>")`` (hex), the seed being
+   derived from the frozen pool's hash and a public value published after the freeze. Sorting by it
    gives the draw order; it depends only on the seed and the person_id (not on the file's row order, the
    Python version or any library), so the order can be recomputed by anyone.
 3. For each level group (三级, 二级, 一级及基层) the quota is filled in draw order, taking at most one
@@ -25,9 +25,9 @@ How the draw works (and how anyone can verify it):
    candidates in draw order, again one per hospital first.
 4. When a quota cannot be met at all, :class:`~yibao.errors.YibaoError` names the quota and the shortfall.
 
-Outputs in ``--out``: ``roster.xlsx`` / ``roster.md`` (the drawn members) and ``draw.json`` /
-``draw.md`` (the draw record: command, sha256 of the pool and fixmedins files, seed, quotas, pool size per
-level, every exclusion with its reason, the draw order, the result).
+Outputs in the draw directory: ``roster.xlsx`` / ``roster.md`` (the drawn members) and ``draw.json`` /
+``draw.md`` (the draw record: sha256 of the pool and fixmedins files, seed, quotas, pool size per level,
+every exclusion with its reason, the draw order, the result, the freeze, the log and the signatures).
 """
 from __future__ import annotations
 
@@ -36,7 +36,6 @@ import hashlib
 import json
 import math
 import os
-import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +45,8 @@ import pandas as pd
 from yibao.data.contract import TABLES, header_map, level_group
 from yibao.errors import YibaoError
 from yibao.fsutil import atomic_path, sha256, write_text
+from yibao.workgroup.eligibility import clean as _clean, is_third_party, read_frame as _read_frame, served_in
+from yibao.workgroup.eligibility import reasons as eligibility_reasons
 
 # ---- rules as data -------------------------------------------------------------------------
 
@@ -66,9 +67,6 @@ QUOTA_SOURCES = {
 }
 GROUP_LABEL = {"三级": "三级医疗机构代表", "二级": "二级医疗机构代表", "一级及基层": "一级及基层医疗机构代表",
                "total": "定点医疗机构代表"}
-#: title words that mark third-party maintenance / vendor staff (handbook 二(一); notice 二(一))
-THIRD_PARTY_WORDS = ("第三方", "运维", "外包", "厂商", "信息公司", "科技公司", "软件公司", "驻场", "公司",
-                     "供应商", "技术服务商")
 #: titles the sample pool uses (NHSA notice 二(一): 院领导、财务、医保等业务处室负责人)
 SAMPLE_TITLES = ("院领导", "医保办主任", "财务科长")
 
@@ -80,6 +78,7 @@ _POOL_EXTRA = {  # accepted extra pool columns -> canonical name
     "fixmedins_type": ("fixmedins_type", "定点医药机构类型", "机构类型"),
     "medins_type": ("medins_type", "医疗机构类别"),
     "poolarea_no": ("poolarea_no", "统筹区编号"),
+    "employer": ("employer", "工作单位", "所在单位", "人事关系单位", "劳动合同单位"),
 }
 _POOL_ALIASES = {"name": ("姓名", "人员姓名", "name"), "title": ("职务", "职务/职称", "岗位"),
                  "served_years": ("已任年度", "任职年度", "曾任年度", "served"),
@@ -88,33 +87,6 @@ _POOL_ALIASES = {"name": ("姓名", "人员姓名", "name"), "title": ("职务",
 
 
 # ---- reading --------------------------------------------------------------------------------
-
-def _read_frame(path: Path) -> pd.DataFrame:
-    from yibao.data.load import detect_encoding
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return pd.read_csv(path, dtype=str, encoding=detect_encoding(path), keep_default_na=False)
-    if suffix == ".xls":
-        raise YibaoError(f"{path}: 旧版 Excel（.xls）不受支持，请在 Excel/WPS 中另存为 .xlsx 后重试")
-    if suffix in (".xlsx", ".xlsm"):
-        try:
-            return pd.read_excel(path, dtype=str).fillna("")
-        except Exception as exc:  # noqa: BLE001 - a damaged or mis-named file is bad input, not a crash
-            raise YibaoError(f"{path}: 无法读取 Excel 文件（{type(exc).__name__}: {exc}）") from exc
-    if suffix == ".parquet":
-        df = pd.read_parquet(path)
-        return df.astype(str).replace({"None": "", "nan": "", "<NA>": ""})
-    raise YibaoError(f"{path}: 不支持的文件类型 {suffix}（成员库应为 csv、xlsx 或 parquet）")
-
-
-def _clean(v) -> str:
-    s = "" if v is None else str(v).strip()
-    if s.lower() in ("nan", "none", "<na>"):
-        return ""
-    if s.endswith(".0") and s[:-2].isdigit():
-        s = s[:-2]
-    return s
-
 
 def read_pool(path: str | os.PathLike) -> pd.DataFrame:
     """The 成员库 with canonical columns (person_id, name, fixmedins_code, title, served_years and, when
@@ -192,22 +164,10 @@ def quota_group(hosp_lv: str = "", level: str = "") -> str | None:
     return None
 
 
-def is_third_party(title: str) -> str | None:
-    """The word of :data:`THIRD_PARTY_WORDS` found in a title, else None."""
-    for w in THIRD_PARTY_WORDS:
-        if w in (title or ""):
-            return w
-    return None
-
-
-def served_in(served_years: str) -> set[int]:
-    """Years in a ``served_years`` cell: ``2024;2025``, ``2024年、2025年``, ``2024,2025`` …"""
-    return {int(y) for y in re.findall(r"(?<!\d)(\d{4})(?!\d)", served_years or "")}
-
-
-def lottery_number(seed: int, person_id: str) -> str:
-    """The candidate's lottery number: hex sha256 of ``"<seed>:<person_id>"``; the draw order sorts by it."""
-    return hashlib.sha256(f"{int(seed)}:{person_id}".encode("utf-8")).hexdigest()
+def lottery_number(seed, person_id: str) -> str:
+    """The candidate's lottery number: hex sha256 of ``"<seed>:<person_id>"``; the draw order sorts by it.
+    ``seed`` is the derived seed of a frozen draw (64 hex digits, see :mod:`yibao.workgroup.ledger`)."""
+    return hashlib.sha256(f"{seed}:{person_id}".encode("utf-8")).hexdigest()
 
 
 def quotas(size: int = MIN_TOTAL) -> dict[str, int]:
@@ -222,23 +182,26 @@ def quotas(size: int = MIN_TOTAL) -> dict[str, int]:
 @dataclass
 class DrawResult:
     year: int
-    seed: int
+    seed: str | int
     size: int
     quotas: dict[str, int]
     roster: pd.DataFrame  # the drawn members
-    candidates: pd.DataFrame  # every pool row with group, eligible, reason, lottery
+    candidates: pd.DataFrame  # every pool row with group, eligible, reason, role, lottery
     notes: list[str] = field(default_factory=list)
+    rotation: str = ""  # how last year's members were identified (printed in the record)
 
     @property
     def person_ids(self) -> list[str]:
         return self.roster["person_id"].tolist()
 
 
-def annotate(pool: pd.DataFrame, year: int, seed: int, fixmedins: pd.DataFrame | None = None) -> pd.DataFrame:
+def annotate(pool: pd.DataFrame, year: int, seed, fixmedins: pd.DataFrame | None = None,
+             previous: pd.DataFrame | None = None, overrides: dict | None = None) -> pd.DataFrame:
     """Every pool row with its institution details, quota ``group``, ``eligible`` flag, exclusion
-    ``reason`` and ``lottery`` number."""
+    ``reason``, accepted ``role`` and ``lottery`` number (rules: :mod:`yibao.workgroup.eligibility`).
+    ``previous``: last year's members (:func:`~yibao.workgroup.eligibility.read_history`)."""
     df = pool.copy()
-    for c in ("hosp_lv", "level", "fixmedins_name", "fixmedins_type", "medins_type"):
+    for c in ("hosp_lv", "level", "fixmedins_name", "fixmedins_type", "medins_type", "served_years"):
         if c not in df.columns:
             df[c] = ""
     if fixmedins is not None:
@@ -252,44 +215,32 @@ def annotate(pool: pd.DataFrame, year: int, seed: int, fixmedins: pd.DataFrame |
     else:
         df["in_fx_"] = True
     df["group"] = [quota_group(lv, lvl) for lv, lvl in zip(df["hosp_lv"], df["level"])]
-    reasons = []
-    seen_ids: set[str] = set()
-    for r in df.itertuples(index=False):
-        why = []
-        if not r.person_id:
-            why.append("缺少人员ID")
-        elif r.person_id in seen_ids:
-            why.append("人员ID重复（保留首次出现的一行）")
-        if not r.fixmedins_code:
-            why.append("缺少定点医疗机构编号")
-        w = is_third_party(r.title)
-        if w:
-            why.append(f"第三方运维/厂商人员（职务含“{w}”），不作为工作组成员")
-        if (year - 1) in served_in(r.served_years):
-            why.append(f"{year - 1}年已任工作组成员，原则上不连任")
+    why, roles = eligibility_reasons(df, year, previous, overrides)
+    for i, r in enumerate(df.itertuples(index=False)):
+        extra = ""
         if r.fixmedins_type and r.fixmedins_type not in ("1", "01"):
-            why.append("非定点医疗机构（零售药店等），不属医疗机构代表")
+            extra = "非定点医疗机构（零售药店等），不属医疗机构代表"
         elif r.group is None:
-            why.append("机构等级未知（fixmedins 中无此机构且成员库无等级列）" if not r.in_fx_
-                       else "机构等级未知")
-        reasons.append("；".join(why))
-        if r.person_id:
-            seen_ids.add(r.person_id)
-    df["reason"] = reasons
+            extra = "机构等级未知（fixmedins 中无此机构且成员库无等级列）" if not r.in_fx_ else "机构等级未知"
+        if extra:
+            why[i] = "；".join(x for x in (why[i], extra) if x)
+    df["reason"] = why
+    df["role"] = roles
     df["eligible"] = df["reason"] == ""
     df["lottery"] = [lottery_number(seed, pid) for pid in df["person_id"]]
     return df.drop(columns=["in_fx_"])
 
 
-def draw(pool: pd.DataFrame, year: int, seed: int, fixmedins: pd.DataFrame | None = None,
-         size: int = MIN_TOTAL) -> DrawResult:
+def draw(pool: pd.DataFrame, year: int, seed, fixmedins: pd.DataFrame | None = None,
+         size: int = MIN_TOTAL, previous: pd.DataFrame | None = None, overrides: dict | None = None,
+         rotation: str = "") -> DrawResult:
     """Draw ``size`` hospital representatives for ``year`` (see the module docstring for the rules).
 
     Raises YibaoError naming every quota the pool cannot meet and the shortfall.
     """
     size = max(int(size), MIN_TOTAL)
     q = quotas(size)
-    cand = annotate(pool, year, seed, fixmedins)
+    cand = annotate(pool, year, seed, fixmedins, previous, overrides)
     elig = cand[cand["eligible"]].sort_values("lottery", kind="mergesort")
     short = []
     for g in GROUPS:
@@ -336,13 +287,13 @@ def draw(pool: pd.DataFrame, year: int, seed: int, fixmedins: pd.DataFrame | Non
     roster["draw_order"] = [order[i] + 1 for i, _ in chosen]
     roster["_g"] = roster["group"].map({g: k for k, g in enumerate(GROUPS)})
     roster = roster.sort_values(["_g", "draw_order"], kind="mergesort").drop(columns="_g").reset_index(drop=True)
-    return DrawResult(year, seed, size, q, roster, cand, notes)
+    return DrawResult(year, seed, size, q, roster, cand, notes, rotation)
 
 
 # ---- outputs --------------------------------------------------------------------------------
 
 ROSTER_COLUMNS = {"序号": None, "人员ID": "person_id", "姓名": "name", "定点医疗机构编号": "fixmedins_code",
-                  "定点医疗机构名称": "fixmedins_name", "机构等级": "group", "职务": "title",
+                  "定点医疗机构名称": "fixmedins_name", "机构等级": "group", "职务": "title", "认定角色": "role",
                   "抽签顺序": "draw_order", "入选依据": "basis"}
 
 
@@ -386,6 +337,7 @@ def record(res: DrawResult, pool_path: Path | None, fixmedins_path: Path | None,
         "pool_sha256": sha256(pool_path) if pool_path else None,
         "fixmedins_file": str(fixmedins_path) if fixmedins_path else None,
         "fixmedins_sha256": (sha256(fixmedins_path) if fixmedins_path and Path(fixmedins_path).is_file() else None),
+        "rotation": res.rotation,
         "method": ("抽签号 = SHA-256(\"<种子>:<人员ID>\") 的十六进制；符合条件的候选人按抽签号升序排成抽签顺序；"
                    "按 三级、二级、一级及基层 依次在本级候选人中按顺序抽满配额（每家机构至多1人，不足时才取同机构第2人），"
                    "其余名额在全部剩余候选人中按同一顺序抽取。"),
@@ -399,7 +351,7 @@ def record(res: DrawResult, pool_path: Path | None, fixmedins_path: Path | None,
         "draw_order": [{"order": k + 1, "person_id": r.person_id, "group": r.group, "fixmedins_code": r.fixmedins_code,
                         "lottery": r.lottery} for k, r in enumerate(elig.itertuples(index=False))],
         "selected": [{"person_id": r.person_id, "name": r.name, "fixmedins_code": r.fixmedins_code,
-                      "fixmedins_name": r.fixmedins_name, "group": r.group, "title": r.title,
+                      "fixmedins_name": r.fixmedins_name, "group": r.group, "title": r.title, "role": r.role,
                       "draw_order": int(r.draw_order), "basis": r.basis}
                      for r in res.roster.itertuples(index=False)],
         "notes": res.notes,
@@ -425,21 +377,29 @@ def check_roster(res: DrawResult) -> list[dict]:
     out.append({"check": "每家机构至多1人（配额无法满足时除外）", "value": dup,
                 "result": "通过" if dup == 0 else "例外（见说明）"})
     prev = int(sum((res.year - 1) in served_in(s) for s in r["served_years"]))
-    out.append({"check": f"无{res.year - 1}年已任成员（不连任）", "value": prev, "result": "通过" if prev == 0 else "不通过"})
+    if res.rotation:
+        out.append({"check": f"无{res.year - 1}年已任成员（不连任；依据：{res.rotation}）", "value": prev,
+                    "result": "通过" if prev == 0 else "不通过"})
+    else:
+        out.append({"check": f"无{res.year - 1}年已任成员（不连任）", "value": "未读取上年名单",
+                    "result": "未核对"})
     tp = int(sum(bool(is_third_party(t)) for t in r["title"]))
-    out.append({"check": "无第三方运维/厂商人员", "value": tp, "result": "通过" if tp == 0 else "不通过"})
+    out.append({"check": "无第三方运维/厂商人员（职务与工作单位）", "value": tp, "result": "通过" if tp == 0 else "不通过"})
+    bad_role = int((r["role"] == "").sum()) if "role" in r.columns else len(r)
+    out.append({"check": "职务均为院领导或医保、财务处室负责人（含例外名单）", "value": bad_role,
+                "result": "通过" if bad_role == 0 else "不通过"})
     return out
 
 
 def record_markdown(rec: dict, roster: pd.DataFrame) -> str:
     lines = [f"# {rec['year']}年数据工作组定点医疗机构代表抽取记录", "",
-             f"- 抽取年度：{rec['year']}", f"- 随机种子：{rec['seed']}", f"- 抽取人数：{rec['size']}",
+             f"- 抽取年度：{rec['year']}", f"- 种子：{rec['seed']}", f"- 抽取人数：{rec['size']}",
              f"- 成员库文件：`{rec['pool_file']}`（SHA-256 `{rec['pool_sha256']}`）"]
     if rec.get("fixmedins_file"):
         lines.append(f"- 机构等级来源：`{rec['fixmedins_file']}`"
                      + (f"（SHA-256 `{rec['fixmedins_sha256']}`）" if rec.get("fixmedins_sha256") else ""))
     lines += [f"- 生成时间：{rec['created']}", "", "## 复核方法", "",
-              "任何人可用同一成员库文件（SHA-256 一致）运行下列命令复现本次抽取，名单应完全相同：", "",
+              "任何人可用同一成员库文件（SHA-256 一致）运行下列命令复核本次抽取（重新计算种子和名单，不改动任何文件）：", "",
               "```", rec["command"], "```", "", rec["method"], "", "## 配额", ""]
     lines.append(_md_table(pd.DataFrame([{"配额": q["label"], "最少人数": q["min"], "依据": q["source"]}
                                          for q in rec["quotas"]])))
@@ -467,37 +427,40 @@ def record_markdown(rec: dict, roster: pd.DataFrame) -> str:
 
 
 def write_outputs(res: DrawResult, out_dir: str | os.PathLike, pool_path: Path | None = None,
-                  fixmedins_path: Path | None = None, command: str | None = None) -> dict[str, Path]:
-    """roster.xlsx, roster.md, draw.json, draw.md in ``out_dir`` (each written atomically)."""
+                  fixmedins_path: Path | None = None, command: str | None = None, extra: dict | None = None,
+                  extra_md=None) -> dict[str, Path]:
+    """roster.xlsx, roster.md, draw.json, draw.md in ``out_dir`` (each written atomically). ``extra`` is
+    merged into the record; ``extra_md(record)`` returns Markdown appended to draw.md (the freeze, the
+    log and the signature table of :mod:`yibao.workgroup.ledger`)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if command is None:
-        command = default_command(pool_path, res.year, res.seed, out, fixmedins_path, res.size)
+        command = default_command(pool_path, out)
     table = roster_table(res)
     rec = record(res, pool_path, fixmedins_path, command)
+    rec.update(extra or {})
     paths = {"roster.xlsx": out / "roster.xlsx", "roster.md": out / "roster.md",
              "draw.json": out / "draw.json", "draw.md": out / "draw.md"}
     with atomic_path(paths["roster.xlsx"]) as tmp:
         with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
             table.to_excel(xw, sheet_name="工作组成员名单", index=False)
             ws = xw.sheets["工作组成员名单"]
-            for col, width in zip("ABCDEFGHI", (6, 14, 10, 18, 28, 12, 14, 10, 22)):
+            for col, width in zip("ABCDEFGHIJ", (6, 14, 10, 18, 28, 12, 14, 12, 10, 22)):
                 ws.column_dimensions[col].width = width
     md = [f"# {res.year}年数据工作组定点医疗机构代表名单", "",
-          f"随机种子 {res.seed}；抽取记录见 draw.md。", "", _md_table(table), ""]
+          f"种子 {res.seed}；抽取记录见 draw.md。", "", _md_table(table), ""]
     write_text(paths["roster.md"], "\n".join(md))
     write_text(paths["draw.json"], json.dumps(rec, ensure_ascii=False, indent=1) + "\n")
-    write_text(paths["draw.md"], record_markdown(rec, table))
+    md_text = record_markdown(rec, table)
+    if extra_md is not None:
+        md_text += "\n" + extra_md(rec)
+    write_text(paths["draw.md"], md_text)
     return paths
 
 
-def default_command(pool_path, year, seed, out, fixmedins_path=None, size=MIN_TOTAL) -> str:
-    parts = ["yibao", "workgroup", "draw", "--pool", str(pool_path), "--year", str(year), "--seed", str(seed),
-             "--out", str(out)]
-    if fixmedins_path:
-        parts += ["--fixmedins", str(fixmedins_path)]
-    if size != MIN_TOTAL:
-        parts += ["--size", str(size)]
+def default_command(pool_path, out) -> str:
+    """The command that re-checks a draw directory (``yibao workgroup verify``)."""
+    parts = ["yibao", "workgroup", "verify", "--out", str(out), "--pool", str(pool_path)]
     return " ".join(shlex.quote(p) for p in parts)
 
 
@@ -555,16 +518,18 @@ def sample_pool(data_dir: str | os.PathLike, region: str, seed: int = 1, year: i
                 else str(year - 2)
             rows.append({"person_id": "", "name": name(), "fixmedins_code": r.fixmedins_code,
                          "fixmedins_name": r.fixmedins_name, "hosp_lv": r.hosp_lv, "title": title,
-                         "served_years": served})
+                         "employer": r.fixmedins_name, "served_years": served})
     picks = rng.sample(range(len(inst)), min(2, len(inst)))
-    for i, title in zip(picks, ("第三方运维工程师（信息公司驻场）", "HIS系统厂商项目经理")):
+    for i, (title, employer) in zip(picks, (("信息科工程师（驻场）", "东岚信息技术有限公司"),
+                                            ("医保接口技术支持", "某HIS系统厂商"))):
         r = inst.iloc[i]
         rows.append({"person_id": "", "name": name(), "fixmedins_code": r["fixmedins_code"],
                      "fixmedins_name": r["fixmedins_name"], "hosp_lv": r["hosp_lv"], "title": title,
-                     "served_years": ""})
+                     "employer": employer, "served_years": ""})
     df = pd.DataFrame(rows)
     df["person_id"] = [f"WG{region}{k:04d}" for k in range(1, len(df) + 1)]
-    return df[["person_id", "name", "fixmedins_code", "fixmedins_name", "hosp_lv", "title", "served_years"]]
+    return df[["person_id", "name", "fixmedins_code", "fixmedins_name", "hosp_lv", "title", "employer",
+               "served_years"]]
 
 
 # ---- command line ---------------------------------------------------------------------------
@@ -578,25 +543,9 @@ def run_cli(args) -> int:
                 df.to_excel(tmp, index=False)
         else:
             write_text(out, df.to_csv(index=False), encoding="utf-8-sig")
-        tp = sum(bool(is_third_party(t)) for t in df["title"])
+        tp = int((df["employer"] != df["fixmedins_name"]).sum())
         print(f"成员库样例 / sample pool: {out}（{len(df)} 人，{df['fixmedins_code'].nunique()} 家机构，"
               f"其中第三方人员 {tp} 人）")
-        return 0
-    if args.action == "draw":
-        pool_path = Path(args.pool)
-        pool = read_pool(pool_path)
-        fx_path = Path(args.fixmedins) if getattr(args, "fixmedins", None) else None
-        fx = read_fixmedins(fx_path) if fx_path else None
-        size = int(getattr(args, "size", None) or MIN_TOTAL)
-        res = draw(pool, args.year, args.seed, fixmedins=fx, size=size)
-        command = default_command(pool_path, args.year, args.seed, Path(args.out), fx_path, res.size)
-        paths = write_outputs(res, args.out, pool_path, fx_path, command)
-        print(f"{args.year}年定点医疗机构代表 {len(res.roster)} 人已抽取（种子 {args.seed}）：")
-        for r in res.roster.itertuples(index=False):
-            print(f"  {r.group}  {r.name}  {r.fixmedins_name or r.fixmedins_code}  {r.title}")
-        for n in res.notes:
-            print(f"  注：{n}")
-        print("输出 / outputs: " + ", ".join(str(p) for p in paths.values()))
         return 0
     raise YibaoError(f"workgroup: 未知操作 {args.action}")
 

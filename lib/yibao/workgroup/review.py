@@ -407,14 +407,48 @@ def compliance_checks(pub_dir: Path, region: str, wh, files: list[ScannedFile], 
 # ---- sign-off --------------------------------------------------------------------------------
 
 SIGN_COLUMNS = ("序号", "姓名", "单位", "职务/角色", "审议意见", "签字", "日期")
+#: the framework of handbook 二(二): 组长 1, 副组长 2–3 (医保部门分管负责同志 1, 定点医疗机构负责同志 1–2),
+#: 成员 from 医药管理、规划财务、医保经办、数据管理 and the drawn hospital representatives (≥ 8)
+FRAME_ROWS = (("医保部门（主要负责同志）", "工作组组长"), ("医保部门（分管负责同志）", "工作组副组长"),
+              ("定点医疗机构（负责同志）", "工作组副组长"), ("定点医疗机构（负责同志，可选第2名）", "工作组副组长"),
+              ("医保部门·医药管理", "工作组成员"), ("医保部门·规划财务", "工作组成员"),
+              ("医保部门·医保经办", "工作组成员"), ("医保部门·数据管理", "工作组成员"))
+HOSPITAL_REPS_MIN = 8
 
 
-def signoff_table(roster: Path | None, blank_rows: int = 4) -> pd.DataFrame:
-    """The sign-off rows: 医保部门 members (blank, to fill in by hand) then every drawn hospital
-    representative of the roster, each with blank 审议意见 / 签字 / 日期 cells."""
-    rows = [{"姓名": "", "单位": "医保部门", "职务/角色": "工作组组长"},
-            {"姓名": "", "单位": "医保部门", "职务/角色": "工作组副组长"}]
-    if roster is not None and Path(roster).exists():
+def roster_provenance(roster: Path | None) -> tuple[bool, str]:
+    """(usable, text for 成员名单): a roster is used only when the draw record beside it (draw.json)
+    lists the same people; the text ties the roster to its draw (year, seed, pool hash)."""
+    if roster is None or not Path(roster).exists():
+        return False, "未提供（请手工填写）"
+    roster = Path(roster)
+    rec_path = roster.parent / "draw.json"
+    if not rec_path.is_file():
+        return False, f"{roster} 旁没有抽取记录 draw.json，名单无法与抽取核对，未采用（请手工填写）"
+    try:
+        from yibao.workgroup.draw import read_roster
+        rec = json.loads(rec_path.read_text(encoding="utf-8"))
+        ids = set(read_roster(roster)["人员ID"].astype(str))
+        selected = {str(x["person_id"]) for x in rec["selected"]}
+    except Exception as exc:  # noqa: BLE001 - an unreadable roster or record is reported, not fatal
+        return False, f"{roster} 或 {rec_path.name} 无法读取（{type(exc).__name__}），名单未采用（请手工填写）"
+    if ids != selected:
+        return False, f"{roster} 与抽取记录 {rec_path} 的入选名单不一致，名单未采用（请核实后手工填写）"
+    g = rec.get("governance") or {}
+    return True, (f"{roster}（{rec['year']}年抽取记录 {rec_path.name} SHA-256 {sha256(rec_path)[:16]}…；种子 "
+                  f"{str(rec['seed'])[:16]}…；成员库 SHA-256 {str(rec.get('pool_sha256'))[:16]}…"
+                  + (f"；抽取于 {g['run_at']}，公开随机值 {g['beacon_value']}" if g.get("run_at") else "") + "）")
+
+
+def signoff_table(roster: Path | None, blank_rows: int = 0, meeting: dict | None = None) -> pd.DataFrame:
+    """The sign-off rows in the roles of handbook 二(二) (医保部门 and hospital heads blank, to fill in by
+    hand), then every drawn hospital representative of the roster (only when :func:`roster_provenance`
+    accepts it; else 8 blank rows), each with 审议意见 / 签字 / 日期. With a ``meeting``
+    (:mod:`yibao.workgroup.decision`) each attendee's opinion is filled in (absent: 缺席 and the reason);
+    attendees not on a named row take the first blank row of their role, else a new row."""
+    rows = [{"姓名": "", "单位": unit, "职务/角色": role} for unit, role in FRAME_ROWS]
+    ok, _ = roster_provenance(roster)
+    if ok:
         from yibao.workgroup.draw import read_roster
         r = read_roster(roster)
         pick = lambda row, *names: next((str(row[n]) for n in names if n in row and str(row[n]).strip()), "")  # noqa: E731
@@ -423,14 +457,31 @@ def signoff_table(roster: Path | None, blank_rows: int = 4) -> pd.DataFrame:
                          "单位": pick(row, "定点医疗机构名称", "机构名称", "fixmedins_name", "定点医疗机构编号",
                                     "fixmedins_code"),
                          "职务/角色": "定点医疗机构代表" + (f"（{pick(row, '职务', 'title')}）" if pick(row, "职务", "title") else "")})
-        rows += [{"姓名": "", "单位": "医保部门", "职务/角色": "工作组成员"} for _ in range(blank_rows)]
     else:
-        rows += [{"姓名": "", "单位": "", "职务/角色": "工作组成员"} for _ in range(10)]
+        rows += [{"姓名": "", "单位": "定点医疗机构", "职务/角色": "定点医疗机构代表"} for _ in range(HOSPITAL_REPS_MIN)]
+    rows += [{"姓名": "", "单位": "医保部门", "职务/角色": "工作组成员"} for _ in range(blank_rows)]
+    for r in rows:
+        r["审议意见"] = r["签字"] = r["日期"] = ""
+    for a in (meeting or {}).get("attendance", []):
+        opinion = a["opinion"] if a["present"] else f"缺席（{a['reason'] or '未说明'}）"
+        hit = next((r for r in rows if r["姓名"] == a["name"]), None)
+        if hit is None:
+            hit = next((r for r in rows if not r["姓名"] and a["role"] and r["职务/角色"].startswith(a["role"])), None)
+        if hit is None:
+            hit = {"姓名": "", "单位": "", "职务/角色": a["role"] or "工作组成员", "签字": ""}
+            rows.append(hit)
+        hit.update({"姓名": a["name"], "审议意见": opinion, "日期": meeting["date"] if a["present"] else ""})
     df = pd.DataFrame(rows)
     df.insert(0, "序号", [str(i) for i in range(1, len(df) + 1)])
-    for c in ("审议意见", "签字", "日期"):
-        df[c] = ""
     return df[list(SIGN_COLUMNS)]
+
+
+def version_id(files: list[dict]) -> str:
+    """The record's 版本标识: the first 12 hex digits of SHA-256 over the sorted ``name:sha256`` lines of
+    the files reviewed — any change to any file gives another version."""
+    import hashlib
+    text = "\n".join(f"{f['文件']}:{f['SHA-256']}" for f in sorted(files, key=lambda f: f["文件"]))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
 # ---- the record ------------------------------------------------------------------------------
@@ -486,30 +537,56 @@ def _region_name(data_dir: Path | None, region: str) -> str:
 
 
 def build_review(pub_dir: Path, kind: str, region: str, period: str, data_dir: Path,
-                 roster: Path | None = None, stem: str | None = None) -> Path:
-    """Write the 审议 record beside the report: ``review.xlsx`` (+ ``review.docx``, ``review.md``); topic
-    studies get ``review-<stem>.*``. Returns the xlsx path."""
+                 roster: Path | None = None, stem: str | None = None, meeting: dict | None = None,
+                 reviewed_version: str | None = None, file_names: list[str] | None = None) -> Path:
+    """Write the 审议 record beside the report: ``review.xlsx`` (+ ``review.docx``, ``review.md``,
+    ``review.json``); topic studies get ``review-<stem>.*``. Returns the xlsx path.
+
+    With ``meeting`` (``yibao workgroup decide``, :mod:`yibao.workgroup.decision`) the decision is
+    checked first and the record carries the meeting, the opinions, the decision and the corrections.
+    ``file_names`` limits the file list to the publication's own files (the names of the first record)."""
+    from yibao.workgroup import decision
     pub_dir = Path(pub_dir)
     stem = stem or default_stem(kind, period)
     checks = run_checks(pub_dir, kind, region, period, data_dir, stem)
-    signoff = signoff_table(roster)
+    signoff = signoff_table(roster, meeting=meeting)
     p = Period.parse(period)
     name = _region_name(Path(data_dir) if data_dir else None, region)
+    paths = [f for f in output_files(pub_dir) if file_names is None or f.name in file_names]
+    files = [{"文件": f.name, "SHA-256": sha256(f)} for f in paths]
+    version = version_id(files)
+    if meeting is not None:
+        drawn = signoff_table(roster)
+        names = {n for n, r in zip(drawn["姓名"], drawn["职务/角色"]) if n and r.startswith("定点医疗机构代表")}
+        decision.check_decision(meeting, checks, names, version, reviewed_version)
+    _, roster_text = roster_provenance(roster)
     info = {
         "报告": f"{name}{p.label}{KIND_LABEL.get(kind, kind)}" + (f"（{stem}）" if kind == "topic" else ""),
         "统筹地区": f"{name}（{region}）",
         "期间": p.label,
+        "版本标识": f"{version}（文件清单 {len(files)} 个文件的 SHA-256 汇总，见“文件清单”）",
         "审议依据": "医保数据发布简明工作手册 六(五) 工作组审议：准确性、完整性、合规性，成员签字确认",
         "自动检查时间": dt.datetime.now().isoformat(timespec="seconds"),
         "自动检查结论": conclusion(checks),
-        "成员名单": str(roster) if roster else "未提供（请手工填写）",
+        "成员名单": roster_text,
     }
-    files = [{"文件": f.name, "SHA-256": sha256(f)} for f in output_files(pub_dir)]
+    if meeting is not None:
+        info.update(decision.decision_lines(meeting))
+    else:
+        info["审议结论"] = "待会议审议（会后用 yibao workgroup decide 记录会议、意见和结论）"
+    corrections = decision.corrections_rows(meeting) if meeting else []
     base = record_name(kind, stem)
     xlsx = pub_dir / f"{base}.xlsx"
-    write_xlsx(xlsx, info, checks, signoff, files)
-    write_text(pub_dir / f"{base}.md", markdown(info, checks, signoff))
-    write_docx(pub_dir / f"{base}.docx", info, checks, signoff)
+    write_xlsx(xlsx, info, checks, signoff, files, corrections)
+    write_text(pub_dir / f"{base}.md", markdown(info, checks, signoff, files, corrections))
+    write_docx(pub_dir / f"{base}.docx", info, checks, signoff, files, corrections)
+    write_text(pub_dir / f"{base}.json", json.dumps({
+        "kind": kind, "region": str(region), "period": p.code, "stem": stem,
+        "data_dir": str(Path(data_dir).resolve()) if data_dir else None,
+        "roster": str(Path(roster).resolve()) if roster else None, "version": version,
+        "files": files, "info": info, "checks": [c.__dict__ for c in checks],
+        "meeting": meeting, "decision": meeting["decision"] if meeting else None,
+        "reviewed_version": reviewed_version}, ensure_ascii=False, indent=1) + "\n")
     return xlsx
 
 
@@ -531,4 +608,26 @@ def review_docx_page(pub_dir: Path, kind: str, region: str, period: str, data_di
     name = _region_name(Path(data_dir) if data_dir else None, region)
     info = {"报告": f"{name}{p.label}{KIND_LABEL.get(kind, kind)}", "统筹地区": f"{name}（{region}）",
             "期间": p.label, "自动检查结论": conclusion(checks)}
-    return write_docx(Path(pub_dir) / f"{record_name(kind, stem)}.docx", info, checks, signoff_table(roster))
+    files = [{"文件": f.name, "SHA-256": sha256(f)} for f in output_files(Path(pub_dir))]
+    info["版本标识"] = version_id(files)
+    return write_docx(Path(pub_dir) / f"{record_name(kind, stem)}.docx", info, checks, signoff_table(roster), files)
+
+
+def run_cli(args) -> int:
+    """``yibao workgroup decide``: record the meeting and its decision (:mod:`yibao.workgroup.decision`)."""
+    from yibao.errors import YibaoError
+    from yibao.workgroup.decision import PUBLISHABLE, load_meeting
+    pub = Path(args.dir)
+    rec_path = pub / f"{args.record}.json"
+    if not rec_path.is_file():
+        raise YibaoError(f"--dir {pub}: 没有 {rec_path.name}（先由 yibao run 生成审议记录）")
+    rec = json.loads(rec_path.read_text(encoding="utf-8"))
+    meeting = load_meeting(args.meeting)
+    xlsx = build_review(pub, rec["kind"], rec["region"], rec["period"],
+                               Path(rec["data_dir"]) if rec.get("data_dir") else None,
+                               roster=Path(rec["roster"]) if rec.get("roster") else None, stem=rec["stem"],
+                               meeting=meeting, reviewed_version=rec.get("reviewed_version") or rec.get("version"),
+                               file_names=[f["文件"] for f in rec.get("files", [])])
+    print(f"审议结论已记录：{meeting['decision']}（{PUBLISHABLE[meeting['decision']]}）→ {xlsx}、"
+          f"{xlsx.with_suffix('.docx')}、{xlsx.with_suffix('.md')}")
+    return 0

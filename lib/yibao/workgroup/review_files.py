@@ -36,17 +36,28 @@ def _md_table(df: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def markdown(info: dict, checks: list[Check], signoff: pd.DataFrame) -> str:
+def files_frame(files: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame([{"序号": str(i), "文件": f["文件"], "SHA-256": f["SHA-256"]}
+                         for i, f in enumerate(files, start=1)], columns=["序号", "文件", "SHA-256"])
+
+
+def markdown(info: dict, checks: list[Check], signoff: pd.DataFrame, files: list[dict] | None = None,
+             corrections: list[dict] | None = None) -> str:
     lines = ["# 数据发布工作组审议记录", ""]
     lines += [f"- **{k}**：{v}" for k, v in info.items()]
     for cat in CATEGORIES:
         lines += ["", f"## {cat}", "", _md_table(checks_frame([c for c in checks if c.category == cat])
                                                   .drop(columns=["类别"]))]
-    lines += ["", "## 成员审议意见与签字确认", "", _md_table(signoff), ""]
-    return "\n".join(lines)
+    if corrections:
+        lines += ["", "## 修改意见与复审", "", _md_table(pd.DataFrame(corrections))]
+    lines += ["", "## 成员审议意见与签字确认", "", _md_table(signoff)]
+    if files is not None:
+        lines += ["", "## 审议文件清单（签字所指的版本）", "", _md_table(files_frame(files))]
+    return "\n".join(lines) + "\n"
 
 
-def write_xlsx(path: Path, info: dict, checks: list[Check], signoff: pd.DataFrame, files: list[dict]) -> Path:
+def write_xlsx(path: Path, info: dict, checks: list[Check], signoff: pd.DataFrame, files: list[dict],
+               corrections: list[dict] | None = None) -> Path:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 
@@ -75,6 +86,18 @@ def write_xlsx(path: Path, info: dict, checks: list[Check], signoff: pd.DataFram
         for c in ws[ws.max_row]:
             c.border, c.alignment = box, wrap
         ws.cell(ws.max_row, 4).fill = PatternFill("solid", fgColor=fill.get(row[3], "FFFFFF"))
+    if corrections:
+        ws.append([])
+        ws.append(["修改意见与复审"])
+        ws.cell(ws.max_row, 1).font = bold
+        cols = list(corrections[0])
+        ws.append(cols)
+        for c in ws[ws.max_row]:
+            c.font, c.border = bold, box
+        for row in corrections:
+            ws.append([row[k] for k in cols])
+            for c in ws[ws.max_row]:
+                c.border, c.alignment = box, wrap
     ws.append([])
     ws.append(["二、成员审议意见与签字确认"])
     ws.cell(ws.max_row, 1).font = bold
@@ -99,7 +122,8 @@ def write_xlsx(path: Path, info: dict, checks: list[Check], signoff: pd.DataFram
     return path
 
 
-def write_docx(path: Path, info: dict, checks: list[Check], signoff: pd.DataFrame) -> Path:
+def write_docx(path: Path, info: dict, checks: list[Check], signoff: pd.DataFrame, files: list[dict] | None = None,
+               corrections: list[dict] | None = None) -> Path:
     import docx
     from docx.enum.section import WD_ORIENT
     from docx.oxml.ns import qn
@@ -146,9 +170,17 @@ def write_docx(path: Path, info: dict, checks: list[Check], signoff: pd.DataFram
     d.add_heading("二、成员审议意见与签字确认", level=1)
     d.add_paragraph("审议内容：准确性（交叉核对关键指标）、完整性（重要内容、字段是否缺失）、合规性（是否有数据未完成脱敏等"
                     "不合规情形）。请成员逐项审阅后填写意见并签字。")
+    if corrections:
+        d.add_heading("修改意见与复审", level=2)
+        table(pd.DataFrame(corrections))
     t = table(signoff, widths=(1.2, 3.0, 5.5, 4.5, 6.8, 3.0, 2.2))
     for row in t.rows[1:]:
         row.height = Cm(1.0)
+    if files is not None:
+        d.add_heading("三、审议文件清单（签字所指的版本）", level=1)
+        d.add_paragraph(f"版本标识：{info.get('版本标识', '')}。成员签字确认的是下列文件的这一版本；任何文件改动后 SHA-256 "
+                        "随之改变，须重新审议。")
+        table(files_frame(files), widths=(1.2, 8.0, 16.0))
     with atomic_path(path) as tmp:
         d.save(str(tmp))
     return path

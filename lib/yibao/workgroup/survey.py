@@ -15,14 +15,19 @@ xlsx or csv (UTF-8 with or without BOM, or GBK/GB18030), the question text as th
 * single-choice answers: the option text (``是，按月或按季度``), the letter (``A``), or both (``A.是…``,
   ``A、是…``); an option with a blank carries its filling as ``是〖15〗`` (the platform's form),
   ``是(15)``, ``是：15`` or the printed label with the blank filled (``是，反馈时间为15天``).
-* multiple-choice answers: the chosen options joined by ``┋`` (问卷星), ``；``, ``;`` or ``|``.
-  (The Chinese comma is *not* a separator: option texts contain it.)
+* multiple-choice answers: the chosen options joined by ``┋`` (问卷星), ``；``, ``;``, ``|``, a line break
+  or ``／``; a part that is not a whole option is split on ``，`` ``,`` ``、`` when every resulting part is a
+  whole option (option texts contain commas, so a comma only separates when that is the only reading).
+* options are matched **whole**: "满意度一般" is not 满意; an answer that matches no option whole is invalid.
+* impossible or contradictory answers (skip logic, ranges, exclusive options: :mod:`survey_rules`) are
+  invalid: not counted in the question's base, listed with the rule (:attr:`SurveyAnalysis.invalid`).
 * numbers: the first number in the cell (``3``, ``约3个月``, ``85%``); text that holds no number is
   listed as unreadable.
 * empty cells are "not answered" and do not count in the base of a share.
 
-Shares: for every question, share = respondents choosing the option / respondents who answered the
-question × 100 (for multiple choice the shares add up to more than 100%).
+Shares: for every question, share = respondents choosing the option / respondents with a valid answer
+× 100 (for multiple choice the shares add up to more than 100%); by type and level the base is the
+group's valid answerers, and groups under ``SUPPRESS_MIN`` respondents are not shown.
 
 The sample generator writes the same layout (option texts, ``┋`` for multiple choice, ``〖…〗`` for
 fillings) so the demo and the tests go through the same reader as a real export.
@@ -43,10 +48,11 @@ import pandas as pd
 from yibao import PROJECT_DIR
 from yibao.data.privacy import mask_identifiers  # noqa: F401 - part of the survey's API
 from yibao.errors import YibaoError
+from yibao.metrics.catalogue import SUPPRESS_MIN
 
 QUESTIONS_FILE = Path(__file__).resolve().parent / "survey_questions.yaml"
 NOTEBOOK = PROJECT_DIR / "notebooks" / "survey.ipynb"
-MULTI_SEPARATORS = ("┋", "；", ";", "|")
+MULTI_SEPARATORS = ("┋", "；", ";", "|", "\n", "／")
 _MULTI_SPLIT = re.compile("|".join(re.escape(s) for s in MULTI_SEPARATORS))
 TYPES = ("公立", "社会办", "零售药店")
 LEVELS = ("三级", "二级", "一级")
@@ -216,8 +222,19 @@ def _label_regex(o: Option) -> re.Pattern | None:
     return re.compile("^" + "(.*?)".join(parts) + "$")
 
 
+def _fill_form(rest: str) -> bool:
+    """True when the text after an option is a filling in one of the forms exports use:
+    ``〖…〗``, ``[…]``, ``【…】``, ``(…)``, or ``：…`` / ``:…``."""
+    r = (rest or "").strip()
+    return bool(re.fullmatch(r"(?:〖.*〗|\[.*\]|【.*】|[(（].*[)）]|[:：,，].*)", r, re.S))
+
+
 def parse_choice(q: Question, answer: str) -> tuple[str | None, str]:
-    """One chosen option: (option key or None when unreadable, filling text)."""
+    """One chosen option: (option key or None when unreadable, filling text).
+
+    An option is matched whole: the letter alone, the option's text or printed label, the letter followed
+    by exactly that text, or — for an option with a blank — the text followed by the filling in a form
+    of :func:`_fill_form` or the printed label with the blank filled. "满意度一般" is not "满意"."""
     s = str(answer or "").strip()
     if not s:
         return None, ""
@@ -229,15 +246,10 @@ def parse_choice(q: Question, answer: str) -> tuple[str | None, str]:
         o = q.option(key)
         if not rest:
             return key, ""
-        if _norm(rest) in (_norm(o.text), _norm(o.label)):
-            return key, ""
-        rx = _label_regex(o)
-        if rx and rx.match(_norm(rest)):
-            return key, _fill_text(rx.match(_norm(rest)).group(1))
-        if _norm(rest).startswith(_norm(o.text)):
-            return key, _fill_text(rest[len(o.text):]) if o.fill else ""
-        # a letter we know followed by other words: trust the letter (platforms print "A.选项")
-        return key, rest if o.fill else ""
+        k2, f2 = parse_choice(q, rest)
+        if k2 == key:
+            return key, f2
+        return None, s  # a letter followed by another option's words, or by words of no option
     ns = _norm(s)
     for o in q.options:
         if ns in (_norm(o.text), _norm(o.label)):
@@ -249,10 +261,28 @@ def parse_choice(q: Question, answer: str) -> tuple[str | None, str]:
             if mm:
                 return o.key, _fill_text(mm.group(1))
     for o in sorted(q.options, key=lambda x: -len(x.text)):
-        if s.startswith(o.text) or ns.startswith(_norm(o.text)):
-            rest = s[len(o.text):] if s.startswith(o.text) else s
-            return o.key, _fill_text(rest) if o.fill else ""
+        if o.fill and s.startswith(o.text) and _fill_form(s[len(o.text):]):
+            return o.key, _fill_text(s[len(o.text):].lstrip(":：,，"))
     return None, s
+
+
+def _split_commas(q: Question, piece: str) -> list[str] | None:
+    """A piece split on ``，`` ``,`` ``、`` into whole options, when that is the only way to read it
+    (option texts contain commas: the split is accepted only if every part is a whole option)."""
+    toks = re.split(r"(，|,|、)", piece)
+    words, seps = toks[0::2], toks[1::2]
+    n = len(words)
+    best: dict[int, list[str] | None] = {n: []}
+    for i in range(n - 1, -1, -1):
+        best[i] = None
+        for j in range(i + 1, n + 1):
+            seg = words[i]
+            for k in range(i + 1, j):
+                seg += seps[k - 1] + words[k]
+            if best[j] is not None and parse_choice(q, seg.strip())[0] is not None:
+                best[i] = [seg.strip()] + best[j]
+                break
+    return best[0]
 
 
 def parse_answer(q: Question, answer) -> list[tuple[str | None, str]]:
@@ -265,8 +295,14 @@ def parse_answer(q: Question, answer) -> list[tuple[str | None, str]]:
         if len(parts) == 1 and re.fullmatch(r"[A-Za-z]{2,}", parts[0]) and \
                 all(c.upper() in {o.key for o in q.options} for c in parts[0]):
             parts = list(parts[0].upper())  # "ABD"
-        out, seen = [], set()
+        split = []
         for p in parts:
+            if parse_choice(q, p)[0] is None:
+                split += _split_commas(q, p) or [p]
+            else:
+                split.append(p)
+        out, seen = [], set()
+        for p in split:
             k, f = parse_choice(q, p)
             if k is None or k not in seen:
                 out.append((k, f))
@@ -328,8 +364,10 @@ class QuestionResult:
     numeric_by_type: pd.DataFrame | None = None
     fills: list[dict] = field(default_factory=list)  # option, text, type, level
     fill_numbers: dict | None = None  # summary of numeric fillings (q18 days)
-    texts: list[dict] = field(default_factory=list)  # free text: text, type, level
+    texts: list[dict] = field(default_factory=list)  # free text: text, type, level, theme
     unreadable: list[str] = field(default_factory=list)
+    bases: dict = field(default_factory=dict)  # valid answerers per type / level (the base of each share)
+    invalid: int = 0  # answers not counted (impossible, contradictory or unreadable)
 
 
 @dataclass
@@ -341,6 +379,9 @@ class SurveyAnalysis:
     results: list[QuestionResult]
     missing_questions: list[Question]
     date: str | None = None
+    invalid: list[dict] = field(default_factory=list)  # row, question, answer, reason
+    arrears: list[dict] = field(default_factory=list)  # row, question, text, type
+    cells: dict = field(default_factory=dict)  # (type, level) -> respondents
 
     def __getitem__(self, qid: str) -> QuestionResult:
         for r in self.results:
@@ -358,12 +399,16 @@ class SurveyAnalysis:
             for _, row in r.counts.iterrows():
                 rows.append({"question_id": r.question.id, "number": r.question.number, "option": row["选项"],
                              "breakdown": "合计", "group": "合计", "count": int(row["人数"]), "base": r.answered,
-                             "share": row["占比(%)"]})
+                             "share": row["占比(%)"], "suppressed": False})
                 for dim, groups in (("类别", TYPES), ("等级", LEVELS)):
                     for g in groups:
+                        base = int(r.bases.get(g, 0))
+                        small = 0 < base < SUPPRESS_MIN
                         rows.append({"question_id": r.question.id, "number": r.question.number,
                                      "option": row["选项"], "breakdown": dim, "group": g,
-                                     "count": int(row[g]), "base": None, "share": None})
+                                     "count": None if small else int(row[g]), "base": base,
+                                     "share": None if small or not base else round(int(row[g]) / base * 100, 2),
+                                     "suppressed": small})
         return pd.DataFrame(rows)
 
 
@@ -384,12 +429,30 @@ def _survey_date(df: pd.DataFrame) -> str | None:
     return None
 
 
+def _row_ids(df: pd.DataFrame) -> list[str]:
+    for c in ("序号", "编号", "答卷编号"):
+        if c in df.columns:
+            return [str(v) for v in df[c]]
+    return [str(i + 1) for i in range(len(df))]
+
+
+def shown_labels(cells: dict, t: str, lv: str) -> tuple[str, str]:
+    """(type, level) as printed next to a verbatim comment: a group of fewer than SUPPRESS_MIN respondents
+    is not named (an anonymous survey: a comment must not point to one institution)."""
+    n_cell = cells.get((t, lv), 0)
+    n_type = sum(v for (tt, _), v in cells.items() if tt == t)
+    return (t if n_type >= SUPPRESS_MIN else "—", lv if n_cell >= SUPPRESS_MIN or lv in (NOT_APPLICABLE,) else "—")
+
+
 def analyse(df: pd.DataFrame) -> SurveyAnalysis:
-    """Counts and shares per question, by respondent type (公立/社会办/零售药店) and level (三级/二级/一级);
-    numeric answers summarised (n, mean, median, min, max); free text and fillings listed."""
+    """Counts and shares per question, by respondent type (公立/社会办/零售药店) and level (三级/二级/一级),
+    each with its base; impossible answers (:mod:`yibao.workgroup.survey_rules`) and answers matching no
+    option are invalid: listed, not counted; numeric answers summarised; free text themed; arrears flagged."""
+    from yibao.workgroup import survey_rules as rules
     qn = questionnaire()
     cols = match_columns(df.columns)
     n = len(df)
+    ids = _row_ids(df)
     rtype = (df[cols["unit_type"]].map(respondent_type) if "unit_type" in cols
              else pd.Series([NOT_STATED] * n, index=df.index))
     rlevel = (pd.Series([respondent_level(a, t) for a, t in zip(df[cols["level"]], rtype)], index=df.index)
@@ -398,65 +461,127 @@ def analyse(df: pd.DataFrame) -> SurveyAnalysis:
     levels = rlevel.value_counts().reindex([*LEVELS, NOT_APPLICABLE, NOT_STATED], fill_value=0)
     profile = pd.crosstab(rtype, rlevel).reindex(index=[*TYPES, NOT_STATED],
                                                  columns=[*LEVELS, NOT_APPLICABLE, NOT_STATED], fill_value=0)
+    cells = {(t, lv): int(profile.loc[t, lv]) for t in profile.index for lv in profile.columns}
+    # parse every choice answer once; find the invalid ones
+    parsed = {q.id: [parse_answer(q, v) for v in df[cols[q.id]]] for q in qn.questions
+              if q.id in cols and q.type in ("single", "multi")}
+    invalid: list[dict] = []
+    bad: dict[str, set[int]] = {}
+
+    def flag(q: Question, i: int, answer, reason: str) -> None:
+        bad.setdefault(q.id, set()).add(i)
+        invalid.append({"row": ids[i], "question": q.number, "answer": mask_identifiers(str(answer).strip()),
+                        "reason": reason})
+
+    for q in qn.questions:
+        if q.id not in cols:
+            continue
+        for i, v in enumerate(df[cols[q.id]]):
+            if not str(v).strip():
+                continue
+            reason = None
+            dep = rules.SKIP.get(q.id)
+            if dep and dep[0] in parsed:
+                pk = [k for k, _ in parsed[dep[0]][i]]
+                if pk and None not in pk and dep[1] not in pk:
+                    pq = qn[dep[0]]
+                    reason = f"第{pq.number}题答“{pq.option(pk[0]).text}”，本题不应作答"
+            if reason is None and q.id in parsed:
+                picks = parsed[q.id][i]
+                if any(k is None for k, _ in picks):
+                    reason = "无法识别为本题的选项（选项须完整匹配）"
+                elif len({k for k, _ in picks}) > 1 and set(rules.EXCLUSIVE.get(q.id, ())) & {k for k, _ in picks}:
+                    ex = next(k for k in rules.EXCLUSIVE[q.id] if k in {k2 for k2, _ in picks})
+                    reason = f"选项 {ex}（{q.option(ex).text}）为排他选项，不能与其他选项同选"
+                else:
+                    for k, f in picks:
+                        if q.option(k).fill == "number" and f.strip():
+                            x = parse_number(f)
+                            reason = (f"填写内容“{f}”不是数字" if x is None else rules.out_of_range(q.id, x, fill=True))
+            elif reason is None and q.type == "number":
+                x = parse_number(v)
+                reason = "无法识别为数字" if x is None else rules.out_of_range(q.id, x)
+            if reason:
+                flag(q, i, v, reason)
     results, missing = [], []
     for q in qn.questions:
         if q.id not in cols:
             missing.append(q)
             continue
         col = df[cols[q.id]]
+        skip = bad.get(q.id, set())
         if q.type in ("single", "multi"):
-            results.append(_analyse_choice(q, col, rtype, rlevel))
+            results.append(_analyse_choice(q, parsed[q.id], col, rtype, rlevel, skip, cells))
         elif q.type == "number":
-            vals, bad, by = [], [], {t: [] for t in TYPES}
-            for v, t in zip(col, rtype):
+            vals, unread, by = [], [], {t: [] for t in TYPES}
+            for i, (v, t) in enumerate(zip(col, rtype)):
                 if not str(v).strip():
                     continue
-                x = parse_number(v)
-                if x is None:
-                    bad.append(str(v))
+                if i in skip:
+                    if parse_number(v) is None:
+                        unread.append(str(v))
                     continue
+                x = parse_number(v)
                 vals.append(x)
                 if t in by:
                     by[t].append(x)
             nbt = pd.DataFrame([{"类别": t, **_summary(by[t])} for t in TYPES])
-            results.append(QuestionResult(q, len(vals) + len(bad), numeric=_summary(vals), numeric_by_type=nbt,
-                                          unreadable=bad))
+            results.append(QuestionResult(q, len(vals), numeric=_summary(vals), numeric_by_type=nbt,
+                                          unreadable=unread, invalid=len(skip)))
         else:
-            texts = [{"text": mask_identifiers(str(v).strip()), "type": t, "level": lv}
-                     for v, t, lv in zip(col, rtype, rlevel) if str(v).strip() and str(v).strip() not in ("无", "(空)", "（空）", "-")]
+            texts = []
+            for v, t, lv in zip(col, rtype, rlevel):
+                v = str(v).strip()
+                if v and v not in ("无", "(空)", "（空）", "-"):
+                    st, sl = shown_labels(cells, t, lv)
+                    texts.append({"text": mask_identifiers(v), "type": st, "level": sl, "theme": rules.theme_of(v)})
             answered = sum(1 for v in col if str(v).strip())
             results.append(QuestionResult(q, answered, texts=texts))
-    return SurveyAnalysis(n, profile, types, levels, results, missing, _survey_date(df))
+    arrears = []
+    for qid, keys in rules.ARREARS_OPTIONS.items():
+        q = qn[qid]
+        for i, picks in enumerate(parsed.get(qid, [])):
+            if i not in bad.get(qid, set()) and any(k in keys for k, _ in picks):
+                arrears.append({"row": ids[i], "question": q.number, "text": q.option(picks[0][0]).text,
+                                "type": shown_labels(cells, rtype.iloc[i], rlevel.iloc[i])[0]})
+    for q in qn.questions:
+        if q.id not in cols or q.id in rules.ARREARS_OPTIONS:
+            continue
+        for i, v in enumerate(df[cols[q.id]]):
+            if i not in bad.get(q.id, set()) and rules.mentions_arrears(v):
+                arrears.append({"row": ids[i], "question": q.number, "text": mask_identifiers(str(v).strip()),
+                                "type": shown_labels(cells, rtype.iloc[i], rlevel.iloc[i])[0]})
+    return SurveyAnalysis(n, profile, types, levels, results, missing, _survey_date(df), invalid, arrears, cells)
 
 
-def _analyse_choice(q: Question, col: pd.Series, rtype: pd.Series, rlevel: pd.Series) -> QuestionResult:
+def _analyse_choice(q: Question, parsed: list, col: pd.Series, rtype: pd.Series, rlevel: pd.Series,
+                    skip: set[int], cells: dict) -> QuestionResult:
     chosen: list[list[str]] = []
-    fills, fill_nums, bad = [], [], []
-    for v, t, lv in zip(col, rtype, rlevel):
-        picks = parse_answer(q, v)
+    fills, fill_nums = [], []
+    for i, (picks, t, lv) in enumerate(zip(parsed, rtype, rlevel)):
+        if i in skip:
+            chosen.append([])
+            continue
         ks = []
         for k, f in picks:
-            if k is None:
-                bad.append(f)
-                ks.append(UNREADABLE)
-                continue
             ks.append(k)
             o = q.option(k)
             if o.fill and f.strip():
                 if o.fill == "number":
-                    x = parse_number(f)
-                    if x is not None:
-                        fill_nums.append(x)
+                    fill_nums.append(parse_number(f))
                     continue
-                fills.append({"option": o.text, "text": mask_identifiers(f.strip()), "type": t, "level": lv})
+                st, sl = shown_labels(cells, t, lv)
+                fills.append({"option": o.text, "text": mask_identifiers(f.strip()), "type": st, "level": sl})
         chosen.append(sorted(set(ks)))
     answered = sum(1 for ks in chosen if ks)
+    has = pd.Series([bool(ks) for ks in chosen], index=col.index)
+    bases = {t: int((has & (rtype == t)).sum()) for t in TYPES}
+    bases.update({lv: int((has & (rlevel == lv)).sum()) for lv in LEVELS})
     rows = []
-    options = [(o.key, o.text) for o in q.options] + ([(UNREADABLE, UNREADABLE)] if bad else [])
-    for key, text in options:
-        mask = [key in ks for ks in chosen]
+    for o in q.options:
+        mask = [o.key in ks for ks in chosen]
         cnt = int(sum(mask))
-        row = {"选项": f"{key}. {text}" if key != UNREADABLE else text, "人数": cnt,
+        row = {"选项": f"{o.key}. {o.text}", "人数": cnt,
                "占比(%)": round(cnt / answered * 100, 2) if answered else None}
         m = pd.Series(mask, index=col.index)
         for t in TYPES:
@@ -464,7 +589,7 @@ def _analyse_choice(q: Question, col: pd.Series, rtype: pd.Series, rlevel: pd.Se
         for lv in LEVELS:
             row[lv] = int((m & (rlevel == lv)).sum())
         rows.append(row)
-    res = QuestionResult(q, answered, counts=pd.DataFrame(rows), fills=fills, unreadable=bad)
+    res = QuestionResult(q, answered, counts=pd.DataFrame(rows), fills=fills, bases=bases, invalid=len(skip))
     if fill_nums:
         res.fill_numbers = _summary(fill_nums)
     return res
@@ -554,6 +679,10 @@ def _sample_answer(q: Question, rng: random.Random, prev: dict, rtype: str) -> s
             o = rng.choices(q.options, weights=w)[0]
             if o not in picks:
                 picks.append(o)
+        from yibao.workgroup.survey_rules import EXCLUSIVE
+        ex = [o for o in picks if o.key in EXCLUSIVE.get(q.id, ())]
+        if ex:
+            picks = ex[:1]  # an exclusive option is chosen alone
         picks.sort(key=lambda o: o.key)
         return "┋".join(text_of(o) for o in picks)
     o = rng.choices(q.options, weights=w)[0]

@@ -12,6 +12,7 @@ import pandas as pd
 
 from yibao import PROJECT_DIR
 from yibao.errors import YibaoError
+from yibao.metrics.catalogue import SUPPRESS_MIN
 from yibao.workgroup.survey import (
     LEVELS,
     NOT_STATED,
@@ -40,14 +41,29 @@ def _num(v, digits=1) -> str:
     return num(v, digits)
 
 
+GROUP_LABEL = {"公立": "公立医疗机构", "社会办": "社会办医疗机构", "零售药店": "零售药店",
+               "三级": "三级机构", "二级": "二级机构", "一级": "一级机构"}
+
+
+def group_cell(count: int, base: int) -> str:
+    """``人数（占比）`` of a type / level column; ``—`` when the group has fewer than SUPPRESS_MIN
+    respondents to the question (too few to show in an anonymous survey), ``0`` without respondents."""
+    if not base:
+        return "0"
+    if base < SUPPRESS_MIN:
+        return "—"
+    return f"{count}（{_pct(count / base * 100)}）"
+
+
 def choice_table(r: QuestionResult) -> pd.DataFrame:
-    """The display table of a choice question: option, 人数, 占比 and counts by type and level."""
-    t = r.counts.copy()
-    t["占比"] = t["占比(%)"].map(_pct)
-    cols = ["选项", "人数", "占比", *TYPES, *LEVELS]
-    t = t[cols].rename(columns={"公立": "公立医疗机构", "社会办": "社会办医疗机构",
-                                "三级": "三级机构", "二级": "二级机构", "一级": "一级机构"})
-    return t.astype(str)
+    """The display table of a choice question: option, 人数, 占比, then per type and level
+    ``人数（占该组作答人数的比例）`` with the group's base in the header (``公立医疗机构 n=30``)."""
+    t = r.counts
+    out = pd.DataFrame({"选项": t["选项"], "人数": t["人数"].astype(str), "占比": t["占比(%)"].map(_pct)})
+    for g in (*TYPES, *LEVELS):
+        base = int(r.bases.get(g, 0))
+        out[f"{GROUP_LABEL[g]} n={base}"] = [group_cell(int(c), base) for c in t[g]]
+    return out.astype(str)
 
 
 def choice_sentence(r: QuestionResult) -> str:
@@ -151,6 +167,7 @@ def overview(rep, res: SurveyAnalysis, region_name: str, date: str | None = None
             facts.append(f"{_pct(share)}（{n}/{base}）的作答者{text}")
     if facts:
         rep.md("主要结果：" + "；".join(facts) + "。")
+    arrears(rep, res)
     if res.missing_questions:
         rep.md("导出文件中缺少以下题目，未作分析：第" + "、".join(str(q.number) for q in res.missing_questions) + "题。")
 
@@ -159,20 +176,21 @@ def question_sections(rep, res: SurveyAnalysis, charts: bool = True, heading_lev
     """二、各题作答情况: per question the counts and shares (by type and level), a chart, fillings;
     numeric questions summarised; free-text questions point to the list of suggestions."""
     h = "#" * heading_level
-    rep.md("占比 = 选择该项的人数 ÷ 该题作答人数 × 100%（多选题各项占比之和可超过100%）；表中“公立医疗机构”"
-           "至“一级机构”各列为选择该项的人数。")
+    rep.md("占比 = 选择该项的人数 ÷ 该题有效作答人数 × 100%（多选题各项占比之和可超过100%）；表中“公立医疗机构”"
+           "至“一级机构”各列为选择该项的人数及其占该组有效作答人数的比例，表头 n 为该组有效作答人数（各组占比的分母）；"
+           f"有效作答不足 {SUPPRESS_MIN} 人的组不列数字（—），以免推断出填报单位。无效作答不计入分母，见附录。")
     for r in res.results:
         q = r.question
         rep.md(f"{h} {q.number}. {q.text}")
         if q.type in ("single", "multi"):
             rep.md(choice_sentence(r))
             rep.table(choice_table(r), f"第{q.number}题作答情况（{'多选' if q.type == 'multi' else '单选'}）",
-                      note=f"作答 {r.answered} 人，未作答 {res.n - r.answered} 人。")
+                      note=f"有效作答 {r.answered} 人，无效作答 {r.invalid} 人，未作答 {res.n - r.answered - r.invalid} 人。")
             if charts and r.answered:
                 rep.figure(choice_chart(r), f"第{q.number}题各选项占比")
             if r.fills:
                 ft = pd.DataFrame([{"选项": f["option"], "填写内容": f["text"],
-                                    "填报单位类别": _type_label(f["type"])} for f in r.fills])
+                                    "填报单位类别": _type_label(f["type"]), "机构等级": f["level"]} for f in r.fills])
                 rep.table(ft, f"第{q.number}题选项中填写的内容（{len(ft)} 条）")
         elif q.type == "number":
             nm = r.numeric
@@ -183,8 +201,9 @@ def question_sections(rep, res: SurveyAnalysis, charts: bool = True, heading_lev
                 rep.table(numeric_table(r), f"第{q.number}题填写数值汇总（单位：{u}）")
             else:
                 rep.md("本题无人填写。")
-            if r.unreadable:
-                rep.md(f"另有 {len(r.unreadable)} 条填写内容无法识别为数字：" + "；".join(r.unreadable[:10]) + "。")
+            if r.invalid:
+                rep.md(f"另有 {r.invalid} 条填写为无效作答（无法识别为数字、超出合理范围或按前题不应作答），"
+                       "未计入，见附录。")
         else:
             rep.md(f"本题收到意见建议 {len(r.texts)} 条，见“三、意见建议汇总”。" if r.texts else "本题无人填写。")
 
@@ -194,18 +213,56 @@ def _type_label(t: str) -> str:
 
 
 def suggestions(rep, res: SurveyAnalysis) -> None:
-    """三、意见建议汇总: every free-text answer (question 24), listed as written (contact details masked)."""
+    """三、意见建议汇总: the free-text answers (question 24) grouped by theme with counts, then listed by
+    theme as written (contact details masked; type and level only for groups of SUPPRESS_MIN or more)."""
+    from yibao.workgroup.survey_rules import OTHER_THEME, THEMES
     texts = [t for r in res.results if r.question.type == "text" for t in r.texts]
     if not texts:
         rep.md("本次问卷未收到文字意见建议。")
         return
-    by = pd.Series([t["type"] for t in texts]).value_counts()
-    rep.md(f"第24题共收到文字意见建议 {len(texts)} 条（"
-           + "、".join(f"{_type_label(k)} {int(v)} 条" for k, v in by.items())
-           + "），逐条列示如下，已隐去可能的个人联系方式。工作组应逐条研究，在下期发布时反馈采纳情况（手册 六(八)）。")
-    tt = pd.DataFrame([{"序号": str(i + 1), "意见建议": t["text"], "填报单位类别": _type_label(t["type"]),
-                        "机构等级": t["level"]} for i, t in enumerate(texts)])
-    rep.table(tt, f"意见建议（{len(tt)} 条）")
+    order = [t for t, _ in THEMES] + [OTHER_THEME]
+    by_theme = pd.Series([t["theme"] for t in texts]).value_counts()
+    themes = sorted(by_theme.index, key=lambda k: (-int(by_theme[k]), order.index(k)))
+    rep.md(f"第24题共收到文字意见建议 {len(texts)} 条，按主题归类："
+           + "、".join(f"{k} {int(by_theme[k])} 条" for k in themes)
+           + "。工作组应逐条研究，在下期发布时反馈采纳情况（手册 六(八)）。")
+    rep.table(pd.DataFrame([{"主题": k, "条数": str(int(by_theme[k])),
+                             "占比": _pct(int(by_theme[k]) / len(texts) * 100)} for k in themes]),
+              "意见建议按主题归类", note="按关键词归入命中最多的主题（并列时取靠前的主题）；归类规则见 docs/workgroup.md。")
+    rows = []
+    for k in themes:
+        for t in texts:
+            if t["theme"] == k:
+                rows.append({"序号": str(len(rows) + 1), "主题": k, "意见建议": t["text"],
+                             "填报单位类别": _type_label(t["type"]), "机构等级": t["level"]})
+    rep.table(pd.DataFrame(rows), f"意见建议（{len(rows)} 条）",
+              note=f"已隐去可能的个人联系方式；所在组回收问卷不足 {SUPPRESS_MIN} 份的，不列单位类别或等级（—）。")
+
+
+def arrears(rep, res: SurveyAnalysis) -> None:
+    """Answers that point to money owed to institutions (handbook 六(七): 拖欠医疗机构资金)."""
+    if not res.arrears:
+        rep.md("本次问卷未发现反映医保部门拖欠医疗机构资金的作答。")
+        return
+    by_q = pd.Series([a["question"] for a in res.arrears]).value_counts().sort_index()
+    rep.md(f"**须关注：{len(res.arrears)} 条作答反映可能存在拖欠医疗机构资金的情况**（"
+           + "、".join(f"第{int(k)}题 {int(v)} 条" for k, v in by_q.items())
+           + "）。按手册 六(七)，应及时排查并予以妥善解决，并在下期发布时反馈处理情况。")
+    rep.table(pd.DataFrame([{"问卷序号": a["row"], "题号": str(a["question"]), "作答内容": a["text"],
+                             "填报单位类别": _type_label(a["type"])} for a in res.arrears]),
+              f"反映拖欠或拨付不及时的作答（{len(res.arrears)} 条）",
+              note="第8题选“否，部分申报款项还未结算”，或文字中提到拖欠、拨付不及时、未结算等。")
+
+
+def invalid_answers(rep, res: SurveyAnalysis) -> None:
+    """The answers not counted, each with its rule."""
+    if not res.invalid:
+        rep.md("全部作答均有效。")
+        return
+    rep.md(f"共 {len(res.invalid)} 条作答无效，未计入对应题目的分母：选项不能完整匹配、数值超出合理范围、"
+           "按前一题不应作答、排他选项与其他选项同选。")
+    rep.table(pd.DataFrame([{"问卷序号": x["row"], "题号": str(x["question"]), "作答内容": x["answer"],
+                             "原因": x["reason"]} for x in res.invalid]), f"无效作答（{len(res.invalid)} 条）")
 
 
 def write_report(rep, res: SurveyAnalysis, region_name: str, date: str | None = None, charts: bool = True) -> None:
@@ -216,12 +273,15 @@ def write_report(rep, res: SurveyAnalysis, region_name: str, date: str | None = 
     question_sections(rep, res, charts=charts)
     rep.md("# 三、意见建议汇总")
     suggestions(rep, res)
+    rep.md("# 附录：无效作答")
+    invalid_answers(rep, res)
 
 
 # ---- command line --------------------------------------------------------------------------
 
-def region_name(region: str) -> str:
-    """The region's name from params/regions.yaml (``regions.<code>.name``), else the argument itself."""
+def region_name(region: str, data_dir: str | os.PathLike | None = None) -> str | None:
+    """The region's name: params/regions.yaml (``regions.<code>.name``), else the dataset's poolarea
+    table (``--data``); None when neither knows it."""
     try:
         import yaml
         p = PROJECT_DIR / "params" / "regions.yaml"
@@ -230,9 +290,17 @@ def region_name(region: str) -> str:
         for k in ("name", "poolarea_name", "region_name"):
             if reg.get(k):
                 return str(reg[k])
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - a broken presentation file does not stop the name lookup
         pass
-    return str(region)
+    if data_dir:
+        from yibao.data.warehouse import Warehouse
+        with Warehouse(Path(data_dir)) as wh:
+            if wh.has("poolarea"):
+                pa = wh.regions()
+                hit = pa[pa["poolarea_no"].astype(str) == str(region)]
+                if not hit.empty and str(hit.iloc[0]["poolarea_name"] or "").strip():
+                    return str(hit.iloc[0]["poolarea_name"]).strip()
+    return None
 
 
 def out_dir_for(out: str | os.PathLike, region: str, date: str) -> Path:
@@ -258,6 +326,9 @@ def build_report(responses: str | os.PathLike, region: str, out: str | os.PathLi
     res = analyse(df)
     date = date or res.date or dt.date.today().isoformat()
     name = name or region_name(region)
+    if not name:
+        raise YibaoError(f"--region {region}: 找不到统筹地区名称（报告标题要用名称而不是编码）：请用 --data 指定含 poolarea 表的"
+                         f"数据集，或在 params/regions.yaml 的 regions.{region}.name 中填写")
     dest = out_dir_for(out, region, date)
     dest.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=".stage-survey-", dir=dest))
@@ -298,7 +369,9 @@ def run_cli(args) -> int:
     if args.sample:
         write_responses(sample_responses(args.sample, args.seed), args.responses)
         print(f"样例问卷 / sample responses: {args.responses}（{args.sample} 份）")
-    outputs = build_report(args.responses, args.region, args.out, formats=args.formats, engine=args.engine)
+    name = region_name(args.region, getattr(args, "data", None))
+    outputs = build_report(args.responses, args.region, args.out, formats=args.formats, engine=args.engine,
+                           name=name)
     print("调查问卷分析报告 / survey report:")
     for k, p in outputs.items():
         print(f"  {p}")
