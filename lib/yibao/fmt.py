@@ -86,3 +86,13 @@ def change(current, base, basis: str, digits: int = 1, unit_pct: bool = False) -
 
 def signed_pct(value, digits: int = 1) -> str:
     return DASH if _bad(value) else f"{float(value):+.{digits}f}%"
+
+
+def date_zh(d) -> str:
+    """A date as readers write it: '2026年12月17日' (no leading zeros); accepts a date, datetime or 'YYYY-MM-DD'."""
+    import datetime as dt
+    if _bad(d) or d is pd.NaT or (isinstance(d, str) and not d.strip()):
+        return DASH
+    if isinstance(d, str):
+        d = dt.date.fromisoformat(d.strip()[:10])
+    return f"{d.year}年{d.month}月{d.day}日"

@@ -258,6 +258,29 @@ def settlement_progress(wh: Warehouse, region: str, period: str) -> pd.DataFrame
         GROUP BY 1, 2, 3 ORDER BY 1""", [region])
 
 
+def settlement_claims(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
+    """One row per hospital and month of the year so far (累计): the claim's declared / payable / paid
+    amounts, its declare and paid dates and the 预付金; plus ``as_of``, the latest date the table knows
+    (declare or paid date — the day the data were drawn, for judging what was due). Empty when the
+    optional table is absent."""
+    if not wh.has("settlement_progress"):
+        return pd.DataFrame()
+    p = Period.parse(period)
+    df = wh.df(f"""
+        SELECT g.fixmedins_code, f.fixmedins_name, f.lv_group AS level, g.month,
+               declared_amt AS declared, refused_amt AS refused, payable_amt AS payable, paid_amt AS paid,
+               CAST(declare_date AS DATE) AS declare_date, CAST(paid_date AS DATE) AS paid_date,
+               prepaid_amt AS prepaid
+        FROM settlement_progress g JOIN fixmedins_x f USING (fixmedins_code)
+        WHERE f.poolarea_no = ? AND {months_filter(p.ytd_months, 'g.month')}
+        ORDER BY 1, 4""", [region])
+    as_of = wh.scalar("""
+        SELECT GREATEST(MAX(CAST(declare_date AS DATE)), MAX(CAST(paid_date AS DATE)))
+        FROM settlement_progress g JOIN fixmedins_x f USING (fixmedins_code) WHERE f.poolarea_no = ?""", [region])
+    df["as_of"] = as_of
+    return df
+
+
 def budget_execution(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
     """The year's region budgets (by item) and DRG/DIP spending so far: Σ hifp_pay of inpatient
     settlements at drg_dip_flag = 1 institutions, 累计, against the drg_dip budget."""

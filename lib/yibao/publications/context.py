@@ -73,6 +73,12 @@ class Context:
     def group_col(self) -> str:
         return "drg_code" if self.pay_method == "DRG" else "dip_code"
 
+    @cached_property
+    def rules(self):
+        """The region's rule table (caps, deadlines with their source), :mod:`yibao.publications.rules`."""
+        from yibao.publications import rules
+        return rules.for_region(self.region)
+
     @property
     def today(self) -> dt.date:
         return dt.date.today()

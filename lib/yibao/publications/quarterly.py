@@ -14,6 +14,7 @@ import pandas as pd
 from yibao.metrics import analysis
 from yibao import fmt
 from yibao.data.contract import LEVEL_ORDER
+from yibao.publications import rules
 from yibao.publications.context import Context
 
 SEVERITY_ZH = {"high": "高", "medium": "中", "low": "低"}
@@ -38,9 +39,22 @@ RULE_TOPIC = {  # what a named hospital must explain, per rule (下一步)
 SMALL = 5  # counts below this are suppressed in hospital-level tables (DESIGN.md, privacy)
 
 
+SUPPRESSED = f"<{SMALL}"  # how every suppressed cell looks, counts and rates alike
+
+
 def small(n) -> str:
     """A hospital-level count, shown as "<5" when 1–4."""
-    return "<5" if _ok(n) and 0 < float(n) < SMALL else fmt.count(n)
+    return SUPPRESSED if _ok(n) and 0 < float(n) < SMALL else fmt.count(n)
+
+
+def cell(status, value, f=fmt.num) -> str:
+    """An institution's indicator as a table cell: the value, "<5" when suppressed, "不适用" when the
+    indicator does not apply to it (e.g. DRG/DIP indicators at an institution not paid by DRG/DIP)."""
+    if status == "suppressed":
+        return SUPPRESSED
+    if status == "not_applicable":
+        return "不适用"
+    return f(value) if status == "ok" and _ok(value) else fmt.DASH
 
 
 def _ok(v) -> bool:
@@ -207,32 +221,78 @@ def assistance_resources(ctx: Context, rep) -> None:
 
 
 def settlement(ctx: Context, rep) -> None:
-    """Settlement and payment progress (14, 申报→拨付时间差) when settlement_progress is present."""
+    """Settlement and payment progress (14, 申报→拨付时间差, 预付金) when the monthly settlement table is
+    present. The 支付率 is given over the claims that were due by the data's date (the region's settlement
+    deadline, params/regions.yaml); claims not yet due are counted apart, and unpaid claims apart from
+    claims paid short. Indicator 14 (every claim of the year, due or not) is quoted as the 参考值 the
+    appendix shows."""
     sp = analysis.settlement_progress(ctx.wh, ctx.region, ctx.period.code)
     if sp.empty:
-        rep.md("本期未提供月度结算拨付数据（settlement_progress），医保基金支付率和结算时间差暂不分析。")
+        rep.md("本期未提供月度结算拨付数据，医保基金支付率和结算时间差暂不分析。")
         return
-    rate = ctx.value(14)
-    if rate is None:  # 14 is a 半年/年 indicator; between those, the same formula on the year so far
-        rate = sp["paid"].sum() / sp["payable"].sum() * 100 if sp["payable"].sum() else None
+    deadline = ctx.rules.settlement_days()
+    cl = rules.classify_claims(analysis.settlement_claims(ctx.wh, ctx.region, ctx.period.code), deadline)
+    as_of = cl["as_of"].iloc[0]
+    part = {k: cl[cl["state"] == k] for k in ("已付清", "少付", "未到期", "逾期未付", "未拨付")}
+    due = cl[cl["state"] != "未到期"]
+    rate_due = due["paid"].sum() / due["payable"].sum() * 100 if due["payable"].sum() else None
     lag = (sp["lag_days"] * sp["payable"]).sum() / sp["payable"].sum() if sp["payable"].sum() else None
-    slow = sp.sort_values("lag_days", ascending=False).head(3)
-    rep.md(
-        f"{ctx.period.range_label}，定点医疗机构申报医保结算金额{fmt.money(sp['declared'].sum())}，"
-        f"扣除违规拒付{fmt.money(sp['refused'].sum())}后应付{fmt.money(sp['payable'].sum())}，"
-        f"实际支付{fmt.money(sp['paid'].sum())}，医保基金支付率{fmt.pct(rate)}；"
-        f"从申报到拨付平均{fmt.num(lag, 1)}天。拨付用时最长的是"
-        + "、".join(f"{r.fixmedins_name}（{fmt.num(r.lag_days, 1)}天）" for r in slow.itertuples()) + "。")
-    sp = sp.sort_values(["level", "fixmedins_code"], key=lambda s: s.map(
-        {k: i for i, k in enumerate(LEVEL_ORDER)}) if s.name == "level" else s)
-    t = pd.DataFrame({
-        "机构名称": sp["fixmedins_name"], "级别": sp["level"],
-        "申报（万元）": sp["declared"].map(fmt.wan), "应付（万元）": sp["payable"].map(fmt.wan),
-        "实付（万元）": sp["paid"].map(fmt.wan), "支付率": sp["pay_rate"].map(fmt.pct),
-        "平均拨付天数": sp["lag_days"].map(lambda x: fmt.num(x, 1)),
-    })
-    rep.table(t, f"{ctx.period.range_label}各定点医疗机构结算拨付情况",
-              note="支付率＝实际支付÷应付（扣除违规拒付）×100%；拨付天数＝拨付日期－申报日期。")
+    prepaid = cl["prepaid"].fillna(0).sum()
+
+    def amt(k):
+        return f"{fmt.money(part[k]['payable'].sum())}（{len(part[k])}个机构·月）"
+    text = (f"{ctx.period.range_label}，定点医疗机构申报医保结算金额{fmt.money(sp['declared'].sum())}，"
+            f"扣除违规拒付{fmt.money(sp['refused'].sum())}后应付{fmt.money(sp['payable'].sum())}，"
+            f"截至{fmt.date_zh(as_of)}（数据提取日）实际支付{fmt.money(sp['paid'].sum())}"
+            + (f"，另预拨付预付金{fmt.money(prepaid)}" if prepaid > 0 else "") + "。")
+    if deadline is not None:
+        text += (f"{deadline.cite()}，费用结算时间自申报之日起不超过{fmt.count(deadline.limit)}个工作日。"
+                 f"应付金额中{amt('未到期')}尚未到结算期限，不计入支付率；已到期的应付{fmt.money(due['payable'].sum())}"
+                 f"实际支付{fmt.money(due['paid'].sum())}，支付率{fmt.pct(rate_due)}。")
+        text += (f"已到期未拨付{amt('逾期未付')}。" if len(part["逾期未付"]) else "已到期的申报均已拨付。")
+    else:
+        paid = cl[cl["state"].isin(["已付清", "少付"])]
+        rate_due = paid["paid"].sum() / paid["payable"].sum() * 100 if paid["payable"].sum() else None
+        text += (f"已拨付的申报应付{fmt.money(paid['payable'].sum())}、实际支付{fmt.money(paid['paid'].sum())}，"
+                 f"支付率{fmt.pct(rate_due)}；尚未拨付{amt('未拨付')}（本统筹区未设定结算期限规则，未区分是否到期）。")
+    if len(part["少付"]):
+        text += f"已拨付但少于应付的{len(part['少付'])}个机构·月，少付{fmt.money(part['少付']['short'].sum())}。"
+    ref = ctx.value_any(14)
+    if _ok(ref):
+        text += (f"按数据底稿指标14口径（实际支付÷全部应付，含尚未到期的申报），支付率为{fmt.pct(ref)}，"
+                 f"该指标为半年/年度指标，本期仅作参考值。")
+    if _ok(lag):
+        slow = sp.sort_values("lag_days", ascending=False).head(3)
+        text += (f"已拨付的申报从申报到拨付平均{fmt.num(lag, 1)}天，用时最长的是"
+                 + "、".join(f"{r.fixmedins_name}（{fmt.num(r.lag_days, 1)}天）" for r in slow.itertuples()) + "。")
+    rep.md(text)
+    by = cl.groupby(["fixmedins_code", "fixmedins_name", "level"])
+    t = by.agg(payable=("payable", "sum"), paid=("paid", "sum"), prepaid=("prepaid", "sum")).reset_index()
+    for k in ("未到期", "逾期未付", "未拨付"):
+        t[k] = t["fixmedins_code"].map(part[k].groupby("fixmedins_code")["payable"].sum()).fillna(0)
+    t["少付"] = t["fixmedins_code"].map(part["少付"].groupby("fixmedins_code")["short"].sum()).fillna(0)
+    dd = due.groupby("fixmedins_code")[["paid", "payable"]].sum()
+    t["rate"] = t["fixmedins_code"].map(dd["paid"] / dd["payable"].where(dd["payable"] > 0) * 100)
+    t["lag"] = t["fixmedins_code"].map(sp.set_index("fixmedins_code")["lag_days"])
+    t = _sort_level(t, "level")
+    out = pd.DataFrame({"机构名称": t["fixmedins_name"].values, "级别": t["level"].values,
+                        "应付（万元）": t["payable"].map(fmt.wan).values, "实付（万元）": t["paid"].map(fmt.wan).values})
+    if deadline is not None:
+        out["未到期（万元）"] = t["未到期"].map(fmt.wan).values
+        out["逾期未付（万元）"] = t["逾期未付"].map(fmt.wan).values
+    else:
+        out["未拨付（万元）"] = t["未拨付"].map(fmt.wan).values
+    out["少付（万元）"] = t["少付"].map(fmt.wan).values
+    out["支付率" if deadline is None else "支付率（已到期）"] = t["rate"].map(fmt.pct).values
+    out["平均拨付天数"] = t["lag"].map(lambda x: fmt.num(x, 1)).values
+    if prepaid > 0:
+        out["预付金（万元）"] = t["prepaid"].map(fmt.wan).values
+    rep.table(out, f"{ctx.period.range_label}各定点医疗机构结算拨付情况",
+              note=("支付率＝已到期申报的实际支付÷应付（扣除违规拒付）×100%；未到期为截至数据提取日尚未超过结算期限"
+                    f"（自申报之日起{fmt.count(deadline.limit)}个工作日，未扣除法定节假日）的未拨付申报；"
+                    if deadline is not None else
+                    "支付率＝已拨付申报的实际支付÷应付（扣除违规拒付）×100%；")
+              + "少付＝已拨付申报的应付－实付；拨付天数＝拨付日期－申报日期。")
 
 
 # ---- 二、效 ---------------------------------------------------------------------------------------
@@ -251,19 +311,18 @@ def grouping(ctx: Context, rep) -> None:
            f"{ctx.label}，医保结算清单上传率{fmt.pct(v(28))}，质控通过率{fmt.pct(v(29))}（{ctx.change(29, '环比')}）；"
            f"开展{kind}付费的医疗机构按{kind}结算人次占比{fmt.pct(v(30))}，入组病例中按付费标准结算占"
            f"{fmt.pct(v(31))}、据实结算（含特例单议、除外）占{fmt.pct(v(32))}。")
-    rows = []
-    for iid, name in ((28, "上传率"), (29, "质控通过率"), (30, "入组结算占比"), (31, "标准结算占比"), (32, "据实结算占比")):
-        d = ctx.per_hospital(iid).set_index("fixmedins_code")["value"]
-        rows.append(d.rename(name))
-    h = ctx.hospitals.set_index("fixmedins_code")[["fixmedins_name", "lv_group"]]
-    t = h.join(pd.concat(rows, axis=1)).reset_index()
-    t = t.dropna(subset=["上传率", "质控通过率"], how="all")
-    t = _sort_level(t, "lv_group")
-    out = pd.DataFrame({"机构名称": t["fixmedins_name"], "级别": t["lv_group"]})
-    for c in ("上传率", "质控通过率", "入组结算占比", "标准结算占比", "据实结算占比"):
-        out[c] = t[c].map(fmt.pct)
+    cols = ((28, "上传率"), (29, "质控通过率"), (30, "入组结算占比"), (31, "标准结算占比"), (32, "据实结算占比"))
+    h = _sort_level(ctx.hospitals[["fixmedins_code", "fixmedins_name", "lv_group", "drg_dip_flag"]], "lv_group")
+    out = pd.DataFrame({"机构名称": h["fixmedins_name"].values, "级别": h["lv_group"].values})
+    for iid, name in cols:
+        d = ctx.per_hospital(iid).set_index("fixmedins_code")
+        out[name] = [cell(d["status"].get(c), d["value"].get(c), fmt.pct) for c in h["fixmedins_code"]]
+    out = out[~out[["上传率", "质控通过率"]].isin(["—"]).all(axis=1)]
+    n_other = int((h["drg_dip_flag"].fillna("") != "1").sum())
     rep.table(out, f"{ctx.label}各医疗机构结算清单上传、质控和入组情况",
-              note="“—”表示不适用或病例数少于5例不予计算。据实结算含按项目、特例单议和除外结算。")
+              note=f"“{SUPPRESSED}”表示病例数少于{SMALL}例，不予公布；入组结算、标准结算和据实结算占比（底稿指标30–32）只对"
+                   f"开展{kind}付费的医疗机构计算，未开展的机构（{n_other}家）为“不适用”。据实结算含按项目、特例单议和除外结算。"
+              if n_other else f"“{SUPPRESSED}”表示病例数少于{SMALL}例，不予公布。据实结算含按项目、特例单议和除外结算。")
 
 
 def _sort_level(df: pd.DataFrame, col: str) -> pd.DataFrame:
@@ -284,7 +343,7 @@ def special_cases(ctx: Context, rep) -> None:
     d = a33[a33["status"].isin(["ok", "suppressed"])].copy()
     rep.md(f"{ctx.label}，开展{ctx.pay_method}付费的定点医疗机构申请特例单议{fmt.count(v(33))}例，"
            f"审核通过{fmt.count(v(34))}例，特例单议通过病例占出院病例的{fmt.pct(v(35))}"
-           + (f"（{'未超过' if v(35) <= 5 else '超过'}5%的上限）" if _ok(v(35)) else "") + "。")
+           + special_case_judgement(ctx, v(35)) + "。")
     if d.empty:
         return
     d = _sort_level(d, "lv_group")
@@ -298,6 +357,17 @@ def special_cases(ctx: Context, rep) -> None:
                      "通过金额（万元）": fmt.wan(amt) if s34 == "ok" else "—"})
     rep.table(pd.DataFrame(rows), f"{ctx.label}各医疗机构特例单议申请和审核情况",
               note="例数少于5例的显示为“<5”，其通过金额不予公布。")
+
+
+def special_case_judgement(ctx: Context, share) -> str:
+    """'（依据…第一部分第（三）项，特例单议总量控制在DIP出院总病例的5‰以内，本期未超过）', from the region's
+    rule table (params/regions.yaml); empty when no rule applies to the region's payment method."""
+    cap = ctx.rules.special_case_cap(ctx.pay_method)
+    if cap is None or not _ok(share):
+        return ""
+    verdict = "未超过" if share <= cap.limit else "已超过"
+    return (f"（{cap.cite()}，特例单议总量控制在{ctx.pay_method}出院总病例的{cap.permille_or_pct()}以内；"
+            f"本期{verdict}该上限）")
 
 
 def efficiency(ctx: Context, rep) -> None:
