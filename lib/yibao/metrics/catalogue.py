@@ -56,6 +56,9 @@ from yibao.data import reference
 CYCLE = {"月": 1, "季度": 3, "半年": 6, "半年/年": 6, "年": 12, "年度": 12}
 SUPPRESS_MIN = 5  # institution values computed on fewer cases are suppressed (DESIGN.md)
 STATUSES = ("ok", "suppressed", "not_applicable", "missing_input")
+#: fund balances, which may be deficits: their changes are worded as such (收不抵支扩大…), never "增长" of a
+#: negative number (fmt.balance_change)
+BALANCE_IDS = ("15", "17", "18", "20", "21", "48", "49")
 
 
 @dataclass(frozen=True)

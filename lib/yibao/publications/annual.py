@@ -28,7 +28,6 @@ from yibao.publications.context import Context
 from yibao.data.warehouse import months_filter
 
 MIN_CELL = 5
-SETTLE_WORKDAYS = 20   # Jilin notice 二(一): 费用结算时间自申报之日起不超过20个工作日
 CLEARING_DEADLINE = "04-30"  # Jilin notice 二(一): 次年4月底前全面完成清算
 _CN = "一二三四五六七八九十"
 
@@ -54,6 +53,12 @@ def _date_zh(d) -> str:
     """'2026-05-20' → '2026年5月20日'."""
     d = dt.date.fromisoformat(str(d)) if not isinstance(d, dt.date) else d
     return f"{d.year}年{d.month}月{d.day}日"
+
+
+def _month_zh(m: str) -> str:
+    """'2026-03' → '2026年3月'."""
+    y, mm = str(m).split("-")[:2]
+    return f"{y}年{int(mm)}月"
 
 
 def _year(ctx: Context) -> int:
@@ -352,7 +357,8 @@ def settlement_lags(ctx: Context) -> pd.DataFrame:
     d1 = pd.to_datetime(df["paid_date"]).values.astype("datetime64[D]")
     df["days"] = (d1 - d0).astype(int)
     df["workdays"] = np.busday_count(d0, d1)
-    df["late"] = df["workdays"] > SETTLE_WORKDAYS
+    rule = ctx.rules.settlement_days()
+    df["late"] = df["workdays"] > rule.limit if rule is not None else False
     return df
 
 
@@ -372,16 +378,23 @@ def payment_timeliness(ctx: Context, rep) -> None:
     by_m = df.groupby("month").agg(avg_days=("workdays", "mean"), late=("late", "sum"), n=("late", "count"))
     worst = by_h.sort_values(["late", "avg_days"], ascending=False)
     worst = worst[worst["late"] > 0]
-    rep.md(f"{y}年各月结算从医疗机构申报到医保基金拨付平均{fmt.num(avg, 1)}个工作日（按应付金额加权），"
-           f"共{len(df)}个机构·月，其中超过{SETTLE_WORKDAYS}个工作日的{len(late)}个"
-           f"（{fmt.pct(len(late) / len(df) * 100, 1)}）"
-           + (f"，涉及{len(worst)}家机构，较多的是" + "、".join(
-               f"{r.fixmedins_name}（{int(r.late)}个月）" for r in worst.head(5).itertuples()) if len(worst) else "")
-           + f"。按规定，费用结算时间自申报之日起不超过{SETTLE_WORKDAYS}个工作日。")
-    rep.table(pd.DataFrame({
-        "结算月份": by_m.index.values, "平均工作日": by_m["avg_days"].map(lambda x: fmt.num(x, 1)).values,
-        "超过20个工作日的机构数": by_m["late"].map(fmt.count).values, "拨付机构数": by_m["n"].map(fmt.count).values,
-    }), f"{y}年各月结算拨付时间差",
+    rule = ctx.rules.settlement_days()
+    text = (f"{y}年各月结算从医疗机构申报到医保基金拨付平均{fmt.num(avg, 1)}个工作日（按应付金额加权），"
+            f"共{len(df)}个机构·月。")
+    if rule is not None:  # the judgement only where the region's rule table has a deadline, with its source
+        days = fmt.count(rule.limit)
+        text += (f"{rule.cite()}，费用结算时间自申报之日起不超过{days}个工作日；超过{days}个工作日的{len(late)}个"
+                 f"（{fmt.pct(len(late) / len(df) * 100, 1)}）"
+                 + (f"，涉及{len(worst)}家机构，较多的是" + "、".join(
+                     f"{r.fixmedins_name}（{int(r.late)}个月）" for r in worst.head(5).itertuples())
+                    if len(worst) else "") + "。")
+    rep.md(text)
+    t = pd.DataFrame({"结算月份": [_month_zh(m) for m in by_m.index],
+                      "平均工作日": by_m["avg_days"].map(lambda x: fmt.num(x, 1)).values})
+    if rule is not None:
+        t[f"超过{fmt.count(rule.limit)}个工作日的机构数"] = by_m["late"].map(fmt.count).values
+    t["拨付机构数"] = by_m["n"].map(fmt.count).values
+    rep.table(t, f"{y}年各月结算拨付时间差",
         note="工作日按周一至周五计算（未扣除法定节假日）；结算月份为申报结算所属月份。")
 
 

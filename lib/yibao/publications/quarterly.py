@@ -78,7 +78,7 @@ def overview(ctx: Context, rep) -> None:
         f"本报告依据国家医保局《医保数据发布简明工作手册》数据底稿和分析提纲，围绕“钱、效、错”三个方面，"
         f"分析{ctx.name}{ctx.label}医保基金收支、{method}运行成效和定点医疗机构重点指标情况，并提出下一步工作安排。"
         f"纳入分析的定点医疗机构{len(h)}家、定点零售药店{n_ph}家；数据来源为医保基金报表和医保信息平台结算数据"
-        f"（截至{ctx.period.end - dt.timedelta(days=1):%Y年%m月%d日}），退费结算已冲销。"
+        f"（截至{fmt.date_zh(ctx.period.end - dt.timedelta(days=1))}），退费结算已冲销。"
         f"累计数为{ctx.period.range_label}合计，当期数为{ctx.label}合计。")
 
 
@@ -174,22 +174,29 @@ def balance(ctx: Context, rep) -> None:
     cap = analysis.fund_capacity(ctx.wh, ctx.region, ctx.period.code).set_index("fund")
     m310 = cap["months_capacity"].get("310")
     m390 = cap["months_capacity"].get("390")
+    b310, b390 = ctx.value_any(18), ctx.value_any(21)  # 年度 indicators: in a quarter a 参考值
+    ref = "" if ctx.value(18) is not None else "（年度指标，本期为参考值）"
     rep.md(
-        f"{ctx.label}，基金当期结余合计{fmt.money(v(15))}，其中职工医保统筹基金当期结余{fmt.money(v(17))}，"
-        f"居民医保当期结余{fmt.money(v(20))}。期末职工医保统筹基金累计结余{fmt.money(cap['bal_cum'].get('310'))}，"
-        f"可支付{fmt.num(m310, 1)}个月；居民医保累计结余{fmt.money(cap['bal_cum'].get('390'))}，"
-        f"可支付{fmt.num(m390, 1)}个月。最近12个月动态结余：职工医保{fmt.money(v(48))}，居民医保{fmt.money(v(49))}。"
+        f"{ctx.label}，基金当期{fmt.balance(v(15))}（{ctx.change(15, '同比')}），其中职工医保统筹基金当期"
+        f"{fmt.balance(v(17))}，居民医保当期{fmt.balance(v(20))}。期末职工医保统筹基金累计结余{fmt.money(b310)}{ref}，"
+        f"可支付{fmt.num(m310, 1)}个月；居民医保累计结余{fmt.money(b390)}，"
+        f"可支付{fmt.num(m390, 1)}个月。最近12个月动态结余：职工医保{_dyn(v(48))}，居民医保{_dyn(v(49))}。"
         + _capacity_warning(m310, m390))
     t = pd.DataFrame({
         "险种": ["职工医保统筹基金", "居民医保基金"],
         "当期结余（万元）": [fmt.wan(v(17)), fmt.wan(v(20))],
-        "累计结余（万元）": [fmt.wan(cap["bal_cum"].get("310")), fmt.wan(cap["bal_cum"].get("390"))],
+        "累计结余（万元）": [fmt.wan(b310), fmt.wan(b390)],
         "月均支出（万元）": [fmt.wan(cap["avg_monthly_exp"].get("310")), fmt.wan(cap["avg_monthly_exp"].get("390"))],
         "可支付月数": [fmt.num(m310, 1), fmt.num(m390, 1)],
         "12个月动态结余（万元）": [fmt.wan(v(48)), fmt.wan(v(49))],
     })
     rep.table(t, f"{ctx.label}医保基金结余及支撑能力",
               note="可支付月数＝期末累计结余÷最近12个月月均基金支出；动态结余＝最近12个月收入合计－支出合计。")
+
+
+def _dyn(yuan) -> str:
+    """A balance after its name ('动态结余：职工医保355.00万元'), a deficit as '收不抵支…'."""
+    return fmt.balance(yuan) if _ok(yuan) and yuan < 0 else fmt.money(yuan)
 
 
 def _capacity_warning(m310, m390) -> str:
@@ -210,9 +217,10 @@ def assistance_resources(ctx: Context, rep) -> None:
     beds = inst["beds"].sum()
     rep.md(
         f"{ctx.period.range_label}，城乡医疗救助基金收入{fmt.money(v(22))}，医疗救助支出（不含资助参保）{fmt.money(v(23))}。"
-        f"截至{ctx.period.last_month.replace('-', '年')}月末，全区域定点医疗机构床位{fmt.count(beds)}张，"
+        f"截至{ctx.period.year}年{int(ctx.period.last_month[5:])}月末，全区域定点医疗机构床位{fmt.count(beds)}张，"
         f"按期末参保人数计算，千名参保人定点医疗机构床位数{fmt.ratio(ctx.value_any(46))}张，"
-        f"千名参保人定点零售药店数{fmt.ratio(ctx.value_any(47), 3)}个。")
+        f"千名参保人定点零售药店数{fmt.ratio(ctx.value_any(47), 2)}个"
+        + ("" if ctx.value(46) is not None else "（年度指标，本期为参考值）") + "。")
     order = {k: i for i, k in enumerate(list(LEVEL_ORDER) + ["定点零售药店"])}
     inst = inst.assign(_o=inst["level"].map(order)).sort_values("_o")
     t = pd.DataFrame({"机构类别": inst["level"], "机构数": inst["institutions"].map(fmt.count),
@@ -609,7 +617,8 @@ def findings_list(ctx: Context, rep) -> None:
 def next_steps(ctx: Context, rep, release_date: str | None = None, explain_days: int = 15,
                items: list[str] | None = None) -> None:
     """Which hospitals must explain what, by when (from the findings), then the params' own items."""
-    rel = dt.date.fromisoformat(release_date) if release_date else dt.date.today()
+    from yibao.publications import plan
+    rel = plan.release_date(ctx.region, "quarterly", ctx.period.code, release_date)
     due = rel + dt.timedelta(days=int(explain_days))
     f = ctx.findings
     n = 1
@@ -622,57 +631,73 @@ def next_steps(ctx: Context, rep, release_date: str | None = None, explain_days:
             for code, g in hm.groupby("fixmedins_code", sort=True):
                 topics = "；".join(dict.fromkeys(RULE_TOPIC.get(r, r) for r in g["rule_id"]))
                 rows.append({"机构名称": g["fixmedins_name"].iloc[0], "需说明事项": topics,
-                             "线索条数": str(len(g)), "截止日期": f"{due:%Y-%m-%d}"})
+                             "线索条数": str(len(g)), "截止日期": fmt.date_zh(due)})
             rep.table(pd.DataFrame(rows), "需提交书面说明的机构及事项")
             n += 1
     default = [
         "**数据质量。**各定点医疗机构要按时、完整上传医保结算清单，提高质控通过率，上传率、质控通过率低于区域平均水平的机构要落实专人负责。",
         "**意见反馈。**对本期发布数据有异议的，请于收到报告后10个工作日内通过数据工作组邮箱或书面形式反馈，下期发布时通报采纳情况。",
-        f"**下期发布。**{ctx.period.shift(1).label}数据将于下一季度第二个月发布。",
+        "**下期发布。**" + _next_release_text(ctx, rel),
     ]
     for text in (items or []) + default:
         rep.md(f"{n}. {text}")
         n += 1
 
 
+def _next_release_text(ctx: Context, rel: dt.date) -> str:
+    """The next quarterly release: its date from the year's plan, else when the handbook's cadence puts it."""
+    from yibao.publications import plan
+    nxt = ctx.period.shift(1)
+    e = plan.find_release(ctx.region, "quarterly", nxt.code)
+    if e:
+        return f"{nxt.label}数据计划于{fmt.date_zh(e['date'])}发布。"
+    return f"{nxt.label}数据将于下一季度第二个月发布（具体日期以年度数据发布计划为准）。"
+
+
 # ---- 附录 ------------------------------------------------------------------------------------------
 
 def appendix_digao(ctx: Context, rep) -> None:
-    """The region's 底稿 table (indicators with 同比/环比)."""
+    """The region's 底稿 table. One decision per figure: an indicator whose 建议公开频次 does not fit the
+    period but that the text quotes (支付率, 累计结余, 千人口床位…) is shown with the same value as
+    "参考值"; 同比/环比 are the words :func:`yibao.metrics.indicators.change_words` gives the text and
+    digao.xlsx (累计 figures only 同比; a deficit's change worded as a deficit); amounts in 万元."""
     from yibao.metrics import catalogue
+    from yibao.metrics.indicators import change_words
     rows = []
     for ind in catalogue.CATALOGUE:
         iid = ind.id
         d = ctx.ind[(ctx.ind["indicator_id"].astype(str) == str(iid)) & (ctx.ind["fixmedins_code"].fillna("") == "")]
-        if d.empty:
+        if d.empty or ind.is_heading:
             continue
         r = d.iloc[0]
         unit = str(r["unit"]) if pd.notna(r["unit"]) else ""
         val = r["value"] if r["status"] == "ok" else None
         if r["status"] == "ok":
             shown = _fmt_unit(val, unit)
+        elif r["status"] == "not_applicable" and str(iid) in ctx.quoted_reference:
+            ref = ctx.value_any(iid)
+            shown = f"{_fmt_unit(ref, unit)}（参考值）"
         else:
-            shown = {"not_applicable": "不适用", "missing_input": "缺少数据", "suppressed": "<5"}.get(r["status"], "—")
-            if str(r["status"]) == "not_applicable" and str(iid) in ("16", "19"):
-                shown = ""
-        up = unit == "%"
-        rows.append({"序号": str(iid), "指标": str(r["name"]), "单位": unit or "—", ctx.label: shown,
-                     "同比": fmt.change(val, ctx.value_yoy(iid), "同比", unit_pct=up).replace("同比", "")
-                     if r["status"] == "ok" else "",
-                     "环比": fmt.change(val, ctx.value_prev(iid), "环比", unit_pct=up).replace("环比", "")
-                     if r["status"] == "ok" else ""})
+            shown = {"not_applicable": "不适用", "missing_input": "缺少数据", "suppressed": SUPPRESSED}.get(r["status"], "—")
+        cur = val
+        rows.append({"序号": "" if ind.is_extra else str(iid), "指标": ind.display_label if ind.is_extra else str(r["name"]),
+                     "单位": "万元" if unit == "元" else (unit or "—"), ctx.label: shown,
+                     "同比": change_words(ind, cur, ctx.value_yoy(iid), "同比")[2:] or "—",
+                     "环比": change_words(ind, cur, ctx.value_prev(iid), "环比")[2:] or "—"})
     rep.table(pd.DataFrame(rows), f"{ctx.name}{ctx.label}数据底稿（区域）",
-              note="金额单位为元；“不适用”为该指标频次与本期不符（如年度指标）；“缺少数据”为缺少可选输入。")
+              note="金额单位为万元。“参考值”为建议公开频次与本期不符（如年度、半年度指标）、正文引用时按本期数据计算的数值，"
+                   "不作为本期发布值；“不适用”为该指标与本期或本统筹区不适用；“缺少数据”为缺少所需的可选数据。"
+                   "累计数（当年1月至本期末）只与上年同期比较；“—”为无可比数据。")
 
 
 def _fmt_unit(v, unit: str) -> str:
     if unit == "元":
-        return fmt.num(v, 2)
+        return fmt.wan(v, 2)
     if unit == "%":
         return fmt.pct(v)
     if unit in ("人次", "个", "张"):
         return fmt.num(v, 2) if float(v) != int(float(v)) else fmt.count(v)
-    return fmt.ratio(v, 4)
+    return fmt.ratio(v, 2)
 
 
 def appendix_institutions(ctx: Context, rep) -> None:
