@@ -299,6 +299,36 @@ def budget_execution(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
     return b
 
 
+def hospital_budget_execution(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
+    """Per hospital with a budget of its own for the year (``item`` drg_dip, else inpatient): the budget,
+    the budget in proportion to the months elapsed (时间进度), DRG/DIP fund spending so far (Σ hifp_pay of
+    its netted inpatient settlements, 累计, all patients — the 口径 of the region's 预算执行进度),
+    execution % and 结余(+)/超支(−) against the time-proportional budget. Empty without such rows."""
+    if not wh.has("budget"):
+        return pd.DataFrame()
+    p = Period.parse(period)
+    b = wh.df("""
+        WITH b AS (SELECT fixmedins_code,
+                          coalesce(SUM(CASE WHEN item = 'drg_dip' THEN amount END),
+                                   SUM(CASE WHEN item = 'inpatient' THEN amount END)) AS budget
+                   FROM budget WHERE poolarea_no = ? AND year = ? AND coalesce(fixmedins_code, '') <> ''
+                   GROUP BY 1)
+        SELECT f.fixmedins_code, f.fixmedins_name, f.lv_group AS level, b.budget
+        FROM b JOIN fixmedins_x f USING (fixmedins_code)
+        WHERE f.poolarea_no = ? AND b.budget IS NOT NULL ORDER BY 1""", [region, p.year, region])
+    if b.empty:
+        return b
+    spent = wh.df(f"""
+        SELECT s.fixmedins_code, SUM(s.hifp_pay) AS spent FROM setl_net s
+        WHERE {_setl_where(region, p.ytd_months)} AND s.is_ip GROUP BY 1""")
+    b["spent"] = b["fixmedins_code"].map(spent.set_index("fixmedins_code")["spent"]).fillna(0.0)
+    b["elapsed"] = p.last / 12 * 100
+    b["due"] = b["budget"] * p.last / 12
+    b["execution"] = b["spent"] / b["budget"].where(b["budget"] != 0) * 100
+    b["balance"] = b["due"] - b["spent"]
+    return b
+
+
 def top_groups(wh: Warehouse, region: str, period: str, n: int = 10) -> pd.DataFrame:
     """The region's n most common DRG/DIP groups of the period (grouped cases), with the region's
     average cost and the range of hospital averages among hospitals with ≥ 5 cases in the group."""

@@ -285,12 +285,12 @@ def budget_execution(ctx: Context, rep) -> None:
     under = b[b["execution"] < 90].sort_values("execution")
     text += (f"{len(b)}家医疗机构下达了分机构预算，合计{fmt.money(b['budget'].sum())}，实际发生{fmt.money(b['spent'].sum())}，"
              f"执行率{fmt.pct(b['spent'].sum() / b['budget'].sum() * 100 if b['budget'].sum() else None, 1)}。"
-             f"超出预算的{len(over)}家"
-             + (f"（{'、'.join(f'{r.fixmedins_name}{fmt.pct(r.execution, 1)}' for r in over.head(5).itertuples())}）"
-                if len(over) else "")
-             + f"，执行率低于90%的{len(under)}家"
-             + (f"（{'、'.join(f'{r.fixmedins_name}{fmt.pct(r.execution, 1)}' for r in under.head(5).itertuples())}）"
-                if len(under) else "")
+             + (f"超出预算的{len(over)}家（"
+                f"{'、'.join(f'{r.fixmedins_name}{fmt.pct(r.execution, 1)}' for r in over.head(5).itertuples())}）"
+                if len(over) else "没有超出预算的机构")
+             + (f"，执行率低于90%的{len(under)}家（"
+                f"{'、'.join(f'{r.fixmedins_name}{fmt.pct(r.execution, 1)}' for r in under.head(5).itertuples())}）"
+                if len(under) else "，没有执行率低于90%的机构")
              + "。年度清算按协议落实“结余留用、合理超支分担”，具体清算金额以经办机构清算结果为准。")
     rep.md(text)
     b = _sort_level(b)

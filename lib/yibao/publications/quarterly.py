@@ -315,10 +315,28 @@ def grouping(ctx: Context, rep) -> None:
         r = b[b["item"] == "drg_dip"].iloc[0]
         text = (f"{ctx.period.year}年{kind}付费统筹基金预算{fmt.money(r['amount'])}，截至{ctx.label}末已支出"
                 f"{fmt.money(r['spent_ytd'])}，执行进度{fmt.pct(r['execution'], 1)}（时间进度{fmt.pct(r['elapsed'], 1)}）。")
+    hb = analysis.hospital_budget_execution(ctx.wh, ctx.region, ctx.period.code)
+    if not hb.empty:
+        over = hb[hb["balance"] < 0]
+        text += (f"{len(hb)}家医疗机构下达了分机构预算，截至{ctx.label}末按时间进度应支出{fmt.money(hb['due'].sum())}，"
+                 f"实际支出{fmt.money(hb['spent'].sum())}；"
+                 + (f"超过时间进度（超支）的{len(over)}家，超支合计{fmt.money(-over['balance'].sum())}。"
+                    if len(over) else "各机构支出均未超过时间进度。"))
     rep.md(text +
            f"{ctx.label}，医保结算清单上传率{fmt.pct(v(28))}，质控通过率{fmt.pct(v(29))}（{ctx.change(29, '环比')}）；"
            f"开展{kind}付费的医疗机构按{kind}结算人次占比{fmt.pct(v(30))}，入组病例中按付费标准结算占"
            f"{fmt.pct(v(31))}、据实结算（含特例单议、除外）占{fmt.pct(v(32))}。")
+    if not hb.empty:
+        hb = _sort_level(hb, "level")
+        rep.table(pd.DataFrame({
+            "机构名称": hb["fixmedins_name"].values, "级别": hb["level"].values,
+            "年度预算（万元）": hb["budget"].map(fmt.wan).values, "按时间进度（万元）": hb["due"].map(fmt.wan).values,
+            "实际支出（万元）": hb["spent"].map(fmt.wan).values,
+            "执行进度": hb["execution"].map(lambda x: fmt.pct(x, 1)).values,
+            "结余/超支（万元）": [("结余" if x >= 0 else "超支") + fmt.wan(abs(x)) for x in hb["balance"]],
+        }), f"{ctx.period.range_label}各医疗机构{kind}付费预算执行情况",
+            note=f"按时间进度＝年度预算×已过月数÷12（时间进度{fmt.pct(hb['elapsed'].iloc[0], 1)}）；实际支出＝该机构住院结算统筹基金"
+                 "支付累计（含异地就医患者，退费已冲销）；结余/超支＝按时间进度应支出－实际支出。")
     cols = ((28, "上传率"), (29, "质控通过率"), (30, "入组结算占比"), (31, "标准结算占比"), (32, "据实结算占比"))
     h = _sort_level(ctx.hospitals[["fixmedins_code", "fixmedins_name", "lv_group", "drg_dip_flag"]], "lv_group")
     out = pd.DataFrame({"机构名称": h["fixmedins_name"].values, "级别": h["lv_group"].values})
@@ -392,10 +410,12 @@ def efficiency(ctx: Context, rep) -> None:
     worse = h[(h["time"] > 1.1) & (h["cost"] > 1.1)]
     cmi_txt = f"区域CMI为{fmt.ratio(ctx.value('x_cmi'), 2)}；" if _ok(ctx.value("x_cmi")) else ""
     rep.md(f"{cmi_txt}时间消耗指数和费用消耗指数以区域整体为1，数值越小效率越高。{ctx.label}"
-           f"两项指数均低于1的医疗机构{len(both)}家"
-           + (f"（{'、'.join(both.sort_values('cost')['fixmedins_name'].head(5))}等）" if len(both) else "")
-           + f"；两项指数均高于1.1的{len(worse)}家"
-           + (f"（{'、'.join(worse.sort_values('cost', ascending=False)['fixmedins_name'].head(5))}）" if len(worse) else "")
+           + (f"两项指数均低于1的医疗机构{len(both)}家"
+              f"（{'、'.join(both.sort_values('cost')['fixmedins_name'].head(5))}{'等' if len(both) > 5 else ''}）"
+              if len(both) else "没有两项指数均低于1的医疗机构")
+           + (f"；两项指数均高于1.1的{len(worse)}家"
+              f"（{'、'.join(worse.sort_values('cost', ascending=False)['fixmedins_name'].head(5))}"
+              f"{'等' if len(worse) > 5 else ''}）" if len(worse) else "；没有两项指数均高于1.1的医疗机构")
            + "。")
     charts = _charts()
     fig = charts.scatter(h.dropna(subset=["time", "cost"]), "time", "cost", label_col="fixmedins_name",
@@ -477,7 +497,7 @@ def out_of_catalog(ctx: Context, rep) -> None:
 
 PEER_INDICATORS = {
     40: ("门诊住院人次比", "OPIP_RATIO_LOW", "low",
-         "即每多少个门诊人次对应1个出院人次，指标值越小，提示门诊收住院率越高，可能存在“拉人头”住院"),
+         "即每1个出院人次对应的门诊人次数，指标值越小，提示门诊收住院率越高，可能存在“拉人头”住院"),
     45: ("医保外费用占比", "OUT_OF_CATALOG_HIGH", "high",
          "偏高提示可能将目录内费用转为患者自付，加重群众负担"),
     41: ("出院人次环比增长率", "CASE_GROWTH_HIGH", "high",
@@ -717,14 +737,24 @@ def appendix_institutions(ctx: Context, rep) -> None:
 
 
 def appendix_checks(ctx: Context, rep) -> None:
+    """The 复核 checklist in readers' words: how many checks passed, failed and were skipped (never "全部通过"
+    when some were not run), each check named by its kind (no check ids)."""
     from yibao.metrics import checks
     df = checks.run_checks(ctx.wh, ctx.region, ctx.period.code, ctx.ind)
+    rep.md(f"发布前对数据底稿进行了自动复核：{checks_summary(df)}。")
     status = {"pass": "通过", "fail": "不通过", "warn": "提示", "skip": "未执行"}
-    n_fail = int((df["status"] == "fail").sum())
-    rep.md(f"发布前对数据底稿进行了{len(df)}项自动复核，{'全部通过' if n_fail == 0 else f'其中{n_fail}项未通过，已在下表标明'}。")
-    t = pd.DataFrame({"复核项": df["check_id"], "结果": df["status"].map(status).fillna(df["status"]),
+    t = pd.DataFrame({"序号": [str(i) for i in range(1, len(df) + 1)],
+                      "复核项": df["check_id"].map(checks.check_label), "结果": df["status"].map(status).fillna("提示"),
                       "说明": df["detail"]})
-    rep.table(t, "数据复核清单")
+    rep.table(t, "数据复核清单", note="“未执行”为本期没有可核对的数值（如该指标本期不发布），不计为通过。")
+
+
+def checks_summary(df: pd.DataFrame) -> str:
+    """'51项：通过47、未执行4' — every status counted, skipped checks never counted as passed."""
+    n = {k: int((df["status"] == k).sum()) for k in ("pass", "fail", "warn", "skip")}
+    parts = [f"{zh}{n[k]}" for k, zh in (("pass", "通过"), ("fail", "不通过"), ("warn", "提示"), ("skip", "未执行"))
+             if n[k]]
+    return f"{len(df)}项：" + "、".join(parts)
 
 
 def appendix_sources(ctx: Context, rep) -> None:
