@@ -391,7 +391,7 @@ def _check_format(df: pd.DataFrame):
         problems.append("数值与状态不匹配（仅“ok”行应有数值）")
     if problems:
         return cid, "fail", "；".join(problems) + "。"
-    return cid, "pass", f"indicators.csv共{len(df)}行，列、状态取值、数值与状态对应均符合数据契约，且不含任何参保人标识字段。"
+    return cid, "pass", f"indicators.csv共{len(df)}行，列、状态取值、数值与状态对应均符合数据规范，且不含任何参保人标识字段。"
 
 
 def to_csv_text(df: pd.DataFrame) -> str:

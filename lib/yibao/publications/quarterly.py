@@ -296,8 +296,8 @@ def settlement(ctx: Context, rep) -> None:
     if prepaid > 0:
         out["预付金（万元）"] = t["prepaid"].map(fmt.wan).values
     rep.table(out, f"{ctx.period.range_label}各定点医疗机构结算拨付情况",
-              note=("支付率＝已到期申报的实际支付÷应付（扣除违规拒付）×100%；未到期为截至数据提取日尚未超过结算期限"
-                    f"（自申报之日起{fmt.count(deadline.limit)}个工作日，未扣除法定节假日）的未拨付申报；"
+              note=("支付率＝已到期申报的实际支付÷应付（扣除违规拒付）×100%；未到期为截至数据提取日仍在结算期限内"
+                    f"（{deadline.cite()}，自申报之日起{fmt.count(deadline.limit)}个工作日，未扣除法定节假日）的未拨付申报；"
                     if deadline is not None else
                     "支付率＝已拨付申报的实际支付÷应付（扣除违规拒付）×100%；")
               + "少付＝已拨付申报的应付－实付；拨付天数＝拨付日期－申报日期。")
@@ -392,7 +392,7 @@ def special_case_judgement(ctx: Context, share) -> str:
     if cap is None or not _ok(share):
         return ""
     verdict = "未超过" if share <= cap.limit else "已超过"
-    return (f"（{cap.cite()}，特例单议总量控制在{ctx.pay_method}出院总病例的{cap.permille_or_pct()}以内；"
+    return (f"（{cap.cite()}，特例单议总量控制在{ctx.pay_method}出院总病例的{cap.permille_or_pct()}以内，"
             f"本期{verdict}该上限）")
 
 
