@@ -267,7 +267,7 @@ def settlement(ctx: Context, rep) -> None:
         text += f"已拨付但少于应付的{len(part['少付'])}个机构·月，少付{fmt.money(part['少付']['short'].sum())}。"
     ref = ctx.value_any(14)
     if _ok(ref):
-        text += (f"按数据底稿指标14口径（实际支付÷全部应付，含尚未到期的申报），支付率为{fmt.pct(ref)}，"
+        text += (f"按数据底稿口径（实际支付÷全部应付，含尚未到期的申报），医保基金支付率为{fmt.pct(ref)}，"
                  f"该指标为半年/年度指标，本期仅作参考值。")
     if _ok(lag):
         slow = sp.sort_values("lag_days", ascending=False).head(3)

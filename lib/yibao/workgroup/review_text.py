@@ -42,7 +42,7 @@ INTERNAL = (
     (re.compile(r"数据契约|DATA_CONTRACT|settlement_progress|setl_list|fixmedins_code|poolarea_no|psn_no"),
      "内部术语或表名"),
     (re.compile(r"TODO|TBD|XX|lorem|\{[a-z_]+\}|即每多少"), "模板占位或样板文字"),
-    (re.compile(r"(?<!\d)(?:19|20)\d{2}-\d{2}-\d{2}(?!\d)"), "日期未按“2026年12月17日”书写"),
+    (re.compile(r"(?<!\d)(?:19|20)\d{2}-\d{1,2}-\d{1,2}(?!\d)"), "日期未按“2026年12月17日”书写"),
     (re.compile(r"(?<![\d.,])0家"), "“0家”句子"),
 )
 COMPLIANCE_RX = re.compile(r"[^。；]*(?:上限|未超过|已超过|不超过\d+个工作日|限额)[^。；]*")
@@ -61,7 +61,6 @@ def read_report(html_path: Path) -> tuple[str, list[list[list[str]]]]:
     h = Path(html_path).read_text(encoding="utf-8", errors="replace")
     h = re.sub(r"<(script|style|svg)[^>]*>.*?</\1>", " ", h, flags=re.S | re.I)
     h = re.sub(r'src="data:[^"]+"', "", h)
-    h = re.sub(r"<nav[^>]*>.*?</nav>", " ", h, flags=re.S | re.I)
     tables = []
     for t in re.findall(r"<table[^>]*>(.*?)</table>", h, flags=re.S | re.I):
         rows = []
@@ -226,6 +225,8 @@ def text_vs_appendix(prose: str, tables) -> list[Check]:
                     bad3.append(f"附录表指标{iid}（{name}）为收不抵支，其变化写作“{c}”")
     for m in re.finditer(r"(?:结余|结余合计)\s*-\d[\d,.]*\s*(?:亿元|万元|元)?", prose):
         bad3.append(f"正文“{m.group()}”（收不抵支应写作“收不抵支…”）")
+    for m in re.finditer(r"收不抵支[\d,.]+(?:亿元|万元|元)（(?:同比|环比)(?:增长|下降)[\d.]+%", prose):
+        bad3.append(f"正文“{m.group()}”（收不抵支的变化应写作“收不抵支扩大/收窄…”）")
     cum = [_bare(i.name) for i in catalogue.CATALOGUE if i.timing == "cumulative" and len(_bare(i.name)) >= 4]
     for p in para:
         for name in cum:
