@@ -340,7 +340,7 @@ def test_messages_state_value_and_benchmark(multi):
     ga = df.loc["GROUP_ADMISSION"]
     assert "2026年8月10日" in ga["message"] and "1组参保人（合计4人" in ga["message"]
     tr = df.loc["IMPOSSIBLE_TRAVEL"]
-    assert tr["severity"] == "high" and "西岭市" in tr["message"] and "2026-07-05 10:08" in tr["message"]
+    assert tr["severity"] == "high" and "西岭市" in tr["message"] and "2026年7月5日 10:08" in tr["message"]
     icd = multi["dip"].set_index("rule_id").loc["UPCODING_ICD"]
     assert "I63.3" in icd["message"] and "未特指" in icd["message"] and "两年前" in icd["message"]
     assert icd["value"] > icd["benchmark"] + 20

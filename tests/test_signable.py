@@ -5,9 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import shutil
-from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
 import readback
@@ -291,3 +289,40 @@ def test_text_checks_pass_and_skip_honestly(tmp_path):
     assert {c.result for c in checks} == {"未执行"}
     assert review_text.summary(checks) == f"{len(checks)} 项：未执行 {len(checks)}"
     assert review_text.summary(checks[:2] + [review.Check("准确性", "X", "x", PASS)]) == "3 项：通过 1、未执行 2"
+
+
+def test_complementary_suppression_of_a_lone_small_cell():
+    from yibao.publications.quarterly import COMPLEMENTARY, complementary
+    # total 3 + 7 + 9 = 19 published: "<5" alone would be 19 − 16; the smallest other cell is withheld too
+    assert complementary(["<5", "7", "9", "0"], [3, 7, 9, 0]) == ["<5", COMPLEMENTARY, "9", "0"]
+    assert complementary(["<5", "<5", "9"], [3, 2, 9]) == ["<5", "<5", "9"]  # two hidden cells: no need
+    assert complementary(["6", "9"], [6, 9]) == ["6", "9"]
+
+
+# ---- findings with weight -------------------------------------------------------------------------------
+
+def test_findings_carry_their_estimated_amount_and_sort_by_it(small_data):
+    from yibao.data.warehouse import Warehouse
+    from yibao.findings import engine
+    wh = Warehouse(small_data)
+    try:
+        f = engine.find_detailed(wh, "350100", PERIOD)
+        assert "impact" in engine.COLUMNS
+        # out-of-catalogue: (hospital share − peers' median) × the hospital's medical cost, by hand from settlements
+        oc = f[f["rule_id"] == "OUT_OF_CATALOG_HIGH"]
+        assert len(oc)
+        r = oc.iloc[0]
+        medfee = wh.df(f"""SELECT SUM(medfee_sumamt) AS m FROM setl_net
+                           WHERE fixmedins_code = '{r.fixmedins_code}' AND insu_admdvs = poolarea_no
+                             AND month IN ('2026-07', '2026-08', '2026-09') AND cls IN ('门诊类', '住院类')""")["m"].iloc[0]
+        assert r.impact == pytest.approx((r.value - r.benchmark) / 100 * medfee, rel=2e-3)
+        assert fmt.money(r.impact).split(".")[0] in r.message and "患者多负担" in r.message
+        # upcoding: extra cases × the gap between the subgroups' payment standards, said in the message
+        up = f[f["rule_id"] == "UPCODING_DRG"]
+        assert len(up) and up["impact"].notna().all() and all("估算多支付医保基金约" in m for m in up["message"])
+        # within a severity, the largest amount first; leads without an amount after those with one
+        for _, g in f.groupby("severity", sort=False):
+            imp = g["impact"].fillna(-1).tolist()
+            assert imp == sorted(imp, reverse=True)
+    finally:
+        wh.close()

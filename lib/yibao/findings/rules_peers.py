@@ -68,12 +68,16 @@ def out_of_catalog_high(ctx: Ctx) -> list[dict]:
         sev = _capped(t["grade"].severity(r.z, r.rel, r.n, t["min_setl"]), r.special_note)
         if not sev:
             continue
+        shifted = (r.share - r.median) / 100 * r.medfee  # cost borne by patients above the peers' share
         msg = (f"{ctx.period.label}{ctx.name(r.fixmedins_code)}医保外费用占比为{fmt.pct(r.share)}，"
-               f"{r.peer_text}中位数为{fmt.pct(r.median)}，明显偏高{r.special_note}，请排查是否存在开具目录外药品耗材等"
+               f"{r.peer_text}中位数为{fmt.pct(r.median)}，明显偏高{r.special_note}；按中位数估算，患者多负担目录外费用"
+               f"约{fmt.money(shifted)}，请排查是否存在开具目录外药品耗材等"
                f"将应由医保支付的费用转由患者自费的情况并书面说明。")
-        out.append(finding(ctx, "OUT_OF_CATALOG_HIGH", r.fixmedins_code, "", "医保外费用占比(%)", r.share, r.median,
-                           sev, msg, peer_group=r.peer_text, volume=r.n, z=r.z,
-                           annotation="专科医院" if r.special_note else ""))
+        row = finding(ctx, "OUT_OF_CATALOG_HIGH", r.fixmedins_code, "", "医保外费用占比(%)", r.share, r.median,
+                      sev, msg, peer_group=r.peer_text, volume=r.n, z=r.z,
+                      annotation="专科医院" if r.special_note else "")
+        row["impact"] = round(shifted)
+        out.append(row)
     return out
 
 
@@ -232,14 +236,18 @@ def cost_deviation(ctx: Ctx) -> list[dict]:
             continue
         gname = names.get(r.grp, "")
         label = f"{r.grp}（{gname}）" if gname else r.grp
+        excess = (r.cost - r.median) * r.n if high else None
         if high:
-            tail = f"高出{fmt.pct(rel * 100, 1)}，请对照临床路径分析费用偏高原因、控制不合理费用并书面说明。"
+            tail = (f"高出{fmt.pct(rel * 100, 1)}，按中位数估算本期多发生医疗费用约{fmt.money(excess)}，"
+                    f"请对照临床路径分析费用偏高原因、控制不合理费用并书面说明。")
         else:
             sev = "low"
             tail = f"低{fmt.pct(rel * 100, 1)}，请核查是否存在治疗不足或高套低编（费用与病组不符）的情况。"
         msg = (f"{ctx.period.label}{ctx.name(r.fixmedins_code)}{label}病组次均费用为{fmt.money(r.cost)}"
                f"（{fmt.count(r.n)}例），{peer_label(r.peer_group)}同病组次均费用中位数为{fmt.money(r.median)}，{tail}")
-        out.append(finding(ctx, "COST_DEVIATION", r.fixmedins_code, r.grp, "病组次均费用(元)", r.cost, r.median, sev,
-                           msg, peer_group=peer_label(r.peer_group), volume=r.n, z=r.zz,
-                           annotation="" if high else "偏低"))
+        row = finding(ctx, "COST_DEVIATION", r.fixmedins_code, r.grp, "病组次均费用(元)", r.cost, r.median, sev,
+                      msg, peer_group=peer_label(r.peer_group), volume=r.n, z=r.zz,
+                      annotation="" if high else "偏低")
+        row["impact"] = round(excess) if excess is not None else None
+        out.append(row)
     return out

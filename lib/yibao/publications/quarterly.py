@@ -381,8 +381,31 @@ def special_cases(ctx: Context, rep) -> None:
         amt = sc["approved_amt"].get(r.fixmedins_code) if s34 == "ok" else None
         rows.append({"机构名称": r.fixmedins_name, "级别": r.lv_group, "申请例数": applied, "通过例数": approved,
                      "通过金额（万元）": fmt.wan(amt) if s34 == "ok" else "—"})
-    rep.table(pd.DataFrame(rows), f"{ctx.label}各医疗机构特例单议申请和审核情况",
-              note="例数少于5例的显示为“<5”，其通过金额不予公布。")
+    t = pd.DataFrame(rows)
+    vals33 = [a33.set_index("fixmedins_code")["value"].get(c) for c in d["fixmedins_code"]]
+    vals34 = [a34["value"].get(c) for c in d["fixmedins_code"]]
+    t["申请例数"] = complementary(list(t["申请例数"]), vals33)
+    t["通过例数"] = complementary(list(t["通过例数"]), vals34)
+    t.loc[t["通过例数"] == COMPLEMENTARY, "通过金额（万元）"] = "—"
+    rep.table(t, f"{ctx.label}各医疗机构特例单议申请和审核情况",
+              note=f"例数少于{SMALL}例的显示为“{SUPPRESSED}”，其通过金额不予公布"
+              + (f"；“{COMPLEMENTARY}”为防止由合计数反推而一并不予公布的例数" if (t == COMPLEMENTARY).any().any() else "")
+              + "。")
+
+
+COMPLEMENTARY = "*"  # a cell withheld only so that a "<5" cell cannot be computed from the published total
+
+
+def complementary(cells: list[str], values: list) -> list[str]:
+    """Complementary suppression of one column whose total is published: when exactly one cell is "<5",
+    the total minus the others would give it back, so the smallest other non-zero cell is withheld too."""
+    out = list(cells)
+    if sum(c == SUPPRESSED for c in out) != 1:
+        return out
+    cand = [(float(v), i) for i, (c, v) in enumerate(zip(out, values)) if c != SUPPRESSED and _ok(v) and float(v) > 0]
+    if cand:
+        out[min(cand)[1]] = COMPLEMENTARY
+    return out
 
 
 def special_case_judgement(ctx: Context, share) -> str:
@@ -621,9 +644,13 @@ def findings_list(ctx: Context, rep) -> None:
         hm = f[f["severity"].isin(["high", "medium"])]
         rep.md(f"综合各项监测规则，{ctx.label}共发现需关注的线索{len(f)}条，其中需重点核查（高、中）{len(hm)}条，"
                f"涉及{hm['fixmedins_code'].nunique()}家机构。线索为数据比对结果，不等同于违规认定，请相关机构认真自查、据实说明。")
+        imp = pd.to_numeric(f["impact"], errors="coerce") if "impact" in f else pd.Series(float("nan"), index=f.index)
         t = pd.DataFrame({"机构名称": f["fixmedins_name"], "关注等级": f["severity"].map(SEVERITY_ZH),
-                          "问题线索": f["message"]})
-        rep.table(t, f"{ctx.label}问题警示清单")
+                          "估算金额（万元）": imp.map(fmt.wan), "问题线索": f["message"]})
+        rep.table(t, f"{ctx.label}问题警示清单",
+                  note="同一关注等级内按估算金额由高到低排列。估算金额：高套病组为按支付标准差额估算的多支付医保基金，"
+                       "医保外费用为按同级中位数估算的患者多负担费用，病组费用偏高为按同级中位数估算的多发生医疗费用；"
+                       "“—”为该类线索不估算金额。")
     c = ctx.commendations
     if c is not None and not c.empty:
         rep.md(f"同时，{len(c)}家机构时间、费用消耗指数均优于区域水平且本期无中高级别问题线索，予以表扬：")
