@@ -326,3 +326,35 @@ def test_findings_carry_their_estimated_amount_and_sort_by_it(small_data):
             assert imp == sorted(imp, reverse=True)
     finally:
         wh.close()
+
+
+def test_binomial_band_keeps_small_hospitals_noise_out():
+    from yibao.findings.stats import binom_cdf, binomial_band_p
+    assert binom_cdf(1, 3, 0.5) == pytest.approx(0.5)          # (1 + 3) / 8
+    assert binom_cdf(0, 2, 0.9) == pytest.approx(0.01)
+    # 28 of 30 lists passed against a median of 100 %: one or two failures are noise
+    assert binomial_band_p(28, 30, 100.0) > 0.001
+    # 26 of 47 against 98 %: far outside the band
+    assert binomial_band_p(26, 47, 98.0) < 1e-6
+
+
+def test_base_group_rule_has_a_yardstick_when_tertiary_peers_are_few():
+    from types import SimpleNamespace
+    from yibao.data.periods import Period
+    from yibao.findings import rules_peers
+    from yibao.findings.rules import T
+    ctx = SimpleNamespace(period=Period.parse(PERIOD), name=lambda c: {"H1": "甲县人民医院"}.get(c, c),
+                          level=lambda c: "三级")
+    allh = pd.DataFrame([  # one 三级 hospital; the rest of the county treats 200 of 1,000 grouped cases in base groups
+        {"fixmedins_code": "H1", "lv_group": "三级", "grouped": 400, "base": 160},
+        {"fixmedins_code": "H2", "lv_group": "二级", "grouped": 600, "base": 150},
+        {"fixmedins_code": "H3", "lv_group": "一级", "grouped": 400, "base": 50}])
+    df = allh[allh["lv_group"] == "三级"].assign(share=lambda d: d["base"] / d["grouped"] * 100)
+    out = rules_peers._base_group_few_peers(ctx, df, allh, T["BASE_GROUP_TERTIARY"])
+    assert len(out) == 1 and out[0]["fixmedins_code"] == "H1"
+    assert out[0]["benchmark"] == pytest.approx(20.0) and out[0]["value"] == pytest.approx(40.0)
+    assert "三级医院不足3家" in out[0]["message"] and "以全统筹区其他医院基层病组病例占比20.00%为参照" in out[0]["message"]
+    # at the region's own share there is nothing to say
+    calm = allh.assign(base=[80, 150, 50])
+    df = calm[calm["lv_group"] == "三级"].assign(share=lambda d: d["base"] / d["grouped"] * 100)
+    assert rules_peers._base_group_few_peers(ctx, df, calm, T["BASE_GROUP_TERTIARY"]) == []

@@ -69,9 +69,9 @@ T = {
                             high_groups=2, high_occasions=5),
     "IMPOSSIBLE_TRAVEL": dict(minutes=30, min_events=3, med_events=5, high_events=10, min_ratio=5.0,
                               max_p=1e-4),
-    "QC_PASS_LOW": dict(min_uploaded=30, floor_abs=2.0, floor_rel=0.0,
+    "QC_PASS_LOW": dict(min_uploaded=30, floor_abs=2.0, floor_rel=0.0, max_binom_p=0.001,
                         grade=Grade(z_low=3.0, z_med=3.5, z_high=5.0, rel_low=0.08, rel_med=0.1, rel_high=0.2)),
-    "UPLOAD_LOW": dict(min_ip=30, floor_abs=2.0, floor_rel=0.0,
+    "UPLOAD_LOW": dict(min_ip=30, floor_abs=2.0, floor_rel=0.0, max_binom_p=0.001,
                        grade=Grade(z_low=3.0, z_med=3.5, z_high=5.0, rel_low=0.08, rel_med=0.1, rel_high=0.2)),
 }
 COMMEND = dict(min_grouped=100, max_index=1.0, top=10)
