@@ -96,7 +96,20 @@ def overview(ctx: Context, rep) -> None:
         + (f"以及{'、'.join(opt)}" if opt else "") +
         f"等情况通报如下。纳入通报的定点医疗机构{n_h}家、定点零售药店{n_ph}家；数据来源为医保基金报表和医保信息平台结算数据"
         f"（{y}年1月1日至12月31日，按结算时间统计，退费结算已冲销）。"
+        + _absent_items(ctx) +
         f"数据仅限{ctx.name}定点医药机构及参会部门内部使用，不得对外传播。")
+
+
+def _absent_items(ctx: Context) -> str:
+    """An explicit sentence for the required items whose data were not provided (福建省医保数据工作组工作规则
+    第十二条（四）集采排名、（五）监督检查发现问题), instead of leaving them out in silence."""
+    missing = [z for t, z in (("vbp_progress", "各医疗机构药品耗材集采完成和排名情况（第十二条（四））"),
+                              ("supervision", "日常稽核监管发现的问题情况（第十二条（五））"))
+               if not ctx.wh.has(t)]
+    if not missing:
+        return ""
+    return (f"按福建省医保数据工作组工作规则，年度通报还应包括{'、'.join(missing)}；本期未取得相应数据，"
+            f"本通报暂不含该部分内容，待数据到位后补充通报。")
 
 
 # ---- 一、基金 --------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import pandas as pd
 from yibao.metrics import analysis
 from yibao import fmt
 from yibao.data.contract import LEVEL_ORDER
-from yibao.publications import rules
+from yibao.publications import services
 from yibao.publications.context import Context
 
 SEVERITY_ZH = {"high": "高", "medium": "中", "low": "低"}
@@ -117,7 +117,7 @@ def expenditure(ctx: Context, rep) -> None:
         f"职工医保基金支出{fmt.money(v(9))}（{ctx.change(9, '同比')}），其中统筹基金支出{fmt.money(v(10))}，"
         f"本地住院统筹基金支出{fmt.money(v(11))}；居民医保基金支出{fmt.money(v(12))}（{ctx.change(12, '同比')}），"
         f"其中本地住院统筹基金支出{fmt.money(v(13))}。"
-        + _income_vs_expense(ctx))
+        + _income_vs_expense(ctx) + services.remote_care_text(ctx))
     lv = analysis.expenditure_by_level(ctx.wh, ctx.region, ctx.period.code)
     if not lv.empty:
         top = lv.sort_values("hifp_pay", ascending=False).iloc[0]
@@ -229,78 +229,9 @@ def assistance_resources(ctx: Context, rep) -> None:
 
 
 def settlement(ctx: Context, rep) -> None:
-    """Settlement and payment progress (14, 申报→拨付时间差, 预付金) when the monthly settlement table is
-    present. The 支付率 is given over the claims that were due by the data's date (the region's settlement
-    deadline, params/regions.yaml); claims not yet due are counted apart, and unpaid claims apart from
-    claims paid short. Indicator 14 (every claim of the year, due or not) is quoted as the 参考值 the
-    appendix shows."""
-    sp = analysis.settlement_progress(ctx.wh, ctx.region, ctx.period.code)
-    if sp.empty:
-        rep.md("本期未提供月度结算拨付数据，医保基金支付率和结算时间差暂不分析。")
-        return
-    deadline = ctx.rules.settlement_days()
-    cl = rules.classify_claims(analysis.settlement_claims(ctx.wh, ctx.region, ctx.period.code), deadline)
-    as_of = cl["as_of"].iloc[0]
-    part = {k: cl[cl["state"] == k] for k in ("已付清", "少付", "未到期", "逾期未付", "未拨付")}
-    due = cl[cl["state"] != "未到期"]
-    rate_due = due["paid"].sum() / due["payable"].sum() * 100 if due["payable"].sum() else None
-    lag = (sp["lag_days"] * sp["payable"]).sum() / sp["payable"].sum() if sp["payable"].sum() else None
-    prepaid = cl["prepaid"].fillna(0).sum()
-
-    def amt(k):
-        return f"{fmt.money(part[k]['payable'].sum())}（{len(part[k])}个机构·月）"
-    text = (f"{ctx.period.range_label}，定点医疗机构申报医保结算金额{fmt.money(sp['declared'].sum())}，"
-            f"扣除违规拒付{fmt.money(sp['refused'].sum())}后应付{fmt.money(sp['payable'].sum())}，"
-            f"截至{fmt.date_zh(as_of)}（数据提取日）实际支付{fmt.money(sp['paid'].sum())}"
-            + (f"，另预拨付预付金{fmt.money(prepaid)}" if prepaid > 0 else "") + "。")
-    if deadline is not None:
-        text += (f"{deadline.cite()}，费用结算时间自申报之日起不超过{fmt.count(deadline.limit)}个工作日。"
-                 f"应付金额中{amt('未到期')}尚未到结算期限，不计入支付率；已到期的应付{fmt.money(due['payable'].sum())}"
-                 f"实际支付{fmt.money(due['paid'].sum())}，支付率{fmt.pct(rate_due)}。")
-        text += (f"已到期未拨付{amt('逾期未付')}。" if len(part["逾期未付"]) else "已到期的申报均已拨付。")
-    else:
-        paid = cl[cl["state"].isin(["已付清", "少付"])]
-        rate_due = paid["paid"].sum() / paid["payable"].sum() * 100 if paid["payable"].sum() else None
-        text += (f"已拨付的申报应付{fmt.money(paid['payable'].sum())}、实际支付{fmt.money(paid['paid'].sum())}，"
-                 f"支付率{fmt.pct(rate_due)}；尚未拨付{amt('未拨付')}（本统筹区未设定结算期限规则，未区分是否到期）。")
-    if len(part["少付"]):
-        text += f"已拨付但少于应付的{len(part['少付'])}个机构·月，少付{fmt.money(part['少付']['short'].sum())}。"
-    ref = ctx.value_any(14)
-    if _ok(ref):
-        text += (f"按数据底稿口径（实际支付÷全部应付，含尚未到期的申报），医保基金支付率为{fmt.pct(ref)}，"
-                 f"该指标为半年/年度指标，本期仅作参考值。")
-    if _ok(lag):
-        slow = sp.sort_values("lag_days", ascending=False).head(3)
-        text += (f"已拨付的申报从申报到拨付平均{fmt.num(lag, 1)}天，用时最长的是"
-                 + "、".join(f"{r.fixmedins_name}（{fmt.num(r.lag_days, 1)}天）" for r in slow.itertuples()) + "。")
-    rep.md(text)
-    by = cl.groupby(["fixmedins_code", "fixmedins_name", "level"])
-    t = by.agg(payable=("payable", "sum"), paid=("paid", "sum"), prepaid=("prepaid", "sum")).reset_index()
-    for k in ("未到期", "逾期未付", "未拨付"):
-        t[k] = t["fixmedins_code"].map(part[k].groupby("fixmedins_code")["payable"].sum()).fillna(0)
-    t["少付"] = t["fixmedins_code"].map(part["少付"].groupby("fixmedins_code")["short"].sum()).fillna(0)
-    dd = due.groupby("fixmedins_code")[["paid", "payable"]].sum()
-    t["rate"] = t["fixmedins_code"].map(dd["paid"] / dd["payable"].where(dd["payable"] > 0) * 100)
-    t["lag"] = t["fixmedins_code"].map(sp.set_index("fixmedins_code")["lag_days"])
-    t = _sort_level(t, "level")
-    out = pd.DataFrame({"机构名称": t["fixmedins_name"].values, "级别": t["level"].values,
-                        "应付（万元）": t["payable"].map(fmt.wan).values, "实付（万元）": t["paid"].map(fmt.wan).values})
-    if deadline is not None:
-        out["未到期（万元）"] = t["未到期"].map(fmt.wan).values
-        out["逾期未付（万元）"] = t["逾期未付"].map(fmt.wan).values
-    else:
-        out["未拨付（万元）"] = t["未拨付"].map(fmt.wan).values
-    out["少付（万元）"] = t["少付"].map(fmt.wan).values
-    out["支付率" if deadline is None else "支付率（已到期）"] = t["rate"].map(fmt.pct).values
-    out["平均拨付天数"] = t["lag"].map(lambda x: fmt.num(x, 1)).values
-    if prepaid > 0:
-        out["预付金（万元）"] = t["prepaid"].map(fmt.wan).values
-    rep.table(out, f"{ctx.period.range_label}各定点医疗机构结算拨付情况",
-              note=("支付率＝已到期申报的实际支付÷应付（扣除违规拒付）×100%；未到期为截至数据提取日仍在结算期限内"
-                    f"（{deadline.cite()}，自申报之日起{fmt.count(deadline.limit)}个工作日，未扣除法定节假日）的未拨付申报；"
-                    if deadline is not None else
-                    "支付率＝已拨付申报的实际支付÷应付（扣除违规拒付）×100%；")
-              + "少付＝已拨付申报的应付－实付；拨付天数＝拨付日期－申报日期。")
+    """结算情况: :func:`yibao.publications.claims.settlement` (支付率 over claims due, with the rule's source)."""
+    from yibao.publications import claims
+    claims.settlement(ctx, rep)
 
 
 # ---- 二、效 ---------------------------------------------------------------------------------------
@@ -337,6 +268,7 @@ def grouping(ctx: Context, rep) -> None:
         }), f"{ctx.period.range_label}各医疗机构{kind}付费预算执行情况",
             note=f"按时间进度＝年度预算×已过月数÷12（时间进度{fmt.pct(hb['elapsed'].iloc[0], 1)}）；实际支出＝该机构住院结算统筹基金"
                  "支付累计（含异地就医患者，退费已冲销）；结余/超支＝按时间进度应支出－实际支出。")
+    services.qc_problems_section(ctx, rep)
     cols = ((28, "上传率"), (29, "质控通过率"), (30, "入组结算占比"), (31, "标准结算占比"), (32, "据实结算占比"))
     h = _sort_level(ctx.hospitals[["fixmedins_code", "fixmedins_name", "lv_group", "drg_dip_flag"]], "lv_group")
     out = pd.DataFrame({"机构名称": h["fixmedins_name"].values, "级别": h["lv_group"].values})
@@ -471,7 +403,8 @@ def inpatient_services(ctx: Context, rep) -> None:
         return fmt.change(a[col], None if b is None else b[col], "同比", unit_pct=unit_pct)
     v = ctx.value
     rep.md(
-        f"{ctx.label}，本地参保人在本地定点医疗机构出院{fmt.count(v(39))}人次，门诊{fmt.count(v(38))}人次，"
+        f"{ctx.label}，本地参保人在本地定点医疗机构入院{fmt.count(services.admissions(ctx))}人次（按入院日期统计、"
+        f"已结算的），出院{fmt.count(v(39))}人次，门诊{fmt.count(v(38))}人次，"
         f"门诊住院人次比{fmt.ratio(v(40), 1)}；住院总费用{fmt.money(v(36))}，次均住院费用{fmt.money(v(37))}"
         f"（{ctx.change(37, '同比')}）。全部住院病例（含异地患者）平均住院日{fmt.num(a['avg_los'], 1)}天"
         f"（{ch('avg_los')}）；次均个人负担{fmt.money(a['burden_per_case'])}（{ch('burden_per_case')}），"
@@ -528,6 +461,13 @@ PEER_INDICATORS = {
 }
 
 
+def _float(x):
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return None
+
+
 def level_summary(ctx: Context, iid: int) -> pd.DataFrame:
     d = ctx.per_hospital(iid).dropna(subset=["value"])
     g = d.groupby("lv_group")["value"].agg(["count", "median", "min", "max"]).reset_index()
@@ -546,16 +486,13 @@ def peer_indicator(ctx: Context, rep, iid: int) -> None:
     g = level_summary(ctx, iid)
     named = ctx.findings[ctx.findings["rule_id"] == rule] if not ctx.findings.empty else ctx.findings
     named_hi = named[named["severity"].isin(["high", "medium"])] if not named.empty else named
-    # the named hospitals are shown with this indicator's own value (the one charted), beside their level's median
-    own = dict(zip(d["fixmedins_code"], d["value"]))
-    lv_of = dict(zip(d["fixmedins_code"], d["lv_group"]))
-    med = dict(zip(g["lv_group"], g["median"]))
+    # a named hospital is shown with the value and peer median of its finding (findings.csv), the one 问题警示清单
+    # gives: one median per hospital on every page
     rep.md(f"{ctx.label}全区域{name}为{f(ctx.value(iid))}（{why}）。分级别看，"
            + "；".join(f"{r.lv_group}机构中位数{f(r.median)}（{int(r.count)}家，{f(r.min)}～{f(r.max)}）"
                       for r in g.itertuples()) + "。"
            + (("偏离同级水平明显、予以点名提示的机构：" + "；".join(
-               f"{r.fixmedins_name}（{f(own[r.fixmedins_code])}，同级中位数{f(med.get(lv_of[r.fixmedins_code]))}）"
-               if r.fixmedins_code in own else f"{r.fixmedins_name}"
+               f"{r.fixmedins_name}（{f(_float(r.value))}，判定所用的同级中位数{f(_float(r.benchmark))}）"
                for r in named_hi.itertuples()) + "（判定依据见问题警示清单）。")
               if len(named_hi) else "各级别机构未见明显偏离同级水平的情况。"))
     charts = _charts()
