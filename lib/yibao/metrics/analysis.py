@@ -330,20 +330,35 @@ def hospital_budget_execution(wh: Warehouse, region: str, period: str) -> pd.Dat
 
 
 def top_groups(wh: Warehouse, region: str, period: str, n: int = 10) -> pd.DataFrame:
-    """The region's n most common DRG/DIP groups of the period (grouped cases), with the region's
-    average cost and the range of hospital averages among hospitals with ≥ 5 cases in the group."""
+    """The region's n most common DRG/DIP groups of the period (grouped cases), with the region's average
+    cost, the group's 支付标准 (catalogue pay_std; NaN without a catalogue), and the spread of hospital averages
+    **within one level** (hospitals with ≥ 5 cases in the group): ``level`` is the level whose highest/lowest
+    ratio is the largest, ``min_hosp_cost`` / ``max_hosp_cost`` its lowest and highest hospital average, and
+    ``level_hospitals`` how many hospitals of that level were compared (a 三级 hospital is never set against a
+    township clinic)."""
     p = Period.parse(period)
-    col = "drg_code" if wh.region(region)["pay_method"] == "DRG" else "dip_code"
+    dip = wh.region(region)["pay_method"] != "DRG"
+    col = "dip_code" if dip else "drg_code"
+    cat = "dip_catalog" if dip else "drg_catalog"
+    std = (f"(SELECT {col} AS grp, AVG(pay_std) AS pay_std FROM {cat} WHERE poolarea_no = {lit(region)} GROUP BY 1)"
+           if wh.has(cat) else "(SELECT NULL AS grp, NULL AS pay_std WHERE FALSE)")
     return wh.df(f"""
-        WITH c AS (SELECT {col} AS grp, fixmedins_code, COUNT(*) AS cases, AVG(medfee_sumamt) AS avg_cost
-                   FROM setl_list_net WHERE poolarea_no = ? AND {months_filter(p.months)} AND grp_stas = '1'
-                   GROUP BY 1, 2),
+        WITH c AS (SELECT l.{col} AS grp, l.fixmedins_code, f.lv_group, COUNT(*) AS cases,
+                          AVG(l.medfee_sumamt) AS avg_cost
+                   FROM setl_list_net l JOIN fixmedins_x f USING (fixmedins_code)
+                   WHERE l.poolarea_no = ? AND {months_filter(p.months, 'l.month')} AND l.grp_stas = '1'
+                   GROUP BY 1, 2, 3),
              g AS (SELECT grp, SUM(cases) AS cases, SUM(avg_cost * cases) / SUM(cases) AS avg_cost,
-                          MIN(CASE WHEN cases >= 5 THEN avg_cost END) AS min_hosp_cost,
-                          MAX(CASE WHEN cases >= 5 THEN avg_cost END) AS max_hosp_cost,
                           COUNT(*) AS hospitals
-                   FROM c GROUP BY grp)
-        SELECT * FROM g ORDER BY cases DESC, grp LIMIT {int(n)}""", [region])
+                   FROM c GROUP BY grp ORDER BY cases DESC, grp LIMIT {int(n)}),
+             lv AS (SELECT grp, lv_group, MIN(avg_cost) AS lo, MAX(avg_cost) AS hi, COUNT(*) AS k
+                    FROM c WHERE cases >= 5 GROUP BY 1, 2 HAVING COUNT(*) >= 2),
+             best AS (SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY grp ORDER BY hi / lo DESC, lv_group) AS rn
+                                     FROM lv) WHERE rn = 1)
+        SELECT g.grp, g.cases, g.avg_cost, g.hospitals, s.pay_std, b.lv_group AS level,
+               b.lo AS min_hosp_cost, b.hi AS max_hosp_cost, b.k AS level_hospitals
+        FROM g LEFT JOIN best b USING (grp) LEFT JOIN {std} s USING (grp)
+        ORDER BY g.cases DESC, g.grp""", [region])
 
 
 def institution_counts(wh: Warehouse, region: str) -> pd.DataFrame:

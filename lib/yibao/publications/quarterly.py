@@ -544,22 +544,31 @@ def common_group_costs(ctx: Context, rep) -> None:
     names = _group_names(ctx)
     tg["ratio"] = tg["max_hosp_cost"] / tg["min_hosp_cost"]
     unit = "病组" if ctx.pay_method == "DRG" else "病种"
-    text = f"选取{ctx.label}病例数最多的{len(tg)}个{unit}比较各机构次均费用。"
+    text = f"选取{ctx.label}病例数最多的{len(tg)}个{unit}，在同一级别的机构之间比较次均费用，并与{unit}支付标准对照。"
     spread = tg.dropna(subset=["ratio"])
     if not spread.empty:
         widest = spread.sort_values("ratio", ascending=False).iloc[0]
-        text += (f"机构间差异最大的是{widest['grp']}“{names.get(widest['grp'], '')}”，"
+        text += (f"同级机构间差异最大的是{widest['grp']}“{names.get(widest['grp'], '')}”，{widest['level']}机构中"
                  f"最高机构次均费用是最低机构的{fmt.ratio(widest['ratio'], 1)}倍。"
-                 "同类机构间常见病次均费用相差较大，提示治疗路径、管理水平存在差异，请相关机构对标先进、比学赶超。")
+                 "同级机构间常见病次均费用相差较大，提示治疗路径、管理水平存在差异，请相关机构对标先进、比学赶超。")
     else:
-        text += "各病组病例数不少于5例的机构不足两家，暂不比较机构间差异。"
+        text += f"各{unit}中同一级别病例数不少于5例的机构不足两家，暂不比较机构间差异。"
+    over = tg[tg["avg_cost"] > tg["pay_std"]] if tg["pay_std"].notna().any() else tg.iloc[0:0]
+    if tg["pay_std"].notna().any():
+        text += (f"{len(over)}个{unit}的区域次均费用高于支付标准（" + "、".join(
+            f"{r.grp}，{fmt.pct((r.avg_cost / r.pay_std - 1) * 100, 1)}" for r in over.itertuples()) + "）。"
+            if len(over) else f"各{unit}的区域次均费用均未超过支付标准。")
     rep.md(text)
     t = pd.DataFrame({"编码": tg["grp"], "名称": tg["grp"].map(names).fillna(""),
                       "病例数": tg["cases"].map(fmt.count), "次均费用（元）": tg["avg_cost"].map(fmt.num),
-                      "机构最低（元）": tg["min_hosp_cost"].map(fmt.num),
-                      "机构最高（元）": tg["max_hosp_cost"].map(fmt.num), "最高/最低": tg["ratio"].map(fmt.ratio)})
-    rep.table(t, f"{ctx.label}常见{'病组' if ctx.pay_method == 'DRG' else '病种'}次均费用及机构间差异",
-              note="机构最低、最高仅统计该病组病例数不少于5例的机构。")
+                      "支付标准（元）": tg["pay_std"].map(fmt.num),
+                      "次均费用/支付标准": (tg["avg_cost"] / tg["pay_std"]).map(fmt.ratio),
+                      "比较级别": tg["level"].fillna("—"),
+                      "同级最低（元）": tg["min_hosp_cost"].map(fmt.num),
+                      "同级最高（元）": tg["max_hosp_cost"].map(fmt.num), "最高/最低": tg["ratio"].map(fmt.ratio)})
+    rep.table(t, f"{ctx.label}常见{unit}次均费用及同级机构间差异",
+              note=f"同级最低、最高为同一级别中该{unit}病例数不少于5例的机构次均费用，列出同级差异最大的级别；"
+                   f"支付标准为本统筹区{unit}目录的支付标准。")
 
 
 def _group_names(ctx: Context) -> dict:
