@@ -145,7 +145,10 @@ def fund_year(ctx: Context, rep) -> None:
                      "年末累计结余（万元）": fmt.wan(b.iloc[0]) if len(b) else fmt.DASH})
     v = ctx.value
     rep.md(f"{y}年，{ctx.name}医保基金收入合计{fmt.money(v(1))}（{ctx.change(1, '同比')}），支出合计{fmt.money(v(8))}"
-           f"（{ctx.change(8, '同比')}），当年结余{fmt.money(v(15))}；年末职工医保统筹基金累计结余{fmt.money(v(18))}，"
+           f"（{ctx.change(8, '同比')}），当年{fmt.balance(v(15))}（职工医保统筹基金与居民医保基金合计，不含职工医保个人账户"
+           + (f"；收入合计减支出合计为{fmt.money(v(1) - v(8))}，两者之差{fmt.money(v(1) - v(8) - v(15))}为个人账户当年收支差"
+              if all(x is not None for x in (v(1), v(8), v(15))) and abs(v(1) - v(8) - v(15)) >= 0.005 else "")
+           + f"）；年末职工医保统筹基金累计结余{fmt.money(v(18))}，"
            f"居民医保累计结余{fmt.money(v(21))}。")
     if rows:
         assist = cur["assist"].get("MAF", 0.0) if "MAF" in cur.index else 0.0
@@ -163,7 +166,7 @@ def next_year_budget(ctx: Context, rep) -> None:
     paid by DRG/DIP, so it is shown but never added again."""
     y = _year(ctx)
     if not ctx.wh.has("budget"):
-        rep.md(f"未提供总额预算数据（budget），{y + 1}年度统筹地区医保总额暂不通报。")
+        rep.md(f"未提供总额预算数据，{y + 1}年度统筹地区医保总额暂不通报。")
         return
     b = ctx.wh.df("""SELECT year, item, SUM(amount) AS amount FROM budget
                      WHERE poolarea_no = ? AND year IN (?, ?) AND (fixmedins_code IS NULL OR fixmedins_code = '')
@@ -322,7 +325,7 @@ def clearing(ctx: Context, rep) -> None:
     paid, still to pay (payable − paid), 支付率 (底稿 14, per hospital as in indicators.csv)."""
     y = _year(ctx)
     if not ctx.wh.has("settlement_progress"):
-        rep.md("未提供月度结算拨付数据（settlement_progress），年度清算和支付率暂不通报。")
+        rep.md("未提供月度结算拨付数据，年度清算和支付率暂不通报。")
         return
     sp = ctx.wh.df(f"""
         SELECT g.fixmedins_code, f.fixmedins_name, f.lv_group, SUM(declared_amt) AS declared,

@@ -167,6 +167,17 @@ def _bare(name: str) -> str:
     return name.strip()
 
 
+SUB_SCOPE = re.compile(r"三级|二级|一级|基层|无等级|机构|医院|门诊|病组|病种|各级")
+
+
+def _sub_scope(text: str, start: int) -> bool:
+    """Whether a name at ``start`` speaks of a part (a level, an institution, a group) or of an arithmetic
+    ('收入合计减支出合计为…') rather than the region's indicator: the clause before it names a sub-scope, or the
+    character before it is an operator."""
+    clause = re.split(r"[，。；：\n]", text[:start])[-1]
+    return bool(SUB_SCOPE.search(clause)) or text[max(0, start - 1):start] in ("减", "加", "与", "和", "及", "比")
+
+
 def _to_wan(num: str, unit: str) -> float:
     v = _num(num)
     return v * 1e4 if unit == "亿元" else v / 1e4 if unit == "元" else v
@@ -197,6 +208,8 @@ def text_vs_appendix(prose: str, tables) -> list[Check]:
         # D2: quoted in the text with a value
         for p in para if name_rx is not None else []:
             for m in name_rx.finditer(p):
+                if _sub_scope(p, m.start()):
+                    continue
                 checked += 1
                 if shown in ("不适用", "缺少数据", "—", ""):
                     bad2.append(f"正文“{name}{m.group(1)}{m.group(2) or ''}”，附录表为“{shown or '空'}”")
