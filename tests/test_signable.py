@@ -358,3 +358,12 @@ def test_base_group_rule_has_a_yardstick_when_tertiary_peers_are_few():
     calm = allh.assign(base=[80, 150, 50])
     df = calm[calm["lv_group"] == "三级"].assign(share=lambda d: d["base"] / d["grouped"] * 100)
     assert rules_peers._base_group_few_peers(ctx, df, calm, T["BASE_GROUP_TERTIARY"]) == []
+
+
+def test_differencing_flags_rates_on_the_hidden_count_only():
+    head = ["机构名称", "级别", "出院人次", "出院人次增长率", "医保外费用占比"]
+    ok = [head, ["甲卫生院", "基层/无等级", "<5", "<5", "2.6%"]]  # a share on other cases gives nothing back
+    assert review_text.differencing([ok]).result == PASS
+    bad = [head, ["甲卫生院", "基层/无等级", "<5", "-83.3%", "2.6%"]]
+    c = review_text.differencing([bad])
+    assert c.result == FAIL and "出院人次增长率" in c.detail

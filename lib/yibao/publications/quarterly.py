@@ -588,8 +588,10 @@ def findings_list(ctx: Context, rep) -> None:
         rep.md(f"{ctx.label}各项监测规则未发现需点名提示的异常情况。")
     else:
         hm = f[f["severity"].isin(["high", "medium"])]
-        rep.md(f"综合各项监测规则，{ctx.label}共发现需关注的线索{len(f)}条，其中需重点核查（高、中）{len(hm)}条，"
-               f"涉及{hm['fixmedins_code'].nunique()}家机构。线索为数据比对结果，不等同于违规认定，请相关机构认真自查、据实说明。")
+        rep.md(f"综合各项监测规则，{ctx.label}共发现需关注的线索{len(f)}条，"
+               + (f"其中需重点核查（高、中）{len(hm)}条，涉及{hm['fixmedins_code'].nunique()}家机构。" if len(hm)
+                  else "均为低级别提示，没有需重点核查（高、中）的线索。")
+               + "线索为数据比对结果，不等同于违规认定，请相关机构认真自查、据实说明。")
         imp = pd.to_numeric(f["impact"], errors="coerce") if "impact" in f else pd.Series(float("nan"), index=f.index)
         t = pd.DataFrame({"机构名称": f["fixmedins_name"], "关注等级": f["severity"].map(SEVERITY_ZH),
                           "估算金额（万元）": imp.map(fmt.wan), "问题线索": f["message"]})
@@ -695,7 +697,7 @@ def _fmt_unit(v, unit: str) -> str:
 
 def appendix_institutions(ctx: Context, rep) -> None:
     """Per-institution 底稿 indicators (a compact selection; the full sheet is in digao.xlsx)."""
-    cols = [(39, "出院人次", fmt.count), (37, "次均住院费用", fmt.num), (40, "门诊住院人次比", fmt.ratio),
+    cols = [(39, "出院人次", fmt.count), (37, "次均住院费用（元）", fmt.num), (40, "门诊住院人次比", fmt.ratio),
             (41, "出院人次增长率", lambda x: fmt.pct(x, 1)), (45, "医保外费用占比", lambda x: fmt.pct(x, 1)),
             (28, "清单上传率", lambda x: fmt.pct(x, 1)), (29, "质控通过率", lambda x: fmt.pct(x, 1))]
     h = _sort_level(ctx.hospitals[["fixmedins_code", "fixmedins_name", "lv_group"]], "lv_group")

@@ -290,11 +290,22 @@ def honest_summary(prose: str, pub_dir: Path) -> Check:
 
 # ---- C7 differencing -------------------------------------------------------------------------------------
 
-RATE_HEAD = re.compile(r"同比|环比|增长|增幅|率|占比|比例")
+RATE_HEAD = re.compile(r"同比|环比|增长|增幅|变化|率|占比|比例")
 OTHER_MARKS = re.compile(r"^(?:[<＜≤]\s*\d+|\*+|＊+|≤\d+)$")
 
 
-def differencing(tables, caption_rows: int = 1) -> Check:
+def _computed_on(count_head: str, other: str) -> bool:
+    """Whether column ``other`` is a rate or change computed on the count in ``count_head``: a bare 同比/环比/变化
+    column, or a rate column naming the same count ('出院人次' → '出院人次增长率', '病例数' → '病例数变化')."""
+    if not RATE_HEAD.search(other):
+        return False
+    if re.sub(r"（.*?）", "", other) in ("同比", "环比", "变化", "增长率", "增幅"):
+        return True
+    stem = re.sub(r"（.*?）|本期|同期|当期", "", count_head)
+    return bool(stem) and (stem in other or (stem.endswith("例数") and "例数" in other))
+
+
+def differencing(tables) -> Check:
     bad = []
     for ti, t in enumerate(tables, 1):
         if len(t) < 2:
@@ -305,11 +316,11 @@ def differencing(tables, caption_rows: int = 1) -> Check:
                 if OTHER_MARKS.match(c) and c != SUPPRESSED:
                     bad.append(f"表格{ti}使用了“{c}”而非统一的“{SUPPRESSED}”")
             sup = [j for j, c in enumerate(row) if c == SUPPRESSED and j < len(head) and not RATE_HEAD.search(head[j])]
-            if sup:
+            for k in sup:
                 for j, c in enumerate(row):
-                    if j < len(head) and RATE_HEAD.search(head[j]) and NUM_RX.search(c) and c != SUPPRESSED \
-                            and not head[j].startswith("级别"):
-                        bad.append(f"表格{ti}“{row[0]}”一行：{head[sup[0]]}不予公布，但{head[j]}“{c}”可反推")
+                    if j < len(head) and j != k and _computed_on(head[k], head[j]) and NUM_RX.search(c) \
+                            and c != SUPPRESSED:
+                        bad.append(f"表格{ti}“{row[0]}”一行：{head[k]}不予公布，但由其计算的{head[j]}“{c}”可反推")
                         break
         total = [r for r in t[1:] if r and r[0] in ("合计", "全部", "总计")]
         if total:
