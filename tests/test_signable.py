@@ -367,3 +367,28 @@ def test_differencing_flags_rates_on_the_hidden_count_only():
     bad = [head, ["甲卫生院", "基层/无等级", "<5", "-83.3%", "2.6%"]]
     c = review_text.differencing([bad])
     assert c.result == FAIL and "出院人次增长率" in c.detail
+
+
+# ---- cover date = release date; next release from the plan ----------------------------------------------
+
+def test_cover_date_and_next_release_come_from_the_plan(tmp_path, monkeypatch):
+    from yibao.batch import runner
+    from yibao.publications import plan
+    rel = plan.schedule(2026) + plan.schedule(2027)
+    doc = {"year": 2026, "data": "d", "regions": {"350100": {"name": "东岚市", "pay_method": "DRG",
+                                                             "releases": plan._sort_releases(rel)}}}
+    (tmp_path / "plan-2026.yaml").write_text(plan.dump_plan(doc), encoding="utf-8")
+    monkeypatch.setattr(plan, "plan_dirs", lambda out=None: [tmp_path])
+    q3 = next(e for e in rel if e["kind"] == "quarterly" and e["period"] == "2026Q3")
+    assert plan.release_date("350100", "quarterly", "2026Q3") == dt.date.fromisoformat(q3["date"])
+    assert plan.release_date("350100", "quarterly", "2026Q3", "2026-12-01") == dt.date(2026, 12, 1)
+    assert plan.release_date("350999", "quarterly", "2026Q3") == dt.date.today()  # no plan entry: today
+    job = runner.Job(region="350100", period="2026Q3", kind="quarterly", region_name="东岚市", pay_method="DRG")
+    assert runner.report_metadata(job)["date"] == q3["date"]  # the cover date
+    # the quarterly's 下期发布 line names the planned date of the next quarter
+    from types import SimpleNamespace
+    from yibao.data.periods import Period
+    from yibao.publications import quarterly
+    q4 = next(e for e in rel if e["kind"] == "quarterly" and e["period"] == "2026Q4")
+    text = quarterly._next_release_text(SimpleNamespace(region="350100", period=Period.parse("2026Q3")), None)
+    assert text == f"2026年第四季度数据计划于{fmt.date_zh(q4['date'])}发布。"
