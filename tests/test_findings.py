@@ -340,7 +340,7 @@ def test_messages_state_value_and_benchmark(multi):
     ga = df.loc["GROUP_ADMISSION"]
     assert "2026年8月10日" in ga["message"] and "1组参保人（合计4人" in ga["message"]
     tr = df.loc["IMPOSSIBLE_TRAVEL"]
-    assert tr["severity"] == "high" and "西岭市" in tr["message"] and "2026-07-05 10:08" in tr["message"]
+    assert tr["severity"] == "high" and "西岭市" in tr["message"] and "2026年7月5日 10:08" in tr["message"]
     icd = multi["dip"].set_index("rule_id").loc["UPCODING_ICD"]
     assert "I63.3" in icd["message"] and "未特指" in icd["message"] and "两年前" in icd["message"]
     assert icd["value"] > icd["benchmark"] + 20
@@ -389,7 +389,8 @@ def test_find_contract_columns_order_and_no_person_ids(multi):
         <= set(df["rule_id"])
     assert set(df["severity"]) <= {"high", "medium", "low"}
     sev = df["severity"].map({"high": 0, "medium": 1, "low": 2})
-    keys = list(zip(sev, df["rule_id"], df["fixmedins_code"], df["subject"]))
+    # severity, then the estimated amount (largest first, none last: issue 13), then rule_id, code, subject
+    keys = list(zip(sev, -df["impact"].fillna(-1.0), df["rule_id"], df["fixmedins_code"], df["subject"]))
     assert keys == sorted(keys)
     assert set(df["rule_id"]) <= set(RULES)
     text = df.to_csv(index=False) + dip.to_csv(index=False)

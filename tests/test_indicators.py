@@ -131,13 +131,15 @@ EXPECTED_Q3 = {
     ("29", ""): (84.62, OK), ("29", H1): (83.33, OK), ("29", H2): (83.33, OK), ("29", H3): (None, SUP),
     # 30: DRG institutions H1, H2: grouped 6 + 5 (JS0204 未入组) / cases 7 + 6 = 11/13; H3 does not do DRG
     ("30", ""): (84.62, OK), ("30", H1): (85.71, OK), ("30", H2): (83.33, OK), ("30", H3): (None, NA),
-    # 31/32: grouped = H1 6 + H2 5 + H3 1 = 12; way 1: H1 4 (0101, 0102, 0104, 0107) + H2 4 = 8 → 66.67 / 33.33
-    ("31", ""): (66.67, OK), ("31", H1): (66.67, OK), ("31", H2): (80.00, OK), ("31", H3): (None, SUP),
-    ("32", ""): (33.33, OK), ("32", H1): (33.33, OK), ("32", H2): (20.00, OK), ("32", H3): (None, SUP),
-    # 33: applications in Q3: JS0103, JS0105 (H1), JS0201 (H2); JS0108 reversed, JS0401 in Q2 → 3; per hospital 1–4 → suppressed
-    ("33", ""): (3, OK), ("33", H1): (None, SUP), ("33", H2): (None, SUP), ("33", H3): (0, OK),
+    # 31/32 (handbook: institutions paid by DRG/DIP only, issue 13): grouped at H1, H2 = 6 + 5 = 11 (H3's grouped
+    #     case does not count: H3 is not paid by DRG); way 1: H1 4 (0101, 0102, 0104, 0107) + H2 4 = 8 → 72.73 / 27.27
+    ("31", ""): (72.73, OK), ("31", H1): (66.67, OK), ("31", H2): (80.00, OK), ("31", H3): (None, NA),
+    ("32", ""): (27.27, OK), ("32", H1): (33.33, OK), ("32", H2): (20.00, OK), ("32", H3): (None, NA),
+    # 33: applications in Q3: JS0103, JS0105 (H1), JS0201 (H2); JS0108 reversed, JS0401 in Q2 → 3; per hospital 1–4 → suppressed;
+    #     H3 is not paid by DRG → not applicable
+    ("33", ""): (3, OK), ("33", H1): (None, SUP), ("33", H2): (None, SUP), ("33", H3): (None, NA),
     # 34: approved: JS0103 → 1
-    ("34", ""): (1, OK), ("34", H1): (None, SUP), ("34", H2): (0, OK), ("34", H3): (0, OK),
+    ("34", ""): (1, OK), ("34", H1): (None, SUP), ("34", H2): (0, OK), ("34", H3): (None, NA),
     # 35: 1 / cases at DRG institutions (7 + 6) × 100
     ("35", ""): (7.69, OK),
     # 36: local inpatient medfee: H1 10000+12000+30000+6000+8000+5000 = 71000; H2 8000+7000+25000+4000+9000+5000 = 58000;

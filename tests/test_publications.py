@@ -453,14 +453,17 @@ def test_monthly_push_has_every_monthly_indicator(monthly_run, regions, pay, fmt
     ind = pd.read_csv(monthly_run / r / "indicators.csv", dtype=str, keep_default_na=False)
     region_rows = ind[ind["fixmedins_code"] == ""].set_index("indicator_id")
     t = _table(monthly_run / r / f"monthly-{MONTH}.{fmt}", "序号", "指标", "口径", "环比", "同比")
-    rows = {row["序号"]: row for _, row in t.iterrows()}
+    # 底稿 rows by 序号; the system's own extra indicators carry no code in a publication (issue 13): by name
+    rows = {row["序号"] or row["指标"]: row for _, row in t.iterrows()}
+    key = {i.id: (re.sub(r"\s+", "", i.display_label) if i.is_extra else i.id) for i in _monthly_catalogue()}
     value_col = t.columns[3]
     assert value_col == "2026年9月"
-    missing = [i.id for i in _monthly_catalogue() if i.id not in rows]
+    missing = [i.id for i in _monthly_catalogue() if key[i.id] not in rows]
     assert not missing, missing
+    assert not any(str(k).startswith("x_") for k in rows)
     for i in _monthly_catalogue():
-        row = rows[i.id]
-        assert row["指标"] == re.sub(r"\s+", "", i.name), i.id
+        row = rows[key[i.id]]
+        assert row["指标"] == re.sub(r"\s+", "", i.display_label if i.is_extra else i.name), i.id
         st, v = region_rows.loc[i.id, "status"], region_rows.loc[i.id, "value"]
         shown = row[value_col]
         if i.id in ("43", "44"):
@@ -477,7 +480,7 @@ def test_monthly_push_has_every_monthly_indicator(monthly_run, regions, pay, fmt
             assert shown == _money(float(v)), i.id
         else:
             assert _near(shown, float(v), 2), (i.id, shown, v)
-    assert ("x_cmi" in rows) and (rows["x_cmi"][value_col] == "不适用") == (pay == "DIP")
+    assert (key["x_cmi"] in rows) and (rows[key["x_cmi"]][value_col] == "不适用") == (pay == "DIP")
 
 
 # ---- annual briefing -----------------------------------------------------------------------------------

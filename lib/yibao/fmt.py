@@ -86,3 +86,43 @@ def change(current, base, basis: str, digits: int = 1, unit_pct: bool = False) -
 
 def signed_pct(value, digits: int = 1) -> str:
     return DASH if _bad(value) else f"{float(value):+.{digits}f}%"
+
+
+def date_zh(d) -> str:
+    """A date as readers write it: '2026年12月17日' (no leading zeros); accepts a date, datetime or 'YYYY-MM-DD'."""
+    import datetime as dt
+    if _bad(d) or d is pd.NaT or (isinstance(d, str) and not d.strip()):
+        return DASH
+    if isinstance(d, str):
+        d = dt.date.fromisoformat(d.strip()[:10])
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def balance(yuan, unit: str | None = None) -> str:
+    """A fund balance in words: '结余1.23亿元', or '收不抵支5,916.70万元' for a deficit (never a minus sign)."""
+    if _bad(yuan):
+        return DASH
+    v = float(yuan)
+    return f"收不抵支{money(-v, unit)}" if v < 0 else f"结余{money(v, unit)}"
+
+
+def balance_change(current, base, basis: str, digits: int = 1) -> str:
+    """The change of a balance that may be a deficit, worded as one: '同比增长5.2%' between two surpluses,
+    '同比收不抵支扩大69.9%' / '收窄…' between two deficits, '同比由结余转为收不抵支' and back."""
+    if basis not in ("同比", "环比"):
+        raise ValueError("basis must be 同比 or 环比")
+    if _bad(current) or _bad(base):
+        return f"{basis}无可比数据"
+    c, b = float(current), float(base)
+    if c >= 0 and b > 0:
+        return change(c, b, basis, digits)
+    if b >= 0 > c:
+        return f"{basis}由结余转为收不抵支"
+    if c >= 0 > b:
+        return f"{basis}由收不抵支转为结余"
+    if b == 0:
+        return f"{basis}无可比数据"
+    g = (abs(c) / abs(b) - 1) * 100
+    if round(g, digits) == 0:
+        return f"{basis}收不抵支规模持平"
+    return f"{basis}收不抵支{'扩大' if g > 0 else '收窄'}{abs(g):.{digits}f}%"

@@ -194,10 +194,17 @@ def report_metadata(job: Job, topic_title: str | None = None) -> dict:
         "period": p.code,
         "period_label": p.label,
         "issuer": f"{job.region_name}{_region_setting(job.region, 'working_group_suffix')}",
-        "date": dt.date.today().isoformat(),
+        "date": _release_date(job).isoformat(),  # the cover date: the release date from the plan
         "confidentiality": conf,
         "kind": job.kind,
     }
+
+
+def _release_date(job: Job) -> dt.date:
+    """The planned release date of the job's publication (params/plan-YYYY.yaml), else today."""
+    from yibao.publications import plan
+    kind = "topic" if job.kind == "topic" else job.kind
+    return plan.release_date(job.region, kind, job.period)
 
 
 def _region_setting(region: str, key: str):

@@ -46,7 +46,7 @@ from yibao.data.periods import Period, PeriodError
 from yibao.data.warehouse import Warehouse
 
 COLUMNS = ["rule_id", "fixmedins_code", "fixmedins_name", "subject", "metric", "value", "benchmark", "severity",
-           "message"]
+           "message", "impact"]  # impact: estimated 元 (fund over-payment, or cost shifted to patients); empty = not estimated
 DETAIL_COLUMNS = COLUMNS + ["rule_name", "level", "peer_group", "volume", "z", "annotation"]
 COMMEND_COLUMNS = ["fixmedins_code", "fixmedins_name", "level", "grouped_cases", "cost_index", "time_index",
                    "reason"]
@@ -189,12 +189,14 @@ def _frame(rows: list[dict]) -> pd.DataFrame:
     df["rule_name"] = df["rule_id"].map(lambda r: RULES[r].name)
     for c in ("value", "benchmark", "z"):
         df[c] = pd.to_numeric(df[c], errors="coerce").round(2).astype(float)
+    df["impact"] = pd.to_numeric(df["impact"], errors="coerce").round(0).astype(float)
     df["volume"] = pd.to_numeric(df["volume"], errors="coerce")
     df["subject"] = df["subject"].fillna("").astype(str)
     df["annotation"] = df["annotation"].fillna("").astype(str)
     df["_s"] = df["severity"].map(SEVERITY_ORDER)
-    df = df.sort_values(["_s", "rule_id", "fixmedins_code", "subject", "message"], kind="mergesort")
-    return df.drop(columns="_s")[DETAIL_COLUMNS].reset_index(drop=True)
+    df["_i"] = -df["impact"].fillna(-1.0)  # within a severity, the largest estimated amount first
+    df = df.sort_values(["_s", "_i", "rule_id", "fixmedins_code", "subject", "message"], kind="mergesort")
+    return df.drop(columns=["_s", "_i"])[DETAIL_COLUMNS].reset_index(drop=True)
 
 
 def analyse(wh, region: str, period, rules: list[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -229,7 +231,7 @@ def find_detailed(wh, region: str, period) -> pd.DataFrame:
 
 def find(wh, region: str, period) -> pd.DataFrame:
     """The 问题警示清单 of a region and period: exactly the contract's findings.csv columns, sorted by
-    severity (high, medium, low), rule_id, fixmedins_code, subject."""
+    severity (high, medium, low), then estimated amount (impact, largest first), rule_id, fixmedins_code, subject."""
     return find_detailed(wh, region, period)[COLUMNS].copy()
 
 

@@ -69,9 +69,9 @@ T = {
                             high_groups=2, high_occasions=5),
     "IMPOSSIBLE_TRAVEL": dict(minutes=30, min_events=3, med_events=5, high_events=10, min_ratio=5.0,
                               max_p=1e-4),
-    "QC_PASS_LOW": dict(min_uploaded=30, floor_abs=2.0, floor_rel=0.0,
+    "QC_PASS_LOW": dict(min_uploaded=30, floor_abs=2.0, floor_rel=0.0, max_binom_p=0.001,
                         grade=Grade(z_low=3.0, z_med=3.5, z_high=5.0, rel_low=0.08, rel_med=0.1, rel_high=0.2)),
-    "UPLOAD_LOW": dict(min_ip=30, floor_abs=2.0, floor_rel=0.0,
+    "UPLOAD_LOW": dict(min_ip=30, floor_abs=2.0, floor_rel=0.0, max_binom_p=0.001,
                        grade=Grade(z_low=3.0, z_med=3.5, z_high=5.0, rel_low=0.08, rel_med=0.1, rel_high=0.2)),
 }
 COMMEND = dict(min_grouped=100, max_index=1.0, top=10)
@@ -90,7 +90,7 @@ class Ctx:
     ip: str = ""
     window: list[str] = field(default_factory=list)
     has_list: bool = False
-    catalog: pd.DataFrame | None = None  # code, name, weight, base_group, parent (ADRG / ICD category)
+    catalog: pd.DataFrame | None = None  # code, name, weight, base_group, parent (ADRG / ICD category), pay_std (DRG)
 
     # periods
     @property
@@ -136,7 +136,7 @@ def finding(ctx: Ctx, rule_id: str, code: str, subject: str, metric: str, value,
             message: str, **extra) -> dict:
     row = dict(rule_id=rule_id, fixmedins_code=code, fixmedins_name=ctx.name(code), subject=subject or "",
                metric=metric, value=_num(value), benchmark=_num(benchmark), severity=severity, message=message,
-               level=ctx.level(code))
+               impact=None, level=ctx.level(code))
     row.update(extra)
     return row
 
@@ -203,7 +203,8 @@ def build_scratch(ctx: Ctx) -> None:
     cat = None
     if ctx.pay_method == "DRG" and wh.has("drg_catalog"):
         cat = wh.df(f"""SELECT drg_code AS code, any_value(drg_name) AS name, any_value(weight) AS weight,
-                               any_value(base_group) AS base_group, any_value(adrg_code) AS parent
+                               any_value(base_group) AS base_group, any_value(adrg_code) AS parent,
+                               any_value(pay_std) AS pay_std
                         FROM drg_catalog WHERE poolarea_no = {lit(ctx.region)} GROUP BY 1""")
     elif ctx.pay_method == "DIP" and wh.has("dip_catalog"):
         cat = wh.df(f"""SELECT dip_code AS code, any_value(dip_name) AS name, any_value(score) AS weight,

@@ -286,7 +286,7 @@ def impossible_travel(ctx: Ctx) -> list[dict]:
         if ratio < t["min_ratio"] or pval > t["max_p"]:
             continue
         sev = "high" if k >= t["high_events"] else "medium" if k >= t["med_events"] else "low"
-        times = sorted(x for x in _items(r.times) if x)[:3]
+        times = [_time_zh(x) for x in sorted(x for x in _items(r.times) if x)[:3]]
         others = "、".join(names.get(o, o) for o in sorted(o for o in _items(r.others) if o)[:3])
         nm = str(inst.at[r.fixmedins_code, "fixmedins_name"]) if r.fixmedins_code in inst.index else r.fixmedins_code
         msg = (f"{ctx.period.label}{nm}有{fmt.count(k)}笔结算与同一参保人{mins}分钟内在其他统筹区（{others}）的结算"
@@ -305,3 +305,10 @@ def _items(x) -> list:
     if x is None or (isinstance(x, float) and np.isnan(x)):
         return []
     return list(x)
+
+
+def _time_zh(s: str) -> str:
+    """'2026-07-02 08:23' → '2026年7月2日 08:23' (dates in readers' form)."""
+    d, _, hm = str(s).partition(" ")
+    y, m, dd = d.split("-")
+    return f"{int(y)}年{int(m)}月{int(dd)}日{(' ' + hm) if hm else ''}"

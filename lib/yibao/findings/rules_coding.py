@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import numpy as np
 import pandas as pd
 
 from yibao import fmt
@@ -47,6 +48,26 @@ def _tagged_counts(ctx: Ctx, key_sql: str, where: str, tags: list[tuple[str, lis
     months = [m for _, ms in tags for m in ms]
     return ctx.df(f"""SELECT fixmedins_code, {key_sql} AS k, CASE {case} END AS tag, count(*) AS n
                       FROM {ctx.ip} WHERE {where} AND month IN {mlist(months)} GROUP BY ALL""")
+
+
+def _upcoding_impact(cat: pd.DataFrame, codes: list[str], j: int, cur, best: dict) -> tuple[float | None, str]:
+    """Estimated extra fund payment of an upcoding lead: the cases above last year's share of the higher
+    subgroups (n × (p1 − p0)) paid at the higher subgroups' standard instead of the lower ones' (both
+    averaged over this period's cases, catalogue pay_std). (None, '') without standards."""
+    if "pay_std" not in cat:
+        return None, ""
+    std = pd.to_numeric(cat.set_index("code")["pay_std"], errors="coerce").reindex(codes).to_numpy(float)
+    n_hi, n_lo = cur[:j], cur[j:]
+    if np.isnan(std).any() or n_hi.sum() <= 0:
+        return None, ""
+    hi_std = float((n_hi * std[:j]).sum() / n_hi.sum())
+    lo_std = float((n_lo * std[j:]).sum() / n_lo.sum()) if n_lo.sum() > 0 else float(std[j:].mean())
+    excess = best["n1"] * (best["p1"] - best["p0"]) / 100
+    if excess <= 0 or hi_std <= lo_std:
+        return None, ""
+    impact = excess * (hi_std - lo_std)
+    return round(impact), (f"；按去年同期占比计，约{fmt.count(excess)}例多进入较高权重细分组，按细分组支付标准差额"
+                           f"（{fmt.money(hi_std - lo_std)}/例）估算多支付医保基金约{fmt.money(impact)}")
 
 
 def upcoding_drg(ctx: Ctx) -> list[dict]:
@@ -95,13 +116,16 @@ def upcoding_drg(ctx: Ctx) -> list[dict]:
             nm = _adrg_names().get(adrg, "")
             label = f"{adrg}（{nm}）" if nm else adrg
             hi_txt, lo_txt = "、".join(codes[:j]), "、".join(codes[j:])
+            impact, impact_txt = _upcoding_impact(cat, codes, j, cur[i], best)
             msg = (f"{ctx.period.label}{ctx.name(code)}{label}中较高权重细分组（{hi_txt}）病例占比为{fmt.pct(best['p1'], 1)}，"
                    f"去年同期为{fmt.pct(best['p0'], 1)}，其中较高权重细分组病例数{fmt.change(best['hi1'], best['hi0'], '同比')}、"
                    f"较低权重细分组（{lo_txt}）病例数{fmt.change(best['lo1'], best['lo0'], '同比')}（全统筹区其他医院同期"
-                   f"占比变化{fmt.num(best['rshift'], 1)}个百分点），提示可能存在高套病组，请核查病案首页合并症、并发症"
+                   f"占比变化{fmt.num(best['rshift'], 1)}个百分点），提示可能存在高套病组{impact_txt}，请核查病案首页合并症、并发症"
                    f"填写和编码的真实性并书面说明。")
-            out.append(finding(ctx, "UPCODING_DRG", code, adrg, "较高权重细分组占比(%)", best["p1"], best["p0"],
-                               best["sev"], msg, peer_group="本院去年同期", volume=best["n1"], z=best["z"]))
+            row = finding(ctx, "UPCODING_DRG", code, adrg, "较高权重细分组占比(%)", best["p1"], best["p0"],
+                          best["sev"], msg, peer_group="本院去年同期", volume=best["n1"], z=best["z"])
+            row["impact"] = impact
+            out.append(row)
     return out
 
 

@@ -20,7 +20,7 @@ from yibao.findings.rules import (
     mlist,
     peer_compare,
 )
-from yibao.findings.stats import members, peer_label, robust_compare
+from yibao.findings.stats import two_proportion_z, members, peer_label, robust_compare
 
 
 def opip_ratio_low(ctx: Ctx) -> list[dict]:
@@ -68,12 +68,16 @@ def out_of_catalog_high(ctx: Ctx) -> list[dict]:
         sev = _capped(t["grade"].severity(r.z, r.rel, r.n, t["min_setl"]), r.special_note)
         if not sev:
             continue
+        shifted = (r.share - r.median) / 100 * r.medfee  # cost borne by patients above the peers' share
         msg = (f"{ctx.period.label}{ctx.name(r.fixmedins_code)}医保外费用占比为{fmt.pct(r.share)}，"
-               f"{r.peer_text}中位数为{fmt.pct(r.median)}，明显偏高{r.special_note}，请排查是否存在开具目录外药品耗材等"
+               f"{r.peer_text}中位数为{fmt.pct(r.median)}，明显偏高{r.special_note}；按中位数估算，患者多负担目录外费用"
+               f"约{fmt.money(shifted)}，请排查是否存在开具目录外药品耗材等"
                f"将应由医保支付的费用转由患者自费的情况并书面说明。")
-        out.append(finding(ctx, "OUT_OF_CATALOG_HIGH", r.fixmedins_code, "", "医保外费用占比(%)", r.share, r.median,
-                           sev, msg, peer_group=r.peer_text, volume=r.n, z=r.z,
-                           annotation="专科医院" if r.special_note else ""))
+        row = finding(ctx, "OUT_OF_CATALOG_HIGH", r.fixmedins_code, "", "医保外费用占比(%)", r.share, r.median,
+                      sev, msg, peer_group=r.peer_text, volume=r.n, z=r.z,
+                      annotation="专科医院" if r.special_note else "")
+        row["impact"] = round(shifted)
+        out.append(row)
     return out
 
 
@@ -164,10 +168,13 @@ def base_group_tertiary(ctx: Ctx) -> list[dict]:
                     FROM {ctx.ip} i LEFT JOIN {cat} c ON c.code = i.grp
                     WHERE i.month IN {mlist(ctx.cur)} AND i.grp_stas = '1' AND i.grp IS NOT NULL GROUP BY 1""")
     df = _hosp_frame(ctx, df)
+    allh = df.copy()
     df = df[(df["lv_group"] == "三级") & (df["grouped"] >= t["min_grouped"])].copy()
     if df.empty:
         return []
     df["share"] = df["base"] / df["grouped"] * 100
+    if len(df) < t["min_peers"]:  # too few 三级 peers (county-level pooling): the region's all-level share instead
+        return _base_group_few_peers(ctx, df, allh, t)
     df["grp3"] = "三级"
     df = robust_compare(df, "share", direction="high", floor_abs=t["floor_abs"], floor_rel=t["floor_rel"],
                         group_col="grp3")
@@ -183,6 +190,32 @@ def base_group_tertiary(ctx: Ctx) -> list[dict]:
                f"定位和分级诊疗要求，请核查收治的合理性并书面说明。")
         out.append(finding(ctx, "BASE_GROUP_TERTIARY", r.fixmedins_code, "", "基层病组病例占比(%)", r.share,
                            r.median, sev, msg, peer_group="三级", volume=r.base, z=r.z))
+    return out
+
+
+def _base_group_few_peers(ctx: Ctx, df: pd.DataFrame, allh: pd.DataFrame, t: dict) -> list[dict]:
+    """BASE_GROUP_TERTIARY where fewer than ``min_peers`` 三级 hospitals exist: the yardstick is the share of
+    基层病组 among all the region's other hospitals' grouped cases (a 三级 hospital should treat fewer of them
+    than the region as a whole), tested with a two-proportion z; said so in the message."""
+    out = []
+    for r in df.itertuples():
+        rest = allh[allh["fixmedins_code"] != r.fixmedins_code]
+        k0, n0 = float(rest["base"].sum()), float(rest["grouped"].sum())
+        if n0 <= 0 or r.base < t["min_base_cases"]:
+            continue
+        ref = k0 / n0 * 100
+        z = two_proportion_z(r.base, r.grouped, k0, n0)
+        if r.share < ref * t["min_ratio"] or r.share - ref < t["floor_abs"]:
+            continue
+        sev = t["grade"].severity(z, (r.share - ref) / 100, r.grouped, t["min_grouped"])
+        if not sev:
+            continue
+        msg = (f"{ctx.period.label}{ctx.name(r.fixmedins_code)}（三级）收治基层病组病例{fmt.count(r.base)}例，"
+               f"占入组病例的{fmt.pct(r.share)}；本统筹区三级医院不足{t['min_peers']}家，无法与同级比较，以全统筹区其他"
+               f"医院基层病组病例占比{fmt.pct(ref)}为参照，明显偏高，不符合三级医院功能定位和分级诊疗要求，请核查收治的"
+               f"合理性并书面说明。")
+        out.append(finding(ctx, "BASE_GROUP_TERTIARY", r.fixmedins_code, "", "基层病组病例占比(%)", r.share, ref,
+                           sev, msg, peer_group="全统筹区其他医院", volume=r.base, z=z))
     return out
 
 
@@ -232,14 +265,18 @@ def cost_deviation(ctx: Ctx) -> list[dict]:
             continue
         gname = names.get(r.grp, "")
         label = f"{r.grp}（{gname}）" if gname else r.grp
+        excess = (r.cost - r.median) * r.n if high else None
         if high:
-            tail = f"高出{fmt.pct(rel * 100, 1)}，请对照临床路径分析费用偏高原因、控制不合理费用并书面说明。"
+            tail = (f"高出{fmt.pct(rel * 100, 1)}，按中位数估算本期多发生医疗费用约{fmt.money(excess)}，"
+                    f"请对照临床路径分析费用偏高原因、控制不合理费用并书面说明。")
         else:
             sev = "low"
             tail = f"低{fmt.pct(rel * 100, 1)}，请核查是否存在治疗不足或高套低编（费用与病组不符）的情况。"
         msg = (f"{ctx.period.label}{ctx.name(r.fixmedins_code)}{label}病组次均费用为{fmt.money(r.cost)}"
                f"（{fmt.count(r.n)}例），{peer_label(r.peer_group)}同病组次均费用中位数为{fmt.money(r.median)}，{tail}")
-        out.append(finding(ctx, "COST_DEVIATION", r.fixmedins_code, r.grp, "病组次均费用(元)", r.cost, r.median, sev,
-                           msg, peer_group=peer_label(r.peer_group), volume=r.n, z=r.zz,
-                           annotation="" if high else "偏低"))
+        row = finding(ctx, "COST_DEVIATION", r.fixmedins_code, r.grp, "病组次均费用(元)", r.cost, r.median, sev,
+                      msg, peer_group=peer_label(r.peer_group), volume=r.n, z=r.zz,
+                      annotation="" if high else "偏低")
+        row["impact"] = round(excess) if excess is not None else None
+        out.append(row)
     return out

@@ -7,7 +7,7 @@ import pandas as pd
 
 from yibao import fmt
 from yibao.findings.rules import T, Ctx, _hosp_frame, finding, mlist
-from yibao.findings.stats import robust_compare
+from yibao.findings.stats import binomial_band_p, robust_compare
 
 
 def _region_rate_rule(ctx: Ctx, rule_id: str, df: pd.DataFrame, num: str, den: str, min_den: int,
@@ -25,6 +25,9 @@ def _region_rate_rule(ctx: Ctx, rule_id: str, df: pd.DataFrame, num: str, den: s
     for r in df.itertuples():
         sev = t["grade"].severity(r.z, r.rel, getattr(r, den), min_den)
         if not sev:
+            continue
+        # binomial band: a small hospital's few failed lists are noise, not a low rate
+        if binomial_band_p(getattr(r, num), getattr(r, den), r.median) > t["max_binom_p"]:
             continue
         out.append(finding(ctx, rule_id, r.fixmedins_code, "", metric, r.rate, r.median, sev, text(r),
                            peer_group="全统筹区", volume=getattr(r, den), z=r.z))

@@ -185,3 +185,33 @@ def poisson_sf(k: int, mu: float) -> float:
         term *= mu / i
         cdf += term
     return max(0.0, 1.0 - cdf)
+
+
+def binom_cdf(k: int, n: int, p: float) -> float:
+    """P(X ≤ k) for X ~ Binomial(n, p), summed in log space (no scipy)."""
+    import math
+    k, n = int(k), int(n)
+    if k >= n:
+        return 1.0
+    if k < 0:
+        return 0.0
+    if p <= 0:
+        return 1.0
+    if p >= 1:
+        return 0.0
+    lp, lq = math.log(p), math.log1p(-p)
+    terms = [math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * lp + (n - i) * lq
+             for i in range(k + 1)]
+    m = max(terms)
+    return min(1.0, math.exp(m) * sum(math.exp(t - m) for t in terms))
+
+
+def binomial_band_p(k: float, n: float, median_pct: float) -> float:
+    """How surprising ``k`` successes out of ``n`` are if the hospital's true rate were the peers' median:
+    P(X ≤ k) under Binomial(n, p₀), p₀ = median capped at 1 − 1/(2n) (a median of 100 % would make any
+    single failure 'impossible'). Small values mean the low rate is not the noise of a small hospital."""
+    n = int(round(float(n)))
+    if n <= 0:
+        return 1.0
+    p0 = min(float(median_pct) / 100.0, 1.0 - 1.0 / (2 * n))
+    return binom_cdf(int(round(float(k))), n, p0)

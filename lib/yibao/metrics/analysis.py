@@ -258,6 +258,29 @@ def settlement_progress(wh: Warehouse, region: str, period: str) -> pd.DataFrame
         GROUP BY 1, 2, 3 ORDER BY 1""", [region])
 
 
+def settlement_claims(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
+    """One row per hospital and month of the year so far (累计): the claim's declared / payable / paid
+    amounts, its declare and paid dates and the 预付金; plus ``as_of``, the latest date the table knows
+    (declare or paid date — the day the data were drawn, for judging what was due). Empty when the
+    optional table is absent."""
+    if not wh.has("settlement_progress"):
+        return pd.DataFrame()
+    p = Period.parse(period)
+    df = wh.df(f"""
+        SELECT g.fixmedins_code, f.fixmedins_name, f.lv_group AS level, g.month,
+               declared_amt AS declared, refused_amt AS refused, payable_amt AS payable, paid_amt AS paid,
+               CAST(declare_date AS DATE) AS declare_date, CAST(paid_date AS DATE) AS paid_date,
+               prepaid_amt AS prepaid
+        FROM settlement_progress g JOIN fixmedins_x f USING (fixmedins_code)
+        WHERE f.poolarea_no = ? AND {months_filter(p.ytd_months, 'g.month')}
+        ORDER BY 1, 4""", [region])
+    as_of = wh.scalar("""
+        SELECT GREATEST(MAX(CAST(declare_date AS DATE)), MAX(CAST(paid_date AS DATE)))
+        FROM settlement_progress g JOIN fixmedins_x f USING (fixmedins_code) WHERE f.poolarea_no = ?""", [region])
+    df["as_of"] = as_of
+    return df
+
+
 def budget_execution(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
     """The year's region budgets (by item) and DRG/DIP spending so far: Σ hifp_pay of inpatient
     settlements at drg_dip_flag = 1 institutions, 累计, against the drg_dip budget."""
@@ -276,21 +299,66 @@ def budget_execution(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
     return b
 
 
-def top_groups(wh: Warehouse, region: str, period: str, n: int = 10) -> pd.DataFrame:
-    """The region's n most common DRG/DIP groups of the period (grouped cases), with the region's
-    average cost and the range of hospital averages among hospitals with ≥ 5 cases in the group."""
+def hospital_budget_execution(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
+    """Per hospital with a budget of its own for the year (``item`` drg_dip, else inpatient): the budget,
+    the budget in proportion to the months elapsed (时间进度), DRG/DIP fund spending so far (Σ hifp_pay of
+    its netted inpatient settlements, 累计, all patients — the 口径 of the region's 预算执行进度),
+    execution % and 结余(+)/超支(−) against the time-proportional budget. Empty without such rows."""
+    if not wh.has("budget"):
+        return pd.DataFrame()
     p = Period.parse(period)
-    col = "drg_code" if wh.region(region)["pay_method"] == "DRG" else "dip_code"
+    b = wh.df("""
+        WITH b AS (SELECT fixmedins_code,
+                          coalesce(SUM(CASE WHEN item = 'drg_dip' THEN amount END),
+                                   SUM(CASE WHEN item = 'inpatient' THEN amount END)) AS budget
+                   FROM budget WHERE poolarea_no = ? AND year = ? AND coalesce(fixmedins_code, '') <> ''
+                   GROUP BY 1)
+        SELECT f.fixmedins_code, f.fixmedins_name, f.lv_group AS level, b.budget
+        FROM b JOIN fixmedins_x f USING (fixmedins_code)
+        WHERE f.poolarea_no = ? AND b.budget IS NOT NULL ORDER BY 1""", [region, p.year, region])
+    if b.empty:
+        return b
+    spent = wh.df(f"""
+        SELECT s.fixmedins_code, SUM(s.hifp_pay) AS spent FROM setl_net s
+        WHERE {_setl_where(region, p.ytd_months)} AND s.is_ip GROUP BY 1""")
+    b["spent"] = b["fixmedins_code"].map(spent.set_index("fixmedins_code")["spent"]).fillna(0.0)
+    b["elapsed"] = p.last / 12 * 100
+    b["due"] = b["budget"] * p.last / 12
+    b["execution"] = b["spent"] / b["budget"].where(b["budget"] != 0) * 100
+    b["balance"] = b["due"] - b["spent"]
+    return b
+
+
+def top_groups(wh: Warehouse, region: str, period: str, n: int = 10) -> pd.DataFrame:
+    """The region's n most common DRG/DIP groups of the period (grouped cases), with the region's average
+    cost, the group's 支付标准 (catalogue pay_std; NaN without a catalogue), and the spread of hospital averages
+    **within one level** (hospitals with ≥ 5 cases in the group): ``level`` is the level whose highest/lowest
+    ratio is the largest, ``min_hosp_cost`` / ``max_hosp_cost`` its lowest and highest hospital average, and
+    ``level_hospitals`` how many hospitals of that level were compared (a 三级 hospital is never set against a
+    township clinic)."""
+    p = Period.parse(period)
+    dip = wh.region(region)["pay_method"] != "DRG"
+    col = "dip_code" if dip else "drg_code"
+    cat = "dip_catalog" if dip else "drg_catalog"
+    std = (f"(SELECT {col} AS grp, AVG(pay_std) AS pay_std FROM {cat} WHERE poolarea_no = {lit(region)} GROUP BY 1)"
+           if wh.has(cat) else "(SELECT NULL AS grp, NULL AS pay_std WHERE FALSE)")
     return wh.df(f"""
-        WITH c AS (SELECT {col} AS grp, fixmedins_code, COUNT(*) AS cases, AVG(medfee_sumamt) AS avg_cost
-                   FROM setl_list_net WHERE poolarea_no = ? AND {months_filter(p.months)} AND grp_stas = '1'
-                   GROUP BY 1, 2),
+        WITH c AS (SELECT l.{col} AS grp, l.fixmedins_code, f.lv_group, COUNT(*) AS cases,
+                          AVG(l.medfee_sumamt) AS avg_cost
+                   FROM setl_list_net l JOIN fixmedins_x f USING (fixmedins_code)
+                   WHERE l.poolarea_no = ? AND {months_filter(p.months, 'l.month')} AND l.grp_stas = '1'
+                   GROUP BY 1, 2, 3),
              g AS (SELECT grp, SUM(cases) AS cases, SUM(avg_cost * cases) / SUM(cases) AS avg_cost,
-                          MIN(CASE WHEN cases >= 5 THEN avg_cost END) AS min_hosp_cost,
-                          MAX(CASE WHEN cases >= 5 THEN avg_cost END) AS max_hosp_cost,
                           COUNT(*) AS hospitals
-                   FROM c GROUP BY grp)
-        SELECT * FROM g ORDER BY cases DESC, grp LIMIT {int(n)}""", [region])
+                   FROM c GROUP BY grp ORDER BY cases DESC, grp LIMIT {int(n)}),
+             lv AS (SELECT grp, lv_group, MIN(avg_cost) AS lo, MAX(avg_cost) AS hi, COUNT(*) AS k
+                    FROM c WHERE cases >= 5 GROUP BY 1, 2 HAVING COUNT(*) >= 2),
+             best AS (SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY grp ORDER BY hi / lo DESC, lv_group) AS rn
+                                     FROM lv) WHERE rn = 1)
+        SELECT g.grp, g.cases, g.avg_cost, g.hospitals, s.pay_std, b.lv_group AS level,
+               b.lo AS min_hosp_cost, b.hi AS max_hosp_cost, b.k AS level_hospitals
+        FROM g LEFT JOIN best b USING (grp) LEFT JOIN {std} s USING (grp)
+        ORDER BY g.cases DESC, g.grp""", [region])
 
 
 def institution_counts(wh: Warehouse, region: str) -> pd.DataFrame:

@@ -56,6 +56,9 @@ from yibao.data import reference
 CYCLE = {"月": 1, "季度": 3, "半年": 6, "半年/年": 6, "年": 12, "年度": 12}
 SUPPRESS_MIN = 5  # institution values computed on fewer cases are suppressed (DESIGN.md)
 STATUSES = ("ok", "suppressed", "not_applicable", "missing_input")
+#: fund balances, which may be deficits: their changes are worded as such (收不抵支扩大…), never "增长" of a
+#: negative number (fmt.balance_change)
+BALANCE_IDS = ("15", "17", "18", "20", "21", "48", "49")
 
 
 @dataclass(frozen=True)
@@ -295,34 +298,41 @@ _SPEC: dict[str, dict] = {
                    f"WHERE month IN {{period}}\n"
                    f"  AND fixmedins_code IN (SELECT fixmedins_code FROM c_inst WHERE drg_dip_flag = '1')\n{BY_INST}"),
     "31": dict(kind="percent", timing="period", needs=("setl", "setl_list"), valid_range=(0, 100),
-               suppress="rate", null_status="not_applicable", label="按DRG/DIP付费标准结算人次占比",
-               caliber="当期：入组（grp_stas=1）病例中按DRG/DIP付费标准结算（setl_way=1）的病例数/入组病例数×100。",
+               suppress="rate", institutions="drg_dip", null_status="not_applicable",
+               label="按DRG/DIP付费标准结算人次占比",
+               caliber="当期，开展DRG/DIP付费（drg_dip_flag=1）的医疗机构：入组（grp_stas=1）病例中按DRG/DIP付费标准结算"
+                       "（setl_way=1）的病例数/入组病例数×100；未开展DRG/DIP付费的机构为“不适用”，不计入区域值。",
                sql=f"SELECT fixmedins_code,\n"
                    f"       SUM(CASE WHEN setl_way = '1' THEN cases ELSE 0 END) * 100.0 / NULLIF(SUM(cases), 0) AS value,\n"
-                   f"       SUM(cases) AS n\nFROM c_ip\nWHERE grp_stas = '1' AND month IN {{period}}\n{BY_INST}"),
+                   f"       SUM(cases) AS n\nFROM c_ip\nWHERE grp_stas = '1' AND month IN {{period}}\n"
+                   f"  AND fixmedins_code IN (SELECT fixmedins_code FROM c_inst WHERE drg_dip_flag = '1')\n{BY_INST}"),
     "32": dict(kind="percent", timing="period", needs=("setl", "setl_list"), valid_range=(0, 100),
-               suppress="rate", null_status="not_applicable", label="DRG/DIP病例中据实结算人次占比",
-               caliber="当期：入组（grp_stas=1）病例中据实结算（setl_way=2按项目、3特例单议、4除外）的病例数/入组病例数×100；"
-                       "指标31+指标32=100。",
+               suppress="rate", institutions="drg_dip", null_status="not_applicable",
+               label="DRG/DIP病例中据实结算人次占比",
+               caliber="当期，开展DRG/DIP付费（drg_dip_flag=1）的医疗机构：入组（grp_stas=1）病例中据实结算（setl_way=2按项目、"
+                       "3特例单议、4除外）的病例数/入组病例数×100；指标31+指标32=100；未开展DRG/DIP付费的机构为“不适用”。",
                sql=f"SELECT fixmedins_code,\n"
                    f"       SUM(CASE WHEN setl_way IN ('2', '3', '4') THEN cases ELSE 0 END) * 100.0\n"
                    f"         / NULLIF(SUM(cases), 0) AS value,\n"
-                   f"       SUM(cases) AS n\nFROM c_ip\nWHERE grp_stas = '1' AND month IN {{period}}\n{BY_INST}"),
+                   f"       SUM(cases) AS n\nFROM c_ip\nWHERE grp_stas = '1' AND month IN {{period}}\n"
+                   f"  AND fixmedins_code IN (SELECT fixmedins_code FROM c_inst WHERE drg_dip_flag = '1')\n{BY_INST}"),
     "33": dict(kind="count", timing="period", needs=("special_case",), valid_range=(0, None), suppress="count",
-               label="特例单议申请病例数",
-               caliber="当期：特例单议表中申请日期（apply_date）在本期内、本统筹区定点医疗机构的申请病例数；"
-                       "对应结算已被退费的申请不计。",
+               institutions="drg_dip", label="特例单议申请病例数",
+               caliber="当期：特例单议表中申请日期（apply_date）在本期内、本统筹区开展DRG/DIP付费（drg_dip_flag=1）的"
+                       "定点医疗机构的申请病例数；对应结算已被退费的申请不计。",
                sql=f"SELECT fixmedins_code, COUNT(*) AS value, COUNT(*) AS n\nFROM c_sc\nWHERE month IN {{period}}\n"
-                   f"{BY_INST}"),
+                   f"  AND fixmedins_code IN (SELECT fixmedins_code FROM c_inst WHERE drg_dip_flag = '1')\n{BY_INST}"),
     "34": dict(kind="count", timing="period", needs=("special_case",), valid_range=(0, None), suppress="count",
-               label="特例单议审核通过病例数",
+               institutions="drg_dip", label="特例单议审核通过病例数",
                caliber="当期：指标33的申请中审核结果为通过（review_result=1）的病例数。",
                sql=f"SELECT fixmedins_code, COUNT(*) AS value, COUNT(*) AS n\nFROM c_sc\n"
-                   f"WHERE review_result = '1' AND month IN {{period}}\n{BY_INST}"),
+                   f"WHERE review_result = '1' AND month IN {{period}}\n"
+                   f"  AND fixmedins_code IN (SELECT fixmedins_code FROM c_inst WHERE drg_dip_flag = '1')\n{BY_INST}"),
     "35": dict(kind="percent", timing="period", needs=("special_case", "setl"), valid_range=(0, 100),
                null_status="not_applicable", label="特例单议病例占出院病例比例",
                caliber="当期：特例单议审核通过病例数（指标34）/开展DRG/DIP付费（drg_dip_flag=1）的医疗机构全部住院类结算病例数×100。",
-               sql="SELECT (SELECT COUNT(*) FROM c_sc WHERE review_result = '1' AND month IN {period}) * 100.0\n"
+               sql="SELECT (SELECT COUNT(*) FROM c_sc WHERE review_result = '1' AND month IN {period}\n"
+                   "          AND fixmedins_code IN (SELECT fixmedins_code FROM c_inst WHERE drg_dip_flag = '1')) * 100.0\n"
                    "       / NULLIF((SELECT SUM(cases) FROM c_ip\n"
                    "                 WHERE month IN {period}\n"
                    "                   AND fixmedins_code IN (SELECT fixmedins_code FROM c_inst WHERE drg_dip_flag = '1')),\n"

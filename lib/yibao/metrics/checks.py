@@ -54,6 +54,29 @@ class _Ind:
         return sorted(c for (i, c) in self.rows if i == str(iid) and c)
 
 
+#: what each kind of check is called in a publication (readers never see a check id), by id prefix
+CHECK_LABELS = (
+    ("sum_", "加总关系"), ("le_", "分项不大于总项"), ("ratio_", "比值关系"), ("range_", "取值范围"),
+    ("inst_sum_", "机构合计与统筹地区值"), ("bal_cum_", "累计结余与当期结余衔接"), ("fee_components", "费用构成加总"),
+    ("fund_items", "基金报表项目齐全"), ("fund_report_months", "基金报表月份齐全"), ("psn_months", "参保人数月份齐全"),
+    ("index_region_one", "消耗指数区域值为1"), ("output_format", "输出格式"), ("region_only", "仅含本统筹区机构"),
+    ("source_fund_vs_setl", "基金报表与结算数据方向一致"), ("suppression", "小数值保护"),
+)
+
+
+def check_label(check_id: str) -> str:
+    """The Chinese name of a check for readers ('加总关系'); the id itself stays in checks.csv."""
+    for prefix, label in CHECK_LABELS:
+        if str(check_id).startswith(prefix):
+            return label
+    return "其他复核"
+
+
+def _ind_name(c) -> str:
+    """'指标28（医保结算清单上传率）', or just the name for the system's own extra indicators (no code)."""
+    return c.display_label if c.is_extra else f"指标{c.id}（{c.display_label}）"
+
+
 def _fmt(x, d=2) -> str:
     return "—" if x is None else f"{x:,.{d}f}"
 
@@ -158,12 +181,12 @@ def run_checks(wh: Warehouse, region: str, period, indicators_df: pd.DataFrame) 
         vals = [(code, ind.v(c.id, code)) for code in [""] + ind.codes(c.id)]
         vals = [(code, v) for code, v in vals if v is not None]
         if not vals:
-            add(cid, "skip", f"指标{c.id}（{c.display_label}）取值范围{rng}：本期无已发布数值，未核对。")
+            add(cid, "skip", f"{_ind_name(c)}取值范围{rng}：本期无已发布数值，未核对。")
             continue
         bad = [f"{code or '全统筹区'}={v:g}" for code, v in vals
                if (lo is not None and v < lo - 1e-9) or (hi is not None and v > hi + 1e-9)]
         add(cid, "fail" if bad else "pass",
-            f"指标{c.id}（{c.display_label}）取值应在{rng}{c.unit}内，核对{len(vals)}个数值" +
+            f"{_ind_name(c)}取值应在{rng}{c.unit}内，核对{len(vals)}个数值" +
             ("，全部在范围内。" if not bad else "，超出范围：" + "；".join(bad) + "。"))
 
     # ---- 6. 消耗指数统筹地区为1 ----------------------------------------------------------------------
@@ -200,7 +223,7 @@ def _check_inst_sum(wh: Warehouse, region: str, p: Period, ind: _Ind, iid: str):
     cid = f"inst_sum_{iid}"
     total = ind.v(iid)
     if total is None:
-        return cid, "skip", f"指标{iid}（{c.display_label}）各机构之和等于统筹地区值：本期未发布，未核对。"
+        return cid, "skip", f"{_ind_name(c)}各机构之和等于统筹地区值：本期未发布，未核对。"
     codes = ind.codes(iid)
     ok_vals = [ind.v(iid, code) for code in codes if ind.status(iid, code) == "ok"]
     n_sup = sum(ind.status(iid, code) == "suppressed" for code in codes)
@@ -210,7 +233,7 @@ def _check_inst_sum(wh: Warehouse, region: str, p: Period, ind: _Ind, iid: str):
     other = float(res.loc[~res["fixmedins_code"].isin(codes), "value"].astype(float).sum())
     resid = total - sum(ok_vals) - other
     unit = c.unit
-    head = (f"指标{iid}（{c.display_label}）：统筹地区值{_fmt(total, c.decimals)}{unit}，已公布机构合计{_fmt(sum(ok_vals), c.decimals)}"
+    head = (f"{_ind_name(c)}：统筹地区值{_fmt(total, c.decimals)}{unit}，已公布机构合计{_fmt(sum(ok_vals), c.decimals)}"
             f"{unit}，无机构行的定点医药机构（如药店）合计{_fmt(other, c.decimals)}{unit}")
     if n_sup == 0:
         ok = abs(resid) <= TOL_AMOUNT
@@ -368,7 +391,7 @@ def _check_format(df: pd.DataFrame):
         problems.append("数值与状态不匹配（仅“ok”行应有数值）")
     if problems:
         return cid, "fail", "；".join(problems) + "。"
-    return cid, "pass", f"indicators.csv共{len(df)}行，列、状态取值、数值与状态对应均符合数据契约，且不含任何参保人标识字段。"
+    return cid, "pass", f"indicators.csv共{len(df)}行，列、状态取值、数值与状态对应均符合数据规范，且不含任何参保人标识字段。"
 
 
 def to_csv_text(df: pd.DataFrame) -> str:

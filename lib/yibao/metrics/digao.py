@@ -32,6 +32,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
 from yibao.metrics import catalogue
+from yibao.metrics.indicators import change_words
 from yibao.data.contract import LEVEL_ORDER
 from yibao.fsutil import atomic_path
 from yibao.data.periods import Period
@@ -123,7 +124,13 @@ def region_sheet(wb: Workbook, cmp: pd.DataFrame, info: dict, period: Period) ->
         for col, key in ((10, "yoy"), (11, "mom")):
             cc = ws.cell(row, col)
             v = None if r is None else r[key]
-            if v is not None and not pd.isna(v):
+            base_key, base_st = ("yoy_value", "yoy_status") if key == "yoy" else ("prev_value", "prev_status")
+            words = ("" if r is None or st != "ok" or r[base_st] != "ok" or ind.id not in catalogue.BALANCE_IDS
+                     else change_words(ind, r["value"], r[base_key], "同比" if key == "yoy" else "环比")[2:])
+            if words and (float(r["value"]) < 0 or float(r[base_key]) < 0):
+                cc.value = words  # a deficit's change in words, as the report writes it
+                cc.alignment = Alignment(horizontal="center")
+            elif v is not None and not pd.isna(v):
                 cc.value = float(v)
                 cc.number_format = change_format(ind.change_kind)
             elif not ind.is_heading:

@@ -508,6 +508,21 @@ def change(ind: Indicator, value, base):
     return round((v / b - 1) * 100, 2)
 
 
+def change_words(ind: Indicator, value, base, basis: str) -> str:
+    """同比/环比 of one indicator in words — the one reading the report text, its appendix and digao.xlsx
+    share: '' where no change is given (headings; 环比 of a 累计 figure, Jan→本期 against Jan→上期),
+    a deficit's change worded as a deficit (fmt.balance_change), percentage points for % indicators."""
+    from yibao import fmt
+    if ind.is_heading or (basis == "环比" and ind.timing == "cumulative"):
+        return ""
+    v, b = _num(value), _num(base)
+    if v is None or b is None:
+        return ""
+    if ind.id in catalogue.BALANCE_IDS:
+        return fmt.balance_change(v, b, basis)
+    return fmt.change(v, b, basis, unit_pct=ind.change_kind == "pp")
+
+
 def compare(wh: Warehouse, region: str, period, strict_frequency: bool = True,
             frames: dict | None = None) -> pd.DataFrame:
     """Indicators with their 同期 (a year earlier) and 上期 values and the 同比/环比 changes.

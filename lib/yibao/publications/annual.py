@@ -28,7 +28,6 @@ from yibao.publications.context import Context
 from yibao.data.warehouse import months_filter
 
 MIN_CELL = 5
-SETTLE_WORKDAYS = 20   # Jilin notice 二(一): 费用结算时间自申报之日起不超过20个工作日
 CLEARING_DEADLINE = "04-30"  # Jilin notice 二(一): 次年4月底前全面完成清算
 _CN = "一二三四五六七八九十"
 
@@ -54,6 +53,12 @@ def _date_zh(d) -> str:
     """'2026-05-20' → '2026年5月20日'."""
     d = dt.date.fromisoformat(str(d)) if not isinstance(d, dt.date) else d
     return f"{d.year}年{d.month}月{d.day}日"
+
+
+def _month_zh(m: str) -> str:
+    """'2026-03' → '2026年3月'."""
+    y, mm = str(m).split("-")[:2]
+    return f"{y}年{int(mm)}月"
 
 
 def _year(ctx: Context) -> int:
@@ -91,7 +96,20 @@ def overview(ctx: Context, rep) -> None:
         + (f"以及{'、'.join(opt)}" if opt else "") +
         f"等情况通报如下。纳入通报的定点医疗机构{n_h}家、定点零售药店{n_ph}家；数据来源为医保基金报表和医保信息平台结算数据"
         f"（{y}年1月1日至12月31日，按结算时间统计，退费结算已冲销）。"
+        + _absent_items(ctx) +
         f"数据仅限{ctx.name}定点医药机构及参会部门内部使用，不得对外传播。")
+
+
+def _absent_items(ctx: Context) -> str:
+    """An explicit sentence for the required items whose data were not provided (福建省医保数据工作组工作规则
+    第十二条（四）集采排名、（五）监督检查发现问题), instead of leaving them out in silence."""
+    missing = [z for t, z in (("vbp_progress", "各医疗机构药品耗材集采完成和排名情况（第十二条（四））"),
+                              ("supervision", "日常稽核监管发现的问题情况（第十二条（五））"))
+               if not ctx.wh.has(t)]
+    if not missing:
+        return ""
+    return (f"按福建省医保数据工作组工作规则，年度通报还应包括{'、'.join(missing)}；本期未取得相应数据，"
+            f"本通报暂不含该部分内容，待数据到位后补充通报。")
 
 
 # ---- 一、基金 --------------------------------------------------------------------------------------
@@ -127,7 +145,10 @@ def fund_year(ctx: Context, rep) -> None:
                      "年末累计结余（万元）": fmt.wan(b.iloc[0]) if len(b) else fmt.DASH})
     v = ctx.value
     rep.md(f"{y}年，{ctx.name}医保基金收入合计{fmt.money(v(1))}（{ctx.change(1, '同比')}），支出合计{fmt.money(v(8))}"
-           f"（{ctx.change(8, '同比')}），当年结余{fmt.money(v(15))}；年末职工医保统筹基金累计结余{fmt.money(v(18))}，"
+           f"（{ctx.change(8, '同比')}），当年{fmt.balance(v(15))}（职工医保统筹基金与居民医保基金合计，不含职工医保个人账户"
+           + (f"；收入合计减支出合计为{fmt.money(v(1) - v(8))}，两者之差{fmt.money(v(1) - v(8) - v(15))}为个人账户当年收支差"
+              if all(x is not None for x in (v(1), v(8), v(15))) and abs(v(1) - v(8) - v(15)) >= 0.005 else "")
+           + f"）；年末职工医保统筹基金累计结余{fmt.money(v(18))}，"
            f"居民医保累计结余{fmt.money(v(21))}。")
     if rows:
         assist = cur["assist"].get("MAF", 0.0) if "MAF" in cur.index else 0.0
@@ -145,7 +166,7 @@ def next_year_budget(ctx: Context, rep) -> None:
     paid by DRG/DIP, so it is shown but never added again."""
     y = _year(ctx)
     if not ctx.wh.has("budget"):
-        rep.md(f"未提供总额预算数据（budget），{y + 1}年度统筹地区医保总额暂不通报。")
+        rep.md(f"未提供总额预算数据，{y + 1}年度统筹地区医保总额暂不通报。")
         return
     b = ctx.wh.df("""SELECT year, item, SUM(amount) AS amount FROM budget
                      WHERE poolarea_no = ? AND year IN (?, ?) AND (fixmedins_code IS NULL OR fixmedins_code = '')
@@ -280,12 +301,12 @@ def budget_execution(ctx: Context, rep) -> None:
     under = b[b["execution"] < 90].sort_values("execution")
     text += (f"{len(b)}家医疗机构下达了分机构预算，合计{fmt.money(b['budget'].sum())}，实际发生{fmt.money(b['spent'].sum())}，"
              f"执行率{fmt.pct(b['spent'].sum() / b['budget'].sum() * 100 if b['budget'].sum() else None, 1)}。"
-             f"超出预算的{len(over)}家"
-             + (f"（{'、'.join(f'{r.fixmedins_name}{fmt.pct(r.execution, 1)}' for r in over.head(5).itertuples())}）"
-                if len(over) else "")
-             + f"，执行率低于90%的{len(under)}家"
-             + (f"（{'、'.join(f'{r.fixmedins_name}{fmt.pct(r.execution, 1)}' for r in under.head(5).itertuples())}）"
-                if len(under) else "")
+             + (f"超出预算的{len(over)}家（"
+                f"{'、'.join(f'{r.fixmedins_name}{fmt.pct(r.execution, 1)}' for r in over.head(5).itertuples())}）"
+                if len(over) else "没有超出预算的机构")
+             + (f"，执行率低于90%的{len(under)}家（"
+                f"{'、'.join(f'{r.fixmedins_name}{fmt.pct(r.execution, 1)}' for r in under.head(5).itertuples())}）"
+                if len(under) else "，没有执行率低于90%的机构")
              + "。年度清算按协议落实“结余留用、合理超支分担”，具体清算金额以经办机构清算结果为准。")
     rep.md(text)
     b = _sort_level(b)
@@ -304,7 +325,7 @@ def clearing(ctx: Context, rep) -> None:
     paid, still to pay (payable − paid), 支付率 (底稿 14, per hospital as in indicators.csv)."""
     y = _year(ctx)
     if not ctx.wh.has("settlement_progress"):
-        rep.md("未提供月度结算拨付数据（settlement_progress），年度清算和支付率暂不通报。")
+        rep.md("未提供月度结算拨付数据，年度清算和支付率暂不通报。")
         return
     sp = ctx.wh.df(f"""
         SELECT g.fixmedins_code, f.fixmedins_name, f.lv_group, SUM(declared_amt) AS declared,
@@ -352,7 +373,8 @@ def settlement_lags(ctx: Context) -> pd.DataFrame:
     d1 = pd.to_datetime(df["paid_date"]).values.astype("datetime64[D]")
     df["days"] = (d1 - d0).astype(int)
     df["workdays"] = np.busday_count(d0, d1)
-    df["late"] = df["workdays"] > SETTLE_WORKDAYS
+    rule = ctx.rules.settlement_days()
+    df["late"] = df["workdays"] > rule.limit if rule is not None else False
     return df
 
 
@@ -372,16 +394,23 @@ def payment_timeliness(ctx: Context, rep) -> None:
     by_m = df.groupby("month").agg(avg_days=("workdays", "mean"), late=("late", "sum"), n=("late", "count"))
     worst = by_h.sort_values(["late", "avg_days"], ascending=False)
     worst = worst[worst["late"] > 0]
-    rep.md(f"{y}年各月结算从医疗机构申报到医保基金拨付平均{fmt.num(avg, 1)}个工作日（按应付金额加权），"
-           f"共{len(df)}个机构·月，其中超过{SETTLE_WORKDAYS}个工作日的{len(late)}个"
-           f"（{fmt.pct(len(late) / len(df) * 100, 1)}）"
-           + (f"，涉及{len(worst)}家机构，较多的是" + "、".join(
-               f"{r.fixmedins_name}（{int(r.late)}个月）" for r in worst.head(5).itertuples()) if len(worst) else "")
-           + f"。按规定，费用结算时间自申报之日起不超过{SETTLE_WORKDAYS}个工作日。")
-    rep.table(pd.DataFrame({
-        "结算月份": by_m.index.values, "平均工作日": by_m["avg_days"].map(lambda x: fmt.num(x, 1)).values,
-        "超过20个工作日的机构数": by_m["late"].map(fmt.count).values, "拨付机构数": by_m["n"].map(fmt.count).values,
-    }), f"{y}年各月结算拨付时间差",
+    rule = ctx.rules.settlement_days()
+    text = (f"{y}年各月结算从医疗机构申报到医保基金拨付平均{fmt.num(avg, 1)}个工作日（按应付金额加权），"
+            f"共{len(df)}个机构·月。")
+    if rule is not None:  # the judgement only where the region's rule table has a deadline, with its source
+        days = fmt.count(rule.limit)
+        text += (f"{rule.cite()}，费用结算时间自申报之日起不超过{days}个工作日；超过{days}个工作日的{len(late)}个"
+                 f"（{fmt.pct(len(late) / len(df) * 100, 1)}）"
+                 + (f"，涉及{len(worst)}家机构，较多的是" + "、".join(
+                     f"{r.fixmedins_name}（{int(r.late)}个月）" for r in worst.head(5).itertuples())
+                    if len(worst) else "") + "。")
+    rep.md(text)
+    t = pd.DataFrame({"结算月份": [_month_zh(m) for m in by_m.index],
+                      "平均工作日": by_m["avg_days"].map(lambda x: fmt.num(x, 1)).values})
+    if rule is not None:
+        t[f"超过{fmt.count(rule.limit)}个工作日的机构数"] = by_m["late"].map(fmt.count).values
+    t["拨付机构数"] = by_m["n"].map(fmt.count).values
+    rep.table(t, f"{y}年各月结算拨付时间差",
         note="工作日按周一至周五计算（未扣除法定节假日）；结算月份为申报结算所属月份。")
 
 

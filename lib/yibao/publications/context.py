@@ -73,6 +73,12 @@ class Context:
     def group_col(self) -> str:
         return "drg_code" if self.pay_method == "DRG" else "dip_code"
 
+    @cached_property
+    def rules(self):
+        """The region's rule table (caps, deadlines with their source), :mod:`yibao.publications.rules`."""
+        from yibao.publications import rules
+        return rules.for_region(self.region)
+
     @property
     def today(self) -> dt.date:
         return dt.date.today()
@@ -131,9 +137,20 @@ class Context:
         return indicators.compute(self.wh, self.region, self.period.code, strict_frequency=False)
 
     def value_any(self, iid, code: str | None = None):
-        """``value`` if the indicator is published for this period, else computed regardless of frequency."""
+        """``value`` if the indicator is published for this period, else computed regardless of frequency —
+        a 参考值: the region-level ones quoted this way are remembered (``quoted_reference``) so that the
+        appendix shows them with the same value, marked 参考值, instead of 不适用."""
         v = self.value(iid, code)
-        return v if v is not None else self._lookup(self.ind_all, iid, code)
+        if v is not None:
+            return v
+        v = self._lookup(self.ind_all, iid, code)
+        if v is not None and not code:
+            self.quoted_reference.add(str(iid))
+        return v
+
+    @cached_property
+    def quoted_reference(self) -> set:
+        return set()
 
     def value_prev(self, iid, code: str | None = None):
         return self._lookup(self.ind_prev, iid, code)
@@ -142,9 +159,20 @@ class Context:
         return self._lookup(self.ind_yoy, iid, code)
 
     def change(self, iid, basis: str = "同比", code: str | None = None, unit_pct: bool | None = None) -> str:
+        """同比/环比 of an indicator as the appendix and digao.xlsx give it (metrics.indicators.change_words):
+        a 累计 figure only has 同比; a balance that is a deficit is worded as one."""
+        from yibao.metrics import catalogue, indicators
+        try:
+            ind = catalogue.get(str(iid))
+        except KeyError:
+            ind = None
+        if ind is not None and ind.timing == "cumulative":
+            basis = "同比"
         base = self.value_yoy(iid, code) if basis == "同比" else self.value_prev(iid, code)
         if self.period.kind == "year":  # a year's 上期 is the year before: say 同比
             basis = "同比"
+        if ind is not None and unit_pct is None:
+            return indicators.change_words(ind, self.value(iid, code), base, basis) or f"{basis}无可比数据"
         if unit_pct is None:
             unit_pct = self.unit(iid) == "%"
         return fmt.change(self.value(iid, code), base, basis, unit_pct=unit_pct)

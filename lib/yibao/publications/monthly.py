@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from yibao.metrics import analysis
+from yibao.metrics.indicators import change_words
 from yibao import fmt
 from yibao.data.contract import LEVEL_ORDER
 from yibao.publications.context import Context
@@ -416,16 +417,6 @@ def _signed(val, base, unit: str) -> bool:
     return unit == "元" and (float(val) < 0 or float(base) <= 0)
 
 
-def _change(val, base, basis: str, unit: str) -> str:
-    """同比/环比 text: growth in %, percentage points for rates, the difference in 万元 for balances."""
-    if _ok(val) and _ok(base) and _signed(val, base, unit):
-        d = float(val) - float(base)
-        if round(d, 2) == 0:
-            return f"{basis}持平"
-        return f"{basis}{'增加' if d > 0 else '减少'}{fmt.money(abs(d))}"
-    return fmt.change(val, base, basis, unit_pct=unit == "%")
-
-
 def _status(ctx: Context, iid: str) -> str:
     d = ctx.ind[(ctx.ind["indicator_id"].astype(str) == iid) & (ctx.ind["fixmedins_code"].fillna("") == "")]
     return "" if d.empty else str(d["status"].iloc[0])
@@ -450,9 +441,11 @@ def digao(ctx: Context, rep) -> None:
         else:
             shown = STATUS_ZH.get(st, fmt.DASH)
         cumulative = _cumulative(ind)
-        hb = "" if st != "ok" or cumulative else _change(val, ctx.value_prev(ind.id), "环比", ind.unit)
-        tb = "" if st != "ok" else _change(val, ctx.value_yoy(ind.id), "同比", ind.unit)
-        rows.append({"序号": ind.id, "指标": ind.name, "口径": ind.scope if ind.scope not in ("", "-") else "—",
+        # the same words as the quarterly appendix and digao.xlsx (累计: 同比 only; deficits worded as such)
+        hb = "" if st != "ok" or cumulative else change_words(ind, val, ctx.value_prev(ind.id), "环比")
+        tb = "" if st != "ok" else change_words(ind, val, ctx.value_yoy(ind.id), "同比")
+        rows.append({"序号": "" if ind.is_extra else ind.id, "指标": ind.display_label if ind.is_extra else ind.name,
+                     "口径": ind.scope if ind.scope not in ("", "-") else "—",
                      ctx.label: shown, "环比": hb.replace("环比", "") if hb else "—",
                      "同比": tb.replace("同比", "") if tb else "—"})
         base = ctx.value_prev(ind.id)

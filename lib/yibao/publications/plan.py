@@ -635,6 +635,15 @@ def find_release(region: str, kind: str, period: str, dirs=None) -> dict | None:
     return None
 
 
+def release_date(region: str, kind: str, period: str, given: str | None = None, dirs=None) -> dt.date:
+    """The day a publication is released: ``given`` (YYYY-MM-DD, a notebook parameter) if set, else the
+    date of its entry in the year's plan (params/plan-YYYY.yaml), else today (no plan for it)."""
+    if given:
+        return _date(given, "release_date")
+    e = find_release(region, kind, period, dirs)
+    return dt.date.fromisoformat(e["date"]) if e else dt.date.today()
+
+
 def next_release(region: str, kind: str | None = None, after: str | dt.date | None = None,
                  dirs=None) -> dict | None:
     """The first planned release of a region (of ``kind``) dated after ``after`` (a date or YYYY-MM)."""

@@ -14,6 +14,7 @@ import pandas as pd
 from yibao.metrics import analysis
 from yibao import fmt
 from yibao.data.contract import LEVEL_ORDER
+from yibao.publications import services
 from yibao.publications.context import Context
 
 SEVERITY_ZH = {"high": "高", "medium": "中", "low": "低"}
@@ -38,9 +39,22 @@ RULE_TOPIC = {  # what a named hospital must explain, per rule (下一步)
 SMALL = 5  # counts below this are suppressed in hospital-level tables (DESIGN.md, privacy)
 
 
+SUPPRESSED = f"<{SMALL}"  # how every suppressed cell looks, counts and rates alike
+
+
 def small(n) -> str:
     """A hospital-level count, shown as "<5" when 1–4."""
-    return "<5" if _ok(n) and 0 < float(n) < SMALL else fmt.count(n)
+    return SUPPRESSED if _ok(n) and 0 < float(n) < SMALL else fmt.count(n)
+
+
+def cell(status, value, f=fmt.num) -> str:
+    """An institution's indicator as a table cell: the value, "<5" when suppressed, "不适用" when the
+    indicator does not apply to it (e.g. DRG/DIP indicators at an institution not paid by DRG/DIP)."""
+    if status == "suppressed":
+        return SUPPRESSED
+    if status == "not_applicable":
+        return "不适用"
+    return f(value) if status == "ok" and _ok(value) else fmt.DASH
 
 
 def _ok(v) -> bool:
@@ -64,7 +78,7 @@ def overview(ctx: Context, rep) -> None:
         f"本报告依据国家医保局《医保数据发布简明工作手册》数据底稿和分析提纲，围绕“钱、效、错”三个方面，"
         f"分析{ctx.name}{ctx.label}医保基金收支、{method}运行成效和定点医疗机构重点指标情况，并提出下一步工作安排。"
         f"纳入分析的定点医疗机构{len(h)}家、定点零售药店{n_ph}家；数据来源为医保基金报表和医保信息平台结算数据"
-        f"（截至{ctx.period.end - dt.timedelta(days=1):%Y年%m月%d日}），退费结算已冲销。"
+        f"（截至{fmt.date_zh(ctx.period.end - dt.timedelta(days=1))}），退费结算已冲销。"
         f"累计数为{ctx.period.range_label}合计，当期数为{ctx.label}合计。")
 
 
@@ -103,7 +117,7 @@ def expenditure(ctx: Context, rep) -> None:
         f"职工医保基金支出{fmt.money(v(9))}（{ctx.change(9, '同比')}），其中统筹基金支出{fmt.money(v(10))}，"
         f"本地住院统筹基金支出{fmt.money(v(11))}；居民医保基金支出{fmt.money(v(12))}（{ctx.change(12, '同比')}），"
         f"其中本地住院统筹基金支出{fmt.money(v(13))}。"
-        + _income_vs_expense(ctx))
+        + _income_vs_expense(ctx) + services.remote_care_text(ctx))
     lv = analysis.expenditure_by_level(ctx.wh, ctx.region, ctx.period.code)
     if not lv.empty:
         top = lv.sort_values("hifp_pay", ascending=False).iloc[0]
@@ -160,22 +174,29 @@ def balance(ctx: Context, rep) -> None:
     cap = analysis.fund_capacity(ctx.wh, ctx.region, ctx.period.code).set_index("fund")
     m310 = cap["months_capacity"].get("310")
     m390 = cap["months_capacity"].get("390")
+    b310, b390 = ctx.value_any(18), ctx.value_any(21)  # 年度 indicators: in a quarter a 参考值
+    ref = "" if ctx.value(18) is not None else "（年度指标，本期为参考值）"
     rep.md(
-        f"{ctx.label}，基金当期结余合计{fmt.money(v(15))}，其中职工医保统筹基金当期结余{fmt.money(v(17))}，"
-        f"居民医保当期结余{fmt.money(v(20))}。期末职工医保统筹基金累计结余{fmt.money(cap['bal_cum'].get('310'))}，"
-        f"可支付{fmt.num(m310, 1)}个月；居民医保累计结余{fmt.money(cap['bal_cum'].get('390'))}，"
-        f"可支付{fmt.num(m390, 1)}个月。最近12个月动态结余：职工医保{fmt.money(v(48))}，居民医保{fmt.money(v(49))}。"
+        f"{ctx.label}，基金当期{fmt.balance(v(15))}（{ctx.change(15, '同比')}），其中职工医保统筹基金当期"
+        f"{fmt.balance(v(17))}，居民医保当期{fmt.balance(v(20))}。期末职工医保统筹基金累计结余{fmt.money(b310)}{ref}，"
+        f"可支付{fmt.num(m310, 1)}个月；居民医保累计结余{fmt.money(b390)}，"
+        f"可支付{fmt.num(m390, 1)}个月。最近12个月动态结余：职工医保{_dyn(v(48))}，居民医保{_dyn(v(49))}。"
         + _capacity_warning(m310, m390))
     t = pd.DataFrame({
         "险种": ["职工医保统筹基金", "居民医保基金"],
         "当期结余（万元）": [fmt.wan(v(17)), fmt.wan(v(20))],
-        "累计结余（万元）": [fmt.wan(cap["bal_cum"].get("310")), fmt.wan(cap["bal_cum"].get("390"))],
+        "累计结余（万元）": [fmt.wan(b310), fmt.wan(b390)],
         "月均支出（万元）": [fmt.wan(cap["avg_monthly_exp"].get("310")), fmt.wan(cap["avg_monthly_exp"].get("390"))],
         "可支付月数": [fmt.num(m310, 1), fmt.num(m390, 1)],
         "12个月动态结余（万元）": [fmt.wan(v(48)), fmt.wan(v(49))],
     })
     rep.table(t, f"{ctx.label}医保基金结余及支撑能力",
               note="可支付月数＝期末累计结余÷最近12个月月均基金支出；动态结余＝最近12个月收入合计－支出合计。")
+
+
+def _dyn(yuan) -> str:
+    """A balance after its name ('动态结余：职工医保355.00万元'), a deficit as '收不抵支…'."""
+    return fmt.balance(yuan) if _ok(yuan) and yuan < 0 else fmt.money(yuan)
 
 
 def _capacity_warning(m310, m390) -> str:
@@ -196,9 +217,10 @@ def assistance_resources(ctx: Context, rep) -> None:
     beds = inst["beds"].sum()
     rep.md(
         f"{ctx.period.range_label}，城乡医疗救助基金收入{fmt.money(v(22))}，医疗救助支出（不含资助参保）{fmt.money(v(23))}。"
-        f"截至{ctx.period.last_month.replace('-', '年')}月末，全区域定点医疗机构床位{fmt.count(beds)}张，"
+        f"截至{ctx.period.year}年{int(ctx.period.last_month[5:])}月末，全区域定点医疗机构床位{fmt.count(beds)}张，"
         f"按期末参保人数计算，千名参保人定点医疗机构床位数{fmt.ratio(ctx.value_any(46))}张，"
-        f"千名参保人定点零售药店数{fmt.ratio(ctx.value_any(47), 3)}个。")
+        f"千名参保人定点零售药店数{fmt.ratio(ctx.value_any(47), 2)}个"
+        + ("" if ctx.value(46) is not None else "（年度指标，本期为参考值）") + "。")
     order = {k: i for i, k in enumerate(list(LEVEL_ORDER) + ["定点零售药店"])}
     inst = inst.assign(_o=inst["level"].map(order)).sort_values("_o")
     t = pd.DataFrame({"机构类别": inst["level"], "机构数": inst["institutions"].map(fmt.count),
@@ -207,32 +229,9 @@ def assistance_resources(ctx: Context, rep) -> None:
 
 
 def settlement(ctx: Context, rep) -> None:
-    """Settlement and payment progress (14, 申报→拨付时间差) when settlement_progress is present."""
-    sp = analysis.settlement_progress(ctx.wh, ctx.region, ctx.period.code)
-    if sp.empty:
-        rep.md("本期未提供月度结算拨付数据（settlement_progress），医保基金支付率和结算时间差暂不分析。")
-        return
-    rate = ctx.value(14)
-    if rate is None:  # 14 is a 半年/年 indicator; between those, the same formula on the year so far
-        rate = sp["paid"].sum() / sp["payable"].sum() * 100 if sp["payable"].sum() else None
-    lag = (sp["lag_days"] * sp["payable"]).sum() / sp["payable"].sum() if sp["payable"].sum() else None
-    slow = sp.sort_values("lag_days", ascending=False).head(3)
-    rep.md(
-        f"{ctx.period.range_label}，定点医疗机构申报医保结算金额{fmt.money(sp['declared'].sum())}，"
-        f"扣除违规拒付{fmt.money(sp['refused'].sum())}后应付{fmt.money(sp['payable'].sum())}，"
-        f"实际支付{fmt.money(sp['paid'].sum())}，医保基金支付率{fmt.pct(rate)}；"
-        f"从申报到拨付平均{fmt.num(lag, 1)}天。拨付用时最长的是"
-        + "、".join(f"{r.fixmedins_name}（{fmt.num(r.lag_days, 1)}天）" for r in slow.itertuples()) + "。")
-    sp = sp.sort_values(["level", "fixmedins_code"], key=lambda s: s.map(
-        {k: i for i, k in enumerate(LEVEL_ORDER)}) if s.name == "level" else s)
-    t = pd.DataFrame({
-        "机构名称": sp["fixmedins_name"], "级别": sp["level"],
-        "申报（万元）": sp["declared"].map(fmt.wan), "应付（万元）": sp["payable"].map(fmt.wan),
-        "实付（万元）": sp["paid"].map(fmt.wan), "支付率": sp["pay_rate"].map(fmt.pct),
-        "平均拨付天数": sp["lag_days"].map(lambda x: fmt.num(x, 1)),
-    })
-    rep.table(t, f"{ctx.period.range_label}各定点医疗机构结算拨付情况",
-              note="支付率＝实际支付÷应付（扣除违规拒付）×100%；拨付天数＝拨付日期－申报日期。")
+    """结算情况: :func:`yibao.publications.claims.settlement` (支付率 over claims due, with the rule's source)."""
+    from yibao.publications import claims
+    claims.settlement(ctx, rep)
 
 
 # ---- 二、效 ---------------------------------------------------------------------------------------
@@ -247,23 +246,41 @@ def grouping(ctx: Context, rep) -> None:
         r = b[b["item"] == "drg_dip"].iloc[0]
         text = (f"{ctx.period.year}年{kind}付费统筹基金预算{fmt.money(r['amount'])}，截至{ctx.label}末已支出"
                 f"{fmt.money(r['spent_ytd'])}，执行进度{fmt.pct(r['execution'], 1)}（时间进度{fmt.pct(r['elapsed'], 1)}）。")
+    hb = analysis.hospital_budget_execution(ctx.wh, ctx.region, ctx.period.code)
+    if not hb.empty:
+        over = hb[hb["balance"] < 0]
+        text += (f"{len(hb)}家医疗机构下达了分机构预算，截至{ctx.label}末按时间进度应支出{fmt.money(hb['due'].sum())}，"
+                 f"实际支出{fmt.money(hb['spent'].sum())}；"
+                 + (f"超过时间进度（超支）的{len(over)}家，超支合计{fmt.money(-over['balance'].sum())}。"
+                    if len(over) else "各机构支出均未超过时间进度。"))
     rep.md(text +
            f"{ctx.label}，医保结算清单上传率{fmt.pct(v(28))}，质控通过率{fmt.pct(v(29))}（{ctx.change(29, '环比')}）；"
            f"开展{kind}付费的医疗机构按{kind}结算人次占比{fmt.pct(v(30))}，入组病例中按付费标准结算占"
            f"{fmt.pct(v(31))}、据实结算（含特例单议、除外）占{fmt.pct(v(32))}。")
-    rows = []
-    for iid, name in ((28, "上传率"), (29, "质控通过率"), (30, "入组结算占比"), (31, "标准结算占比"), (32, "据实结算占比")):
-        d = ctx.per_hospital(iid).set_index("fixmedins_code")["value"]
-        rows.append(d.rename(name))
-    h = ctx.hospitals.set_index("fixmedins_code")[["fixmedins_name", "lv_group"]]
-    t = h.join(pd.concat(rows, axis=1)).reset_index()
-    t = t.dropna(subset=["上传率", "质控通过率"], how="all")
-    t = _sort_level(t, "lv_group")
-    out = pd.DataFrame({"机构名称": t["fixmedins_name"], "级别": t["lv_group"]})
-    for c in ("上传率", "质控通过率", "入组结算占比", "标准结算占比", "据实结算占比"):
-        out[c] = t[c].map(fmt.pct)
+    if not hb.empty:
+        hb = _sort_level(hb, "level")
+        rep.table(pd.DataFrame({
+            "机构名称": hb["fixmedins_name"].values, "级别": hb["level"].values,
+            "年度预算（万元）": hb["budget"].map(fmt.wan).values, "按时间进度（万元）": hb["due"].map(fmt.wan).values,
+            "实际支出（万元）": hb["spent"].map(fmt.wan).values,
+            "执行进度": hb["execution"].map(lambda x: fmt.pct(x, 1)).values,
+            "结余/超支（万元）": [("结余" if x >= 0 else "超支") + fmt.wan(abs(x)) for x in hb["balance"]],
+        }), f"{ctx.period.range_label}各医疗机构{kind}付费预算执行情况",
+            note=f"按时间进度＝年度预算×已过月数÷12（时间进度{fmt.pct(hb['elapsed'].iloc[0], 1)}）；实际支出＝该机构住院结算统筹基金"
+                 "支付累计（含异地就医患者，退费已冲销）；结余/超支＝按时间进度应支出－实际支出。")
+    services.qc_problems_section(ctx, rep)
+    cols = ((28, "上传率"), (29, "质控通过率"), (30, "入组结算占比"), (31, "标准结算占比"), (32, "据实结算占比"))
+    h = _sort_level(ctx.hospitals[["fixmedins_code", "fixmedins_name", "lv_group", "drg_dip_flag"]], "lv_group")
+    out = pd.DataFrame({"机构名称": h["fixmedins_name"].values, "级别": h["lv_group"].values})
+    for iid, name in cols:
+        d = ctx.per_hospital(iid).set_index("fixmedins_code")
+        out[name] = [cell(d["status"].get(c), d["value"].get(c), fmt.pct) for c in h["fixmedins_code"]]
+    out = out[~out[["上传率", "质控通过率"]].isin(["—"]).all(axis=1)]
+    n_other = int((h["drg_dip_flag"].fillna("") != "1").sum())
     rep.table(out, f"{ctx.label}各医疗机构结算清单上传、质控和入组情况",
-              note="“—”表示不适用或病例数少于5例不予计算。据实结算含按项目、特例单议和除外结算。")
+              note=f"“{SUPPRESSED}”表示病例数少于{SMALL}例，不予公布；入组结算、标准结算和据实结算占比（底稿指标30–32）只对"
+                   f"开展{kind}付费的医疗机构计算，未开展的机构（{n_other}家）为“不适用”。据实结算含按项目、特例单议和除外结算。"
+              if n_other else f"“{SUPPRESSED}”表示病例数少于{SMALL}例，不予公布。据实结算含按项目、特例单议和除外结算。")
 
 
 def _sort_level(df: pd.DataFrame, col: str) -> pd.DataFrame:
@@ -284,7 +301,7 @@ def special_cases(ctx: Context, rep) -> None:
     d = a33[a33["status"].isin(["ok", "suppressed"])].copy()
     rep.md(f"{ctx.label}，开展{ctx.pay_method}付费的定点医疗机构申请特例单议{fmt.count(v(33))}例，"
            f"审核通过{fmt.count(v(34))}例，特例单议通过病例占出院病例的{fmt.pct(v(35))}"
-           + (f"（{'未超过' if v(35) <= 5 else '超过'}5%的上限）" if _ok(v(35)) else "") + "。")
+           + special_case_judgement(ctx, v(35)) + "。")
     if d.empty:
         return
     d = _sort_level(d, "lv_group")
@@ -296,8 +313,42 @@ def special_cases(ctx: Context, rep) -> None:
         amt = sc["approved_amt"].get(r.fixmedins_code) if s34 == "ok" else None
         rows.append({"机构名称": r.fixmedins_name, "级别": r.lv_group, "申请例数": applied, "通过例数": approved,
                      "通过金额（万元）": fmt.wan(amt) if s34 == "ok" else "—"})
-    rep.table(pd.DataFrame(rows), f"{ctx.label}各医疗机构特例单议申请和审核情况",
-              note="例数少于5例的显示为“<5”，其通过金额不予公布。")
+    t = pd.DataFrame(rows)
+    vals33 = [a33.set_index("fixmedins_code")["value"].get(c) for c in d["fixmedins_code"]]
+    vals34 = [a34["value"].get(c) for c in d["fixmedins_code"]]
+    t["申请例数"] = complementary(list(t["申请例数"]), vals33)
+    t["通过例数"] = complementary(list(t["通过例数"]), vals34)
+    t.loc[t["通过例数"] == COMPLEMENTARY, "通过金额（万元）"] = "—"
+    rep.table(t, f"{ctx.label}各医疗机构特例单议申请和审核情况",
+              note=f"例数少于{SMALL}例的显示为“{SUPPRESSED}”，其通过金额不予公布"
+              + (f"；“{COMPLEMENTARY}”为防止由合计数反推而一并不予公布的例数" if (t == COMPLEMENTARY).any().any() else "")
+              + "。")
+
+
+COMPLEMENTARY = "*"  # a cell withheld only so that a "<5" cell cannot be computed from the published total
+
+
+def complementary(cells: list[str], values: list) -> list[str]:
+    """Complementary suppression of one column whose total is published: when exactly one cell is "<5",
+    the total minus the others would give it back, so the smallest other non-zero cell is withheld too."""
+    out = list(cells)
+    if sum(c == SUPPRESSED for c in out) != 1:
+        return out
+    cand = [(float(v), i) for i, (c, v) in enumerate(zip(out, values)) if c != SUPPRESSED and _ok(v) and float(v) > 0]
+    if cand:
+        out[min(cand)[1]] = COMPLEMENTARY
+    return out
+
+
+def special_case_judgement(ctx: Context, share) -> str:
+    """'（依据…第一部分第（三）项，特例单议总量控制在DIP出院总病例的5‰以内，本期未超过）', from the region's
+    rule table (params/regions.yaml); empty when no rule applies to the region's payment method."""
+    cap = ctx.rules.special_case_cap(ctx.pay_method)
+    if cap is None or not _ok(share):
+        return ""
+    verdict = "未超过" if share <= cap.limit else "已超过"
+    return (f"（{cap.cite()}，特例单议总量控制在{ctx.pay_method}出院总病例的{cap.permille_or_pct()}以内，"
+            f"本期{verdict}该上限）")
 
 
 def efficiency(ctx: Context, rep) -> None:
@@ -314,10 +365,12 @@ def efficiency(ctx: Context, rep) -> None:
     worse = h[(h["time"] > 1.1) & (h["cost"] > 1.1)]
     cmi_txt = f"区域CMI为{fmt.ratio(ctx.value('x_cmi'), 2)}；" if _ok(ctx.value("x_cmi")) else ""
     rep.md(f"{cmi_txt}时间消耗指数和费用消耗指数以区域整体为1，数值越小效率越高。{ctx.label}"
-           f"两项指数均低于1的医疗机构{len(both)}家"
-           + (f"（{'、'.join(both.sort_values('cost')['fixmedins_name'].head(5))}等）" if len(both) else "")
-           + f"；两项指数均高于1.1的{len(worse)}家"
-           + (f"（{'、'.join(worse.sort_values('cost', ascending=False)['fixmedins_name'].head(5))}）" if len(worse) else "")
+           + (f"两项指数均低于1的医疗机构{len(both)}家"
+              f"（{'、'.join(both.sort_values('cost')['fixmedins_name'].head(5))}{'等' if len(both) > 5 else ''}）"
+              if len(both) else "没有两项指数均低于1的医疗机构")
+           + (f"；两项指数均高于1.1的{len(worse)}家"
+              f"（{'、'.join(worse.sort_values('cost', ascending=False)['fixmedins_name'].head(5))}"
+              f"{'等' if len(worse) > 5 else ''}）" if len(worse) else "；没有两项指数均高于1.1的医疗机构")
            + "。")
     charts = _charts()
     fig = charts.scatter(h.dropna(subset=["time", "cost"]), "time", "cost", label_col="fixmedins_name",
@@ -350,7 +403,8 @@ def inpatient_services(ctx: Context, rep) -> None:
         return fmt.change(a[col], None if b is None else b[col], "同比", unit_pct=unit_pct)
     v = ctx.value
     rep.md(
-        f"{ctx.label}，本地参保人在本地定点医疗机构出院{fmt.count(v(39))}人次，门诊{fmt.count(v(38))}人次，"
+        f"{ctx.label}，本地参保人在本地定点医疗机构入院{fmt.count(services.admissions(ctx))}人次（按入院日期统计、"
+        f"已结算的），出院{fmt.count(v(39))}人次，门诊{fmt.count(v(38))}人次，"
         f"门诊住院人次比{fmt.ratio(v(40), 1)}；住院总费用{fmt.money(v(36))}，次均住院费用{fmt.money(v(37))}"
         f"（{ctx.change(37, '同比')}）。全部住院病例（含异地患者）平均住院日{fmt.num(a['avg_los'], 1)}天"
         f"（{ch('avg_los')}）；次均个人负担{fmt.money(a['burden_per_case'])}（{ch('burden_per_case')}），"
@@ -399,12 +453,19 @@ def out_of_catalog(ctx: Context, rep) -> None:
 
 PEER_INDICATORS = {
     40: ("门诊住院人次比", "OPIP_RATIO_LOW", "low",
-         "即每多少个门诊人次对应1个出院人次，指标值越小，提示门诊收住院率越高，可能存在“拉人头”住院"),
+         "即每1个出院人次对应的门诊人次数，指标值越小，提示门诊收住院率越高，可能存在“拉人头”住院"),
     45: ("医保外费用占比", "OUT_OF_CATALOG_HIGH", "high",
          "偏高提示可能将目录内费用转为患者自付，加重群众负担"),
     41: ("出院人次环比增长率", "CASE_GROWTH_HIGH", "high",
          "增幅远超同级平均水平且无新增床位、优势学科的，需排查是否存在诱导住院"),
 }
+
+
+def _float(x):
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return None
 
 
 def level_summary(ctx: Context, iid: int) -> pd.DataFrame:
@@ -425,16 +486,13 @@ def peer_indicator(ctx: Context, rep, iid: int) -> None:
     g = level_summary(ctx, iid)
     named = ctx.findings[ctx.findings["rule_id"] == rule] if not ctx.findings.empty else ctx.findings
     named_hi = named[named["severity"].isin(["high", "medium"])] if not named.empty else named
-    # the named hospitals are shown with this indicator's own value (the one charted), beside their level's median
-    own = dict(zip(d["fixmedins_code"], d["value"]))
-    lv_of = dict(zip(d["fixmedins_code"], d["lv_group"]))
-    med = dict(zip(g["lv_group"], g["median"]))
+    # a named hospital is shown with the value and peer median of its finding (findings.csv), the one 问题警示清单
+    # gives: one median per hospital on every page
     rep.md(f"{ctx.label}全区域{name}为{f(ctx.value(iid))}（{why}）。分级别看，"
            + "；".join(f"{r.lv_group}机构中位数{f(r.median)}（{int(r.count)}家，{f(r.min)}～{f(r.max)}）"
                       for r in g.itertuples()) + "。"
            + (("偏离同级水平明显、予以点名提示的机构：" + "；".join(
-               f"{r.fixmedins_name}（{f(own[r.fixmedins_code])}，同级中位数{f(med.get(lv_of[r.fixmedins_code]))}）"
-               if r.fixmedins_code in own else f"{r.fixmedins_name}"
+               f"{r.fixmedins_name}（{f(_float(r.value))}，判定所用的同级中位数{f(_float(r.benchmark))}）"
                for r in named_hi.itertuples()) + "（判定依据见问题警示清单）。")
               if len(named_hi) else "各级别机构未见明显偏离同级水平的情况。"))
     charts = _charts()
@@ -486,22 +544,31 @@ def common_group_costs(ctx: Context, rep) -> None:
     names = _group_names(ctx)
     tg["ratio"] = tg["max_hosp_cost"] / tg["min_hosp_cost"]
     unit = "病组" if ctx.pay_method == "DRG" else "病种"
-    text = f"选取{ctx.label}病例数最多的{len(tg)}个{unit}比较各机构次均费用。"
+    text = f"选取{ctx.label}病例数最多的{len(tg)}个{unit}，在同一级别的机构之间比较次均费用，并与{unit}支付标准对照。"
     spread = tg.dropna(subset=["ratio"])
     if not spread.empty:
         widest = spread.sort_values("ratio", ascending=False).iloc[0]
-        text += (f"机构间差异最大的是{widest['grp']}“{names.get(widest['grp'], '')}”，"
+        text += (f"同级机构间差异最大的是{widest['grp']}“{names.get(widest['grp'], '')}”，{widest['level']}机构中"
                  f"最高机构次均费用是最低机构的{fmt.ratio(widest['ratio'], 1)}倍。"
-                 "同类机构间常见病次均费用相差较大，提示治疗路径、管理水平存在差异，请相关机构对标先进、比学赶超。")
+                 "同级机构间常见病次均费用相差较大，提示治疗路径、管理水平存在差异，请相关机构对标先进、比学赶超。")
     else:
-        text += "各病组病例数不少于5例的机构不足两家，暂不比较机构间差异。"
+        text += f"各{unit}中同一级别病例数不少于5例的机构不足两家，暂不比较机构间差异。"
+    over = tg[tg["avg_cost"] > tg["pay_std"]] if tg["pay_std"].notna().any() else tg.iloc[0:0]
+    if tg["pay_std"].notna().any():
+        text += (f"{len(over)}个{unit}的区域次均费用高于支付标准（" + "、".join(
+            f"{r.grp}，{fmt.pct((r.avg_cost / r.pay_std - 1) * 100, 1)}" for r in over.itertuples()) + "）。"
+            if len(over) else f"各{unit}的区域次均费用均未超过支付标准。")
     rep.md(text)
     t = pd.DataFrame({"编码": tg["grp"], "名称": tg["grp"].map(names).fillna(""),
                       "病例数": tg["cases"].map(fmt.count), "次均费用（元）": tg["avg_cost"].map(fmt.num),
-                      "机构最低（元）": tg["min_hosp_cost"].map(fmt.num),
-                      "机构最高（元）": tg["max_hosp_cost"].map(fmt.num), "最高/最低": tg["ratio"].map(fmt.ratio)})
-    rep.table(t, f"{ctx.label}常见{'病组' if ctx.pay_method == 'DRG' else '病种'}次均费用及机构间差异",
-              note="机构最低、最高仅统计该病组病例数不少于5例的机构。")
+                      "支付标准（元）": tg["pay_std"].map(fmt.num),
+                      "次均费用/支付标准": (tg["avg_cost"] / tg["pay_std"]).map(fmt.ratio),
+                      "比较级别": tg["level"].fillna("—"),
+                      "同级最低（元）": tg["min_hosp_cost"].map(fmt.num),
+                      "同级最高（元）": tg["max_hosp_cost"].map(fmt.num), "最高/最低": tg["ratio"].map(fmt.ratio)})
+    rep.table(t, f"{ctx.label}常见{unit}次均费用及同级机构间差异",
+              note=f"同级最低、最高为同一级别中该{unit}病例数不少于5例的机构次均费用，列出同级差异最大的级别；"
+                   f"支付标准为本统筹区{unit}目录的支付标准。")
 
 
 def _group_names(ctx: Context) -> dict:
@@ -521,11 +588,17 @@ def findings_list(ctx: Context, rep) -> None:
         rep.md(f"{ctx.label}各项监测规则未发现需点名提示的异常情况。")
     else:
         hm = f[f["severity"].isin(["high", "medium"])]
-        rep.md(f"综合各项监测规则，{ctx.label}共发现需关注的线索{len(f)}条，其中需重点核查（高、中）{len(hm)}条，"
-               f"涉及{hm['fixmedins_code'].nunique()}家机构。线索为数据比对结果，不等同于违规认定，请相关机构认真自查、据实说明。")
+        rep.md(f"综合各项监测规则，{ctx.label}共发现需关注的线索{len(f)}条，"
+               + (f"其中需重点核查（高、中）{len(hm)}条，涉及{hm['fixmedins_code'].nunique()}家机构。" if len(hm)
+                  else "均为低级别提示，没有需重点核查（高、中）的线索。")
+               + "线索为数据比对结果，不等同于违规认定，请相关机构认真自查、据实说明。")
+        imp = pd.to_numeric(f["impact"], errors="coerce") if "impact" in f else pd.Series(float("nan"), index=f.index)
         t = pd.DataFrame({"机构名称": f["fixmedins_name"], "关注等级": f["severity"].map(SEVERITY_ZH),
-                          "问题线索": f["message"]})
-        rep.table(t, f"{ctx.label}问题警示清单")
+                          "估算金额（万元）": imp.map(fmt.wan), "问题线索": f["message"]})
+        rep.table(t, f"{ctx.label}问题警示清单",
+                  note="同一关注等级内按估算金额由高到低排列。估算金额：高套病组为按支付标准差额估算的多支付医保基金，"
+                       "医保外费用为按同级中位数估算的患者多负担费用，病组费用偏高为按同级中位数估算的多发生医疗费用；"
+                       "“—”为该类线索不估算金额。")
     c = ctx.commendations
     if c is not None and not c.empty:
         rep.md(f"同时，{len(c)}家机构时间、费用消耗指数均优于区域水平且本期无中高级别问题线索，予以表扬：")
@@ -539,7 +612,8 @@ def findings_list(ctx: Context, rep) -> None:
 def next_steps(ctx: Context, rep, release_date: str | None = None, explain_days: int = 15,
                items: list[str] | None = None) -> None:
     """Which hospitals must explain what, by when (from the findings), then the params' own items."""
-    rel = dt.date.fromisoformat(release_date) if release_date else dt.date.today()
+    from yibao.publications import plan
+    rel = plan.release_date(ctx.region, "quarterly", ctx.period.code, release_date)
     due = rel + dt.timedelta(days=int(explain_days))
     f = ctx.findings
     n = 1
@@ -552,62 +626,78 @@ def next_steps(ctx: Context, rep, release_date: str | None = None, explain_days:
             for code, g in hm.groupby("fixmedins_code", sort=True):
                 topics = "；".join(dict.fromkeys(RULE_TOPIC.get(r, r) for r in g["rule_id"]))
                 rows.append({"机构名称": g["fixmedins_name"].iloc[0], "需说明事项": topics,
-                             "线索条数": str(len(g)), "截止日期": f"{due:%Y-%m-%d}"})
+                             "线索条数": str(len(g)), "截止日期": fmt.date_zh(due)})
             rep.table(pd.DataFrame(rows), "需提交书面说明的机构及事项")
             n += 1
     default = [
         "**数据质量。**各定点医疗机构要按时、完整上传医保结算清单，提高质控通过率，上传率、质控通过率低于区域平均水平的机构要落实专人负责。",
         "**意见反馈。**对本期发布数据有异议的，请于收到报告后10个工作日内通过数据工作组邮箱或书面形式反馈，下期发布时通报采纳情况。",
-        f"**下期发布。**{ctx.period.shift(1).label}数据将于下一季度第二个月发布。",
+        "**下期发布。**" + _next_release_text(ctx, rel),
     ]
     for text in (items or []) + default:
         rep.md(f"{n}. {text}")
         n += 1
 
 
+def _next_release_text(ctx: Context, rel: dt.date) -> str:
+    """The next quarterly release: its date from the year's plan, else when the handbook's cadence puts it."""
+    from yibao.publications import plan
+    nxt = ctx.period.shift(1)
+    e = plan.find_release(ctx.region, "quarterly", nxt.code)
+    if e:
+        return f"{nxt.label}数据计划于{fmt.date_zh(e['date'])}发布。"
+    return f"{nxt.label}数据将于下一季度第二个月发布（具体日期以年度数据发布计划为准）。"
+
+
 # ---- 附录 ------------------------------------------------------------------------------------------
 
 def appendix_digao(ctx: Context, rep) -> None:
-    """The region's 底稿 table (indicators with 同比/环比)."""
+    """The region's 底稿 table. One decision per figure: an indicator whose 建议公开频次 does not fit the
+    period but that the text quotes (支付率, 累计结余, 千人口床位…) is shown with the same value as
+    "参考值"; 同比/环比 are the words :func:`yibao.metrics.indicators.change_words` gives the text and
+    digao.xlsx (累计 figures only 同比; a deficit's change worded as a deficit); amounts in 万元."""
     from yibao.metrics import catalogue
+    from yibao.metrics.indicators import change_words
     rows = []
     for ind in catalogue.CATALOGUE:
         iid = ind.id
         d = ctx.ind[(ctx.ind["indicator_id"].astype(str) == str(iid)) & (ctx.ind["fixmedins_code"].fillna("") == "")]
-        if d.empty:
+        if d.empty or ind.is_heading:
             continue
         r = d.iloc[0]
         unit = str(r["unit"]) if pd.notna(r["unit"]) else ""
         val = r["value"] if r["status"] == "ok" else None
         if r["status"] == "ok":
             shown = _fmt_unit(val, unit)
+        elif r["status"] == "not_applicable" and str(iid) in ctx.quoted_reference:
+            ref = ctx.value_any(iid)
+            shown = f"{_fmt_unit(ref, unit)}（参考值）"
         else:
-            shown = {"not_applicable": "不适用", "missing_input": "缺少数据", "suppressed": "<5"}.get(r["status"], "—")
-            if str(r["status"]) == "not_applicable" and str(iid) in ("16", "19"):
-                shown = ""
-        up = unit == "%"
-        rows.append({"序号": str(iid), "指标": str(r["name"]), "单位": unit or "—", ctx.label: shown,
-                     "同比": fmt.change(val, ctx.value_yoy(iid), "同比", unit_pct=up).replace("同比", "")
-                     if r["status"] == "ok" else "",
-                     "环比": fmt.change(val, ctx.value_prev(iid), "环比", unit_pct=up).replace("环比", "")
-                     if r["status"] == "ok" else ""})
+            shown = {"not_applicable": "不适用", "missing_input": "缺少数据", "suppressed": SUPPRESSED}.get(r["status"], "—")
+        cur = val
+        rows.append({"序号": "" if ind.is_extra else str(iid), "指标": ind.display_label if ind.is_extra else str(r["name"]),
+                     "单位": "万元" if unit == "元" else (unit or "—"), ctx.label: shown,
+                     "同比": change_words(ind, cur, ctx.value_yoy(iid), "同比")[2:] or "—",
+                     "环比": change_words(ind, cur, ctx.value_prev(iid), "环比")[2:] or "—"})
     rep.table(pd.DataFrame(rows), f"{ctx.name}{ctx.label}数据底稿（区域）",
-              note="金额单位为元；“不适用”为该指标频次与本期不符（如年度指标）；“缺少数据”为缺少可选输入。")
+              note="金额单位为万元。“参考值”为建议公开频次与本期不符（如年度、半年度指标）、正文引用时按本期数据计算的数值，"
+                   "不作为本期发布值；“不适用”为该指标与本期或本统筹区不适用；“缺少数据”为缺少所需的可选数据。"
+                   "累计数（当年1月至本期末）只与上年同期比较；“—”为无可比数据。")
 
 
 def _fmt_unit(v, unit: str) -> str:
     if unit == "元":
-        return fmt.num(v, 2)
+        return fmt.wan(v, 2)
     if unit == "%":
         return fmt.pct(v)
     if unit in ("人次", "个", "张"):
         return fmt.num(v, 2) if float(v) != int(float(v)) else fmt.count(v)
-    return fmt.ratio(v, 4)
+    return fmt.ratio(v, 2)
 
 
 def appendix_institutions(ctx: Context, rep) -> None:
     """Per-institution 底稿 indicators (a compact selection; the full sheet is in digao.xlsx)."""
-    cols = [(39, "出院人次", fmt.count), (37, "次均住院费用", fmt.num), (40, "门诊住院人次比", fmt.ratio),
+    cols = [(39, "出院人次", fmt.count), (37, "次均住院费用（元）", fmt.num), (40, "门诊住院人次比", fmt.ratio),
             (41, "出院人次增长率", lambda x: fmt.pct(x, 1)), (45, "医保外费用占比", lambda x: fmt.pct(x, 1)),
             (28, "清单上传率", lambda x: fmt.pct(x, 1)), (29, "质控通过率", lambda x: fmt.pct(x, 1))]
     h = _sort_level(ctx.hospitals[["fixmedins_code", "fixmedins_name", "lv_group"]], "lv_group")
@@ -622,14 +712,24 @@ def appendix_institutions(ctx: Context, rep) -> None:
 
 
 def appendix_checks(ctx: Context, rep) -> None:
+    """The 复核 checklist in readers' words: how many checks passed, failed and were skipped (never "全部通过"
+    when some were not run), each check named by its kind (no check ids)."""
     from yibao.metrics import checks
     df = checks.run_checks(ctx.wh, ctx.region, ctx.period.code, ctx.ind)
+    rep.md(f"发布前对数据底稿进行了自动复核：{checks_summary(df)}。")
     status = {"pass": "通过", "fail": "不通过", "warn": "提示", "skip": "未执行"}
-    n_fail = int((df["status"] == "fail").sum())
-    rep.md(f"发布前对数据底稿进行了{len(df)}项自动复核，{'全部通过' if n_fail == 0 else f'其中{n_fail}项未通过，已在下表标明'}。")
-    t = pd.DataFrame({"复核项": df["check_id"], "结果": df["status"].map(status).fillna(df["status"]),
+    t = pd.DataFrame({"序号": [str(i) for i in range(1, len(df) + 1)],
+                      "复核项": df["check_id"].map(checks.check_label), "结果": df["status"].map(status).fillna("提示"),
                       "说明": df["detail"]})
-    rep.table(t, "数据复核清单")
+    rep.table(t, "数据复核清单", note="“未执行”为本期没有可核对的数值（如该指标本期不发布），不计为通过。")
+
+
+def checks_summary(df: pd.DataFrame) -> str:
+    """'51项：通过47、未执行4' — every status counted, skipped checks never counted as passed."""
+    n = {k: int((df["status"] == k).sum()) for k in ("pass", "fail", "warn", "skip")}
+    parts = [f"{zh}{n[k]}" for k, zh in (("pass", "通过"), ("fail", "不通过"), ("warn", "提示"), ("skip", "未执行"))
+             if n[k]]
+    return f"{len(df)}项：" + "、".join(parts)
 
 
 def appendix_sources(ctx: Context, rep) -> None:

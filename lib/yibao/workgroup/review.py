@@ -515,7 +515,10 @@ def run_checks(pub_dir: Path, kind: str, region: str, period: str, data_dir: Pat
         comp_ = compliance_checks(pub_dir, region, wh, files, stem)
         if unreadable:
             comp_.append(Check("合规性", "C0", "全部输出文件可读取并已扫描", FAIL, "无法读取：" + "、".join(unreadable)))
-        return acc + comp + comp_
+        from yibao.workgroup.review_text import text_checks
+        text = text_checks(pub_dir, stem)  # the report read as a reader does (issue 13)
+        return (acc + [c for c in text if c.category == "准确性"] + comp + comp_
+                + [c for c in text if c.category == "合规性"])
     finally:
         if wh is not None:
             wh.close()
@@ -591,11 +594,16 @@ def build_review(pub_dir: Path, kind: str, region: str, period: str, data_dir: P
 
 
 def conclusion(checks: list[Check]) -> str:
+    """'自动检查 20 项：通过 16、提示 2、未执行 2；…' — skipped checks are counted as such, never as passed."""
+    from yibao.workgroup.review_text import summary
     fails = [c for c in checks if c.result == FAIL]
     notes = [c for c in checks if c.result == NOTE]
+    skips = [c for c in checks if c.result == SKIP]
+    head = f"自动检查{summary(checks)}"
     if fails:
-        return f"{len(fails)} 项不通过（{'、'.join(c.id for c in fails)}），须整改后再审议发布"
-    return "自动检查全部通过" + (f"，{len(notes)} 项提示请人工确认" if notes else "") + "；请成员审议后签字"
+        return f"{head}；不通过的是{'、'.join(c.id for c in fails)}，须整改后再审议发布"
+    return (head + (f"；{len(notes)} 项提示请人工确认" if notes else "")
+            + (f"；{len(skips)} 项未执行，请人工核对" if skips else "") + "；请成员审议后签字")
 
 
 

@@ -255,8 +255,10 @@ def verification(st: Study) -> pd.DataFrame:
         if cost is not None and abs(cost) > st.cost_pct:
             reasons.append(f"次均费用{basis}{'增长' if cost > 0 else '下降'}{fmt.num(abs(cost), 1)}%")
             explain.append("次均费用大幅变化的原因（收治病例结构、诊疗路径、药品耗材使用）")
+        hidden = any(0 < n < st.suppress for n in (r.cases, r.base_cases))
         if vol is not None and abs(vol) > st.volume_pct:
-            reasons.append(f"病例数{basis}{'增长' if vol > 0 else '下降'}{fmt.num(abs(vol), 1)}%")
+            # a growth rate on a count shown as "<5" would give the count back: say it without the rate
+            reasons.append(f"病例数{basis}{'增长' if vol > 0 else '下降'}" + ("明显" if hidden else f"{fmt.num(abs(vol), 1)}%"))
             explain.append("病例数大幅增长的原因（床位、学科、收治范围变化），是否存在分解住院、低标入院"
                            if vol > 0 else "病例数大幅下降的原因，是否存在推诿患者或将病例编入其他病组")
         rules = sorted(set(sig.loc[sig["fixmedins_code"] == r.fixmedins_code, "rule_id"])) if len(sig) else []

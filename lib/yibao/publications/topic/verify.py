@@ -51,10 +51,12 @@ def verification_section(ctx, rep, st: Study) -> None:
                 parts.append(f"与{st.first.label}相比，{ch}")
         head = f"**{r.fixmedins_name}**：{'；'.join(r.reasons)}。"
         rep.md(head + ("。".join(parts) + "。" if parts else "") + f"请说明：{r.explain}。")
+    # a change computed on a count shown as "<5" is suppressed too (else the reader computes the count)
+    hidden = [any(0 < n < st.suppress for n in (a, b)) for a, b in zip(v["cases"].fillna(0), v["base_cases"].fillna(0))]
     t = pd.DataFrame({
         "机构名称": v["fixmedins_name"], "级别": v["lv_group"],
         "本期病例": v["cases"].map(st.count), "同期病例": v["base_cases"].map(st.count),
-        "病例数变化": v["volume_change"].map(fmt.signed_pct),
+        "病例数变化": [f"<{st.suppress}" if h else fmt.signed_pct(x) for h, x in zip(hidden, v["volume_change"])],
         "次均费用变化": v["cost_change"].map(fmt.signed_pct),
         "高费用占比（本期）": v["high_share"].map(lambda x: fmt.pct(x, 1)),
         "占比变化（百分点）": v["share_change"].map(lambda x: fmt.DASH if pd.isna(x) else f"{x:+.1f}"),
@@ -62,4 +64,5 @@ def verification_section(ctx, rep, st: Study) -> None:
         "需说明事项": v["explain"],
     })
     rep.table(t, f"{st.period.label}{st.topic.title}需核实的机构",
-              note="同期为上一对比期间（默认上年同期）；数据比对结果不等同于违规认定，请相关机构据实说明。")
+              note=f"同期为上一对比期间（默认上年同期）；病例数少于{st.suppress}例的显示为“<{st.suppress}”，由其计算的变化率同样不予公布；"
+                   "数据比对结果不等同于违规认定，请相关机构据实说明。")
