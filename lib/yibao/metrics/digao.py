@@ -33,6 +33,7 @@ from openpyxl.utils import get_column_letter
 
 from yibao.metrics import catalogue
 from yibao.data.contract import LEVEL_ORDER
+from yibao.escape import xlsx_workbook
 from yibao.fsutil import atomic_path
 from yibao.data.periods import Period
 
@@ -258,6 +259,7 @@ def workbook_bytes(cmp: pd.DataFrame, info: dict, period, inst: pd.DataFrame) ->
     wb.properties.title = f"{info.get('poolarea_name', '')}数据底稿{p.label}"
     wb.properties.created = wb.properties.modified = _FIXED_TIME
     wb.properties.lastModifiedBy = "yibao"
+    xlsx_workbook(wb)  # names and codes from data stay text (never a formula)
     buf = io.BytesIO()
     wb.save(buf)
     return _stable_zip(buf.getvalue())

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from yibao.escape import html as escape_html, markdown_text
 from yibao.fsutil import atomic_path
 from yibao.render.prepare import RESOURCES, RenderError
 
@@ -37,9 +38,9 @@ def _note_block(note: str, fmt: str) -> str:
 def _callout_block(meta: dict, markdown: str, fmt: str) -> str:
     kind, title, body = meta.get("callout", "note"), meta.get("title", "说明"), meta.get("body", "")
     if fmt == "html":
-        return f"\n::: {{.callout .callout-{kind}}}\n**{title}：** {body}\n:::\n"
+        return f"\n::: {{.callout .callout-{kind}}}\n**{markdown_text(title)}：** {body}\n:::\n"
     if fmt == "docx":
-        return f'\n::: {{custom-style="Callout"}}\n**{title}：** {body}\n:::\n'
+        return f'\n::: {{custom-style="Callout"}}\n**{markdown_text(title)}：** {body}\n:::\n'
     return "\n" + markdown + "\n"
 
 
@@ -73,7 +74,7 @@ def to_markdown(nb, fmt: str, assets: Path) -> str:
             if kind in ("meta", "figure-caption"):
                 continue
             if kind == "table" and meta.get("table"):
-                block = f"\n{meta['table']}\n\n: {meta['caption']}\n"
+                block = f"\n{meta['table']}\n\n: {markdown_text(meta['caption'])}\n"
                 if fmt == "typst" and _short_table(meta["table"]):
                     # a short table stays on one page with its caption; long ones break, header repeated
                     block = _raw("typst", "#block(breakable: false, width: 100%)[") + block + _raw("typst", "]")
@@ -90,7 +91,7 @@ def to_markdown(nb, fmt: str, assets: Path) -> str:
                 width = meta.get("width_pct") or 100
                 rel = f"{assets.name}/{name}"
                 if caption:
-                    parts.append(f"\n![{caption}]({rel}){{width={width}%}}\n")
+                    parts.append(f"\n![{markdown_text(caption)}]({rel}){{width={width}%}}\n")
                 else:  # an image without a caption stays an inline image (no figure)
                     parts.append(f"\n![]({rel}){{width={width}%}}\\\n")
                 if meta.get("note"):
@@ -123,18 +124,20 @@ def _pandoc(args: list[str], cwd: Path) -> None:
 
 
 def _yaml_meta(meta: dict, fmt: str) -> dict:
+    """pandoc reads metadata values as Markdown: every value (names from data among them) is escaped."""
+    md = markdown_text
     m = {
-        "title": meta["title"],
+        "title": md(meta["title"]),
         "lang": "zh-CN",
         "toc-title": "目录",
-        "date": meta["date_label"],
-        "confidentiality": meta["confidentiality"],
+        "date": md(meta["date_label"]),
+        "confidentiality": md(meta["confidentiality"]),
     }
     if meta.get("subtitle"):
-        m["subtitle"] = meta["subtitle"]
+        m["subtitle"] = md(meta["subtitle"])
     if meta.get("issuer"):
-        m["author"] = [meta["issuer"]]
-    m["pagetitle"] = meta["title"] + (f" · {meta['subtitle']}" if meta.get("subtitle") else "")
+        m["author"] = [md(meta["issuer"])]
+    m["pagetitle"] = md(meta["title"] + (f" · {meta['subtitle']}" if meta.get("subtitle") else ""))
     return m
 
 
@@ -144,16 +147,12 @@ def _write_meta(path: Path, meta: dict, fmt: str) -> Path:
     return path
 
 
-def _escape_html(s: str) -> str:
-    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def render_html(nb, meta: dict, work: Path, target: Path) -> None:
     md = to_markdown(nb, "html", work / "assets-html")
     (work / "html.md").write_text(md, encoding="utf-8")
     _write_meta(work / "html.yaml", meta, "html")
     (work / "banner.html").write_text(
-        f'<div class="confidential">{_escape_html(meta["confidentiality"])}</div>\n', encoding="utf-8")
+        f'<div class="confidential">{escape_html(meta["confidentiality"])}</div>\n', encoding="utf-8")
     shutil.copy(RESOURCES / "report.css", work / "report.css")
     _pandoc(["html.md", "-f", "markdown-smart", "-t", "html5", "-s", "--embed-resources", "--toc",
              "--toc-depth=2", "--css", "report.css", "--metadata-file", "html.yaml",

@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 from yibao import PROJECT_DIR
+from yibao.escape import markdown_text
 from yibao.fsutil import atomic_path
 from yibao.render.builtin import _typst_fonts, reference_docx
 from yibao.render.prepare import RESOURCES, RenderError
@@ -63,12 +64,13 @@ def quarto_notebook(nb, meta: dict):
 
     import yaml
     nb = copy.deepcopy(nb)
-    front = {"title": meta["title"], "date": meta["date_label"], "lang": "zh",
-             "confidentiality": meta["confidentiality"]}
+    md = markdown_text  # Quarto reads front-matter values as Markdown: names from data are escaped
+    front = {"title": md(meta["title"]), "date": md(meta["date_label"]), "lang": "zh",
+             "confidentiality": md(meta["confidentiality"])}
     if meta.get("subtitle"):
-        front["subtitle"] = meta["subtitle"]
+        front["subtitle"] = md(meta["subtitle"])
     if meta.get("issuer"):
-        front["author"] = meta["issuer"]
+        front["author"] = md(meta["issuer"])
     raw = nbformat.v4.new_raw_cell("---\n" + yaml.safe_dump(front, allow_unicode=True, sort_keys=False) + "---")
     for cell in nb.cells:
         if cell.cell_type != "code":
@@ -80,7 +82,7 @@ def quarto_notebook(nb, meta: dict):
                 continue
             if y.get("kind") == "table" and y.get("table"):
                 out = copy.deepcopy(out)
-                md = f"{y['table']}\n\n: {y['caption']}\n" + (f"\n{y['note']}\n" if y.get("note") else "")
+                md = f"{y['table']}\n\n: {markdown_text(y['caption'])}\n" + (f"\n{y['note']}\n" if y.get("note") else "")
                 out["data"]["text/markdown"] = md
             outs.append(out)
         cell.outputs = outs

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from yibao.escape import xlsx_workbook
 from yibao.fsutil import atomic_path
 
 PASS, FAIL, NOTE, SKIP = "通过", "不通过", "提示", "未执行"
@@ -94,6 +95,7 @@ def write_xlsx(path: Path, info: dict, checks: list[Check], signoff: pd.DataFram
         ws2.append([f["文件"], f["SHA-256"]])
     ws2.column_dimensions["A"].width = 32
     ws2.column_dimensions["B"].width = 70
+    xlsx_workbook(wb)  # names and notes from data stay text (never a formula)
     with atomic_path(path) as tmp:
         wb.save(str(tmp))
     return path
