@@ -677,6 +677,8 @@ def run_cli(args) -> int:
         data = Path(args.data)
         if not data.is_dir():
             raise YibaoError(f"--data: 数据目录 {data} 不存在")
+        from yibao.data.gate import print_warnings, validated
+        print_warnings(validated(data))  # nothing is computed from a dataset that fails validation
         plan = draw_up(data, year, out, data_label=_data_label(args.data))
         from yibao.fsutil import write_text
         write_text(src, dump_plan(plan))
