@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import datetime as dt
+import fcntl
 import hashlib
 import json
 import os
@@ -85,6 +86,39 @@ class JobResult:
     seconds: float
     files: list[dict] = field(default_factory=list)
     error: str | None = None
+
+
+STAGE_PREFIX = ".stage-"
+
+
+def remove_leftovers(period_dir: Path) -> list[Path]:
+    """Staging directories left by a run that was killed (its process no longer runs) are removed; a
+    running run's (another process, alive) are left alone. Returns what was removed."""
+    removed = []
+    if not period_dir.is_dir():
+        return removed
+    for d in period_dir.glob(f"{STAGE_PREFIX}*"):
+        try:
+            pid = int(d.name[len(STAGE_PREFIX):].split("-", 1)[0])
+        except ValueError:
+            pid = None  # an older layout without the pid: nothing can be running in it
+        if pid is not None and pid != os.getpid() and _alive(pid):
+            continue
+        if pid == os.getpid():
+            continue
+        shutil.rmtree(d, ignore_errors=True)
+        removed.append(d)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 # ---- planning ------------------------------------------------------------------------------
@@ -217,7 +251,33 @@ def run_job(job: Job, data_dir: str, out: str, formats: list[str], engine: str, 
     """Run one job in this process (the pool gives each job its own process and kernel); a SIGTERM stops
     it like Ctrl-C, cleaning up its staging directory."""
     with sigterm_as_interrupt():
+        _watch_parent()
         return _run_job(job, data_dir, out, formats, engine, key, extra_params)
+
+
+_WATCHING: list[int] = []
+
+
+def _watch_parent(interval: float = 1.0) -> None:
+    """In a pool worker: when the parent ``yibao run`` dies (even by SIGKILL, which it cannot handle), the
+    worker is re-parented; a daemon thread notices within ``interval`` seconds and sends the worker SIGTERM,
+    which unwinds the job like Ctrl-C (kernel shut down, staging directory removed, nothing published)."""
+    import multiprocessing as mp
+    import signal
+    import threading
+    if mp.parent_process() is None or _WATCHING:
+        return
+    parent = os.getppid()
+    _WATCHING.append(parent)
+
+    def watch():
+        while True:
+            time.sleep(interval)
+            if os.getppid() != parent:
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(10)
+                os._exit(143)  # the job did not unwind in time
+    threading.Thread(target=watch, name="yibao-parent-watch", daemon=True).start()
 
 
 def _run_job(job: Job, data_dir: str, out: str, formats: list[str], engine: str, key: str,
@@ -227,7 +287,7 @@ def _run_job(job: Job, data_dir: str, out: str, formats: list[str], engine: str,
     data_dir = Path(data_dir)
     pub = publication_dir(out, job.period, job.region)
     pub.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".stage-{job.stem}-", dir=pub.parent))
+    stage = Path(tempfile.mkdtemp(prefix=f"{STAGE_PREFIX}{os.getpid()}-{job.stem}-", dir=pub.parent))
     try:
         # 1. the 数据底稿 and findings (files other tools read), written into the staging area
         from yibao.findings import engine as findings
@@ -269,7 +329,8 @@ def _run_job(job: Job, data_dir: str, out: str, formats: list[str], engine: str,
                 files.append({"path": f"{job.region}/{f.name}", "sha256": sha256(pub / f.name)})
         stamp = pub / ".jobs" / f"{job.stem}.json"
         stamp.parent.mkdir(exist_ok=True)
-        write_text(stamp, json.dumps({"key": key, "files": [f["path"].split("/", 1)[1] for f in files]},
+        write_text(stamp, json.dumps({"key": key, "files": [f["path"].split("/", 1)[1] for f in files],
+                                      "sha256": {f["path"].split("/", 1)[1]: f["sha256"] for f in files}},
                                      ensure_ascii=False, indent=1))
         return JobResult(job.name, job.region, job.kind, job.period, job.topic, "ok", round(time.time() - t0, 2),
                          files)
@@ -306,11 +367,15 @@ def _skippable(job: Job, out: str, key: str) -> JobResult | None:
     if info.get("key") != key:
         return None
     files = []
+    recorded = info.get("sha256") or {}
     for name in info.get("files", []):
         path = pub / name
         if not path.exists():
             return None
-        files.append({"path": f"{job.region}/{name}", "sha256": sha256(path)})
+        digest = sha256(path)
+        if recorded.get(name) != digest:  # truncated, edited or replaced since the run: rebuild
+            return None
+        files.append({"path": f"{job.region}/{name}", "sha256": digest})
     return JobResult(job.name, job.region, job.kind, job.period, job.topic, "skipped", 0.0, files)
 
 
@@ -320,6 +385,8 @@ def run_batch(jobs: list[Job], data_dir: Path, out: str, formats: list[str], eng
               n_jobs: int = 1, force: bool = False, progress: bool = True,
               extra_params: dict | None = None) -> list[JobResult]:
     """Run jobs with a bounded pool of processes; returns one result per job and updates manifests."""
+    for period in sorted({j.period for j in jobs}):
+        remove_leftovers(Path(out) / period)
     data_fp = _input_fingerprint(data_dir)
     code_fp = _code_fingerprint()
     results: list[JobResult] = []
@@ -366,8 +433,16 @@ def run_batch(jobs: list[Job], data_dir: Path, out: str, formats: list[str], eng
                             bar.set_postfix_str(job.name)
                             bar.update(1)
                 except KeyboardInterrupt:
+                    # SIGTERM / Ctrl-C: no queued job starts; running workers get SIGTERM and unwind
+                    # (their staging directories removed); the manifest below records what finished
                     for f in futs:
                         f.cancel()
+                    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+                        try:
+                            proc.terminate()
+                        except (OSError, AttributeError):
+                            pass
+                    pool.shutdown(wait=True, cancel_futures=True)
                     raise
     finally:
         if bar:
@@ -384,23 +459,31 @@ def _write_manifests(results: list[JobResult], out: str, engine: str, formats: l
         by_period.setdefault(r.period, []).append(r)
     for period, rs in by_period.items():
         path = Path(out) / period / "manifest.json"
-        old = {}
-        if path.exists():
-            try:
-                old = {j["job"]: j for j in json.loads(path.read_text(encoding="utf-8")).get("jobs", [])}
-            except (OSError, ValueError):
-                old = {}
-        for r in rs:
-            old[r.job] = asdict(r)
-        manifest = {
-            "period": period,
-            "generated_at": dt.datetime.now().isoformat(timespec="seconds"),
-            "yibao_version": __version__,
-            "engine": _engine_name(engine),
-            "formats": formats,
-            "jobs": [old[k] for k in sorted(old)],
-        }
-        write_text(path, json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # concurrent runs on one --out: read-modify-write under an exclusive lock, so no entry is lost
+        with open(path.parent / ".manifest.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            _merge_manifest(path, rs, engine, formats)
+
+
+def _merge_manifest(path: Path, rs: list[JobResult], engine: str, formats: list[str]) -> None:
+    old = {}
+    if path.exists():
+        try:
+            old = {j["job"]: j for j in json.loads(path.read_text(encoding="utf-8")).get("jobs", [])}
+        except (OSError, ValueError):
+            old = {}
+    for r in rs:
+        old[r.job] = asdict(r)
+    manifest = {
+        "period": rs[0].period,
+        "generated_at": dt.datetime.now().isoformat(timespec="seconds"),
+        "yibao_version": __version__,
+        "engine": _engine_name(engine),
+        "formats": formats,
+        "jobs": [old[k] for k in sorted(old)],
+    }
+    write_text(path, json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
 
 
 def _engine_name(engine: str) -> str:
