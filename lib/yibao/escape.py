@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["markdown_text", "markdown_prose", "html", "typst", "xlsx_workbook", "FORMULA_START"]
+__all__ = ["markdown_text", "markdown_inline", "markdown_prose", "html", "typst", "xlsx_workbook", "FORMULA_START"]
 
 # Every ASCII punctuation character may be backslash-escaped in pandoc Markdown; these are the ones
 # that can start markup (raw HTML, emphasis, math, citations, code, links, footnotes, sub/superscript,
@@ -43,6 +43,16 @@ def _flatten(s) -> str:
 def markdown_text(value) -> str:
     """``value`` as literal inline Markdown text: every markup character escaped, newlines flattened."""
     return "".join("\\" + ch if ch in _MD_ACTIVE else ch for ch in _flatten(value))
+
+
+_INLINE_ACTIVE = set("\\`*_[]<>|$~^#@&")
+
+
+def markdown_inline(value) -> str:
+    """``value`` as literal text in the middle of a line of a Markdown file people also read raw (a table
+    cell of review.md or roster.md): the characters that are markup inside a line are escaped, ``.``, ``-``
+    and brackets stay readable."""
+    return "".join("\\" + ch if ch in _INLINE_ACTIVE else ch for ch in _flatten(value))
 
 
 def _escape_inline(text: str) -> str:

@@ -45,7 +45,7 @@ import pandas as pd
 
 from yibao.data.contract import TABLES, header_map, level_group
 from yibao.errors import YibaoError
-from yibao.escape import xlsx_workbook
+from yibao.escape import markdown_inline, xlsx_workbook
 from yibao.fsutil import atomic_path, sha256, write_text
 
 # ---- rules as data -------------------------------------------------------------------------
@@ -357,7 +357,7 @@ def _md_table(df: pd.DataFrame) -> str:
     cols = [str(c) for c in df.columns]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for row in df.itertuples(index=False):
-        lines.append("| " + " | ".join(str(v).replace("|", "/").replace("\n", " ") for v in row) + " |")
+        lines.append("| " + " | ".join(markdown_inline(v) for v in row) + " |")
     return "\n".join(lines)
 
 
