@@ -425,3 +425,99 @@ def test_hostile_names_render_literally_and_the_job_succeeds(tiny, tmp_path, cap
     for name in ("quarterly.html", "quarterly.docx"):
         assert HOSTILE in " ".join(read_text(pub / name).split()), name  # (pandoc wraps long lines)
     assert flat(HOSTILE) in flat(read_text(pub / "quarterly.pdf"))
+
+
+# ---- 6. faults -------------------------------------------------------------------------------------------
+
+def test_readonly_output_is_one_line(tiny, tmp_path, capsys, monkeypatch):
+    import errno
+    import tempfile
+    real = tempfile.mkstemp
+
+    def readonly(*a, dir=None, **k):
+        if dir is not None and str(tmp_path / "out") in str(dir):
+            raise PermissionError(errno.EROFS, "Read-only file system", str(dir))
+        return real(*a, dir=dir, **k)
+    monkeypatch.setattr(tempfile, "mkstemp", readonly)
+    rc, text = _cli(capsys, "indicators", "--data", tiny, "--region", REGION, "--period", PERIOD,
+                    "--out", tmp_path / "out")
+    assert rc == 1 and "Traceback" not in text
+    lines = text.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"错误 / error: {tmp_path / 'out' / PERIOD / REGION}: 没有写入权限或只读")
+    assert [f for f in _files(tmp_path / "out") if not f.startswith(".")] == []
+
+
+def test_disk_full_is_one_line(tmp_path, capsys, monkeypatch):
+    import errno
+
+    import pyarrow.parquet as pq
+    real = pq.ParquetWriter.write_table
+    calls = []
+
+    def full(self, *a, **k):
+        calls.append(1)
+        if len(calls) > 1:
+            raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "syn"))
+        return real(self, *a, **k)
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", full)
+    rc, text = _cli(capsys, "synth", "--out", tmp_path / "syn", "--scale", "tiny", "--seed", "3")
+    assert rc == 1 and "Traceback" not in text
+    lines = text.strip().splitlines()
+    assert lines[-1] == (f"错误 / error: {tmp_path / 'syn'}: 磁盘已满 / no space left on device（已写出的文件保持原样，"
+                         f"未留下半成品）(rule: output folder must be writable with free space)")
+    assert not (tmp_path / "syn").exists() or not list((tmp_path / "syn").glob("*.parquet"))
+
+
+def test_stale_staging_directories_are_removed(tmp_path):
+    from yibao.batch.runner import remove_leftovers
+    period = tmp_path / PERIOD
+    dead = period / ".stage-999999999-quarterly-abc"
+    alive = period / f".stage-{os.getppid()}-quarterly-def"
+    old_layout = period / ".stage-quarterly-ghi"
+    for d in (dead, alive, old_layout):
+        (d / "_out").mkdir(parents=True)
+        (d / "_out" / "x.csv").write_text("x")
+    removed = remove_leftovers(period)
+    assert sorted(removed) == sorted([dead, old_layout])
+    assert alive.is_dir() and not dead.exists() and not old_layout.exists()
+
+
+def test_concurrent_manifest_writes_lose_nothing(tmp_path):
+    import threading
+
+    from yibao.batch.runner import JobResult, _write_manifests
+    out = tmp_path / "out"
+
+    def writer(k):
+        for i in range(6):
+            _write_manifests([JobResult(f"R{k}/job{i}", f"R{k}", "quarterly", PERIOD, None, "ok", 0.1)],
+                             str(out), "builtin", ["html"])
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    import json
+    jobs = json.loads((out / PERIOD / "manifest.json").read_text(encoding="utf-8"))["jobs"]
+    assert len(jobs) == 36 and len({j["job"] for j in jobs}) == 36
+
+
+def test_resume_rebuilds_a_truncated_output(tiny, tmp_path, capsys):
+    import json
+    out = tmp_path / "out"
+    args = ["run", "--data", tiny, "--region", REGION, "--period", PERIOD, "--kind", "quarterly",
+            "--formats", "html", "--out", out, "--no-progress"]
+    rc, text = _cli(capsys, *args)
+    assert rc == 0, text
+    html = out / PERIOD / REGION / "quarterly.html"
+    size = html.stat().st_size
+    html.write_bytes(b"")
+    rc, text = _cli(capsys, *args)
+    assert rc == 0 and "跳过" not in text and "完成" in text
+    assert html.stat().st_size == size
+    from yibao.fsutil import sha256
+    job = {j["job"]: j for j in json.loads((out / PERIOD / "manifest.json").read_text(encoding="utf-8"))["jobs"]}
+    recorded = {f["path"]: f["sha256"] for f in job[f"{REGION}/quarterly"]["files"]}
+    assert recorded[f"{REGION}/quarterly.html"] == sha256(html)
+    rc, text = _cli(capsys, *args)  # unchanged now: skipped
+    assert rc == 0 and "跳过" in text
