@@ -521,3 +521,24 @@ def test_resume_rebuilds_a_truncated_output(tiny, tmp_path, capsys):
     assert recorded[f"{REGION}/quarterly.html"] == sha256(html)
     rc, text = _cli(capsys, *args)  # unchanged now: skipped
     assert rc == 0 and "跳过" in text
+
+
+# ---- 7. reproducible ---------------------------------------------------------------------------------------
+
+def test_same_inputs_and_release_date_give_identical_bytes(tiny, tmp_path, capsys):
+    out = tmp_path / "out"
+    args = ["run", "--data", tiny, "--region", REGION, "--period", PERIOD, "--kind", "quarterly",
+            "--out", out, "--no-progress", "--release-date", "2026-10-15", "--force"]
+    names = ["quarterly.ipynb", "quarterly.html", "quarterly.docx", "quarterly.pdf", "indicators.csv",
+             "checks.csv", "findings.csv", "commendations.csv", "digao.xlsx"]
+    runs = []
+    for _ in range(2):
+        rc, text = _cli(capsys, *args)
+        assert rc == 0, text
+        runs.append({n: (out / PERIOD / REGION / n).read_bytes() for n in names})
+    assert [n for n in names if runs[0][n] != runs[1][n]] == []
+    nb = runs[0]["quarterly.ipynb"].decode("utf-8")
+    assert ".stage-" not in nb and "start_time" not in nb and "2026年10月15日" in runs[0]["quarterly.html"].decode()
+    with zipfile.ZipFile(out / PERIOD / REGION / "quarterly.docx") as z:
+        assert {i.date_time[:3] for i in z.infolist()} == {(2026, 10, 15)}
+    assert b"D:20261015000000" in runs[0]["quarterly.pdf"]

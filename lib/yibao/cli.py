@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--plan", help="params/plan-YYYY.yaml: run what the plan has due (with --due)")
     s.add_argument("--due", help="YYYY-MM: with --plan, the month whose publications to run")
     s.add_argument("--force", action="store_true", help="re-run jobs even when unchanged")
+    s.add_argument("--release-date", default=None,
+                   help="YYYY-MM-DD: the documents' date and every timestamp inside them (default today); the "
+                        "same inputs and release date give byte-identical outputs")
     s.add_argument("--no-progress", action="store_true")
     s.set_defaults(module="batch.runner")
 
@@ -161,6 +164,16 @@ def check_args(args) -> None:
     due = getattr(args, "due", None)
     if due is not None and not MONTH_RX.fullmatch(str(due)):
         raise YibaoError(f"--due {due!r}: 应为月份 YYYY-MM，如 2026-10 (rule: month pattern)")
+    release = getattr(args, "release_date", None)
+    if release is not None:
+        import datetime as dt
+        try:
+            dt.date.fromisoformat(str(release))
+            ok = bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(release)))
+        except ValueError:
+            ok = False
+        if not ok:
+            raise YibaoError(f"--release-date {release!r}: 应为日期 YYYY-MM-DD，如 2026-10-15 (rule: date pattern)")
     jobs = getattr(args, "jobs", None)
     if jobs is not None and jobs < 1:
         raise YibaoError(f"--jobs {jobs}: 并行作业数至少为 1 (rule: --jobs >= 1)")

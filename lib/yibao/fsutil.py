@@ -74,6 +74,29 @@ def write_bytes(target: str | os.PathLike, data: bytes) -> Path:
     return Path(target)
 
 
+def stable_zip(data: bytes, when: str = "2000-01-01") -> bytes:
+    """An Office file (zip) rewritten so that identical content gives identical bytes: every member dated
+    ``when`` (an ISO date, the release date) and the document's created / modified stamps set to it."""
+    import io
+    import re
+    import zipfile
+    y, m, d = (int(x) for x in str(when)[:10].split("-"))
+    stamp = f"{y:04d}-{m:02d}-{d:02d}T00:00:00Z".encode()
+    src = zipfile.ZipFile(io.BytesIO(data))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            zi = zipfile.ZipInfo(item.filename, date_time=(max(1980, y), m, d, 0, 0, 0))
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zi.external_attr = 0o600 << 16
+            body = src.read(item.filename)
+            if item.filename == "docProps/core.xml":
+                body = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:(?:created|modified)>)",
+                              rb"\g<1>" + stamp + rb"\g<2>", body)
+            dst.writestr(zi, body)
+    return buf.getvalue()
+
+
 def sha256(path: str | os.PathLike) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:

@@ -214,7 +214,7 @@ def _error_line(exc: BaseException) -> str:
     return f"{name}: {first[0] if first else ''}"
 
 
-def report_metadata(job: Job, topic_title: str | None = None) -> dict:
+def report_metadata(job: Job, topic_title: str | None = None, release_date: str | None = None) -> dict:
     p = Period.parse(job.period)
     title = f"{job.region_name}{KIND_TITLE[job.kind]}"
     if job.kind == "topic" and topic_title:
@@ -228,7 +228,7 @@ def report_metadata(job: Job, topic_title: str | None = None) -> dict:
         "period": p.code,
         "period_label": p.label,
         "issuer": f"{job.region_name}{_region_setting(job.region, 'working_group_suffix')}",
-        "date": dt.date.today().isoformat(),
+        "date": release_date or dt.date.today().isoformat(),
         "confidentiality": conf,
         "kind": job.kind,
     }
@@ -247,12 +247,12 @@ def _region_setting(region: str, key: str):
 
 
 def run_job(job: Job, data_dir: str, out: str, formats: list[str], engine: str, key: str,
-            extra_params: dict | None = None) -> JobResult:
+            extra_params: dict | None = None, release_date: str | None = None) -> JobResult:
     """Run one job in this process (the pool gives each job its own process and kernel); a SIGTERM stops
     it like Ctrl-C, cleaning up its staging directory."""
     with sigterm_as_interrupt():
         _watch_parent()
-        return _run_job(job, data_dir, out, formats, engine, key, extra_params)
+        return _run_job(job, data_dir, out, formats, engine, key, extra_params, release_date)
 
 
 _WATCHING: list[int] = []
@@ -281,7 +281,7 @@ def _watch_parent(interval: float = 1.0) -> None:
 
 
 def _run_job(job: Job, data_dir: str, out: str, formats: list[str], engine: str, key: str,
-             extra_params: dict | None) -> JobResult:
+             extra_params: dict | None, release_date: str | None = None) -> JobResult:
     import nbformat
     t0 = time.time()
     data_dir = Path(data_dir)
@@ -308,9 +308,10 @@ def _run_job(job: Job, data_dir: str, out: str, formats: list[str], engine: str,
         if job.kind == "topic":
             from yibao.publications import topic
             topic_title = topic.topic_title(job.topic, job.pay_method)
-        meta = report_metadata(job, topic_title)
+        meta = report_metadata(job, topic_title, release_date)
         meta.update({k: v for k, v in (nb.metadata.get("yibao") or {}).items() if k not in meta})
         nb.metadata["yibao"] = meta
+        nb = reproducible_notebook(nb, stage)
         nbformat.write(nb, str(nb_out))
         # 3. render
         if formats:
@@ -342,6 +343,30 @@ def _run_job(job: Job, data_dir: str, out: str, formats: list[str], engine: str,
                          round(time.time() - t0, 2), [], detail)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def reproducible_notebook(nb, stage: Path):
+    """The executed notebook without what differs between two runs of the same inputs: papermill's and the
+    kernel's timings, the random id of the parameters cell papermill adds, and the staging directory's path (the precomputed files sit beside the published
+    notebook, so the path becomes ``.``)."""
+    import nbformat
+    text = nbformat.writes(nb)
+    for form in {str(stage), str(Path(stage).resolve())}:
+        text = text.replace(json.dumps(form)[1:-1], ".")
+    nb = nbformat.reads(text, as_version=4)
+    pm = nb.metadata.get("papermill")
+    if isinstance(pm, dict):
+        for k in ("start_time", "end_time", "duration"):
+            pm.pop(k, None)
+    for cell in nb.cells:
+        if "injected-parameters" in (cell.metadata.get("tags") or []):
+            cell["id"] = "injected-parameters"  # papermill gives the cell it adds a random id
+        cell.metadata.pop("execution", None)
+        cpm = cell.metadata.get("papermill")
+        if isinstance(cpm, dict):
+            for k in ("start_time", "end_time", "duration"):
+                cpm.pop(k, None)
+    return nb
 
 
 def _current_roster(region: str, year: int) -> Path | None:
@@ -383,8 +408,9 @@ def _skippable(job: Job, out: str, key: str) -> JobResult | None:
 
 def run_batch(jobs: list[Job], data_dir: Path, out: str, formats: list[str], engine: str = "auto",
               n_jobs: int = 1, force: bool = False, progress: bool = True,
-              extra_params: dict | None = None) -> list[JobResult]:
-    """Run jobs with a bounded pool of processes; returns one result per job and updates manifests."""
+              extra_params: dict | None = None, release_date: str | None = None) -> list[JobResult]:
+    """Run jobs with a bounded pool of processes; returns one result per job and updates manifests.
+    ``release_date`` (``YYYY-MM-DD``, default today) dates the documents and every timestamp inside them."""
     for period in sorted({j.period for j in jobs}):
         remove_leftovers(Path(out) / period)
     data_fp = _input_fingerprint(data_dir)
@@ -396,7 +422,8 @@ def run_batch(jobs: list[Job], data_dir: Path, out: str, formats: list[str], eng
             results.append(JobResult(job.name, job.region, job.kind, job.period, job.topic, "failed", 0.0, [],
                                      f"notebook {job.notebook} 不存在"))
             continue
-        key = job_key(job, job_params(job, data_dir, extra_params), data_fp, code_fp, formats, engine)
+        key = job_key(job, job_params(job, data_dir, extra_params), data_fp, code_fp,
+                      formats + ([f"release:{release_date}"] if release_date else []), engine)
         skipped = None if force else _skippable(job, out, key)
         if skipped:
             results.append(skipped)
@@ -412,14 +439,15 @@ def run_batch(jobs: list[Job], data_dir: Path, out: str, formats: list[str], eng
             for job, key in todo:
                 if bar:
                     bar.set_postfix_str(job.name)
-                results.append(run_job(job, str(data_dir), out, formats, engine, key, extra_params))
+                results.append(run_job(job, str(data_dir), out, formats, engine, key, extra_params, release_date))
                 if bar:
                     bar.update(1)
         else:
             import multiprocessing as mp
             ctx = mp.get_context("spawn")
             with cf.ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as pool:
-                futs = {pool.submit(run_job, job, str(data_dir), out, formats, engine, key, extra_params): job
+                futs = {pool.submit(run_job, job, str(data_dir), out, formats, engine, key, extra_params,
+                                    release_date): job
                         for job, key in todo}
                 try:
                     for fut in cf.as_completed(futs):
@@ -509,7 +537,7 @@ def run_cli(args) -> int:
     require_valid(data_dir, regions=sorted({j.region for j in jobs}), period=args.period)
     print_warnings(warnings)
     results = run_batch(jobs, data_dir, out, args.formats, args.engine, args.jobs, args.force,
-                        progress=not args.no_progress)
+                        progress=not args.no_progress, release_date=getattr(args, "release_date", None))
     return report_results(results, out)
 
 

@@ -6,12 +6,13 @@ self-contained HTML and a DOCX styled by a reference document; pandoc writes Typ
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import shutil
 import subprocess
 from pathlib import Path
 
 from yibao.escape import html as escape_html, markdown_text
-from yibao.fsutil import atomic_path
+from yibao.fsutil import atomic_path, stable_zip
 from yibao.render.prepare import RESOURCES, RenderError
 
 SHORT_TABLE_ROWS = 18  # PDF: tables up to this many rows (and no long text) are never split across pages
@@ -433,8 +434,19 @@ def render_docx(nb, meta: dict, work: Path, target: Path) -> None:
     _pandoc(["docx.md", "-f", "markdown-smart", "-t", "docx", "--toc", "--toc-depth=2",
              "--reference-doc", str(ref), "--metadata-file", "docx.yaml", "--resource-path", str(work),
              "-o", "out.docx"], work)
+    # reproducible: the zip's member dates and the document's created/modified stamps are the release date
+    data = stable_zip((work / "out.docx").read_bytes(), _release_date(meta))
     with atomic_path(target) as tmp:
-        shutil.copy(work / "out.docx", tmp)
+        tmp.write_bytes(data)
+
+
+def _release_date(meta: dict) -> str:
+    """The document's date (the release date, ``YYYY-MM-DD``) — what every embedded timestamp is set to."""
+    text = str(meta.get("date") or "")[:10]
+    try:
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        return "2000-01-01"
 
 
 def _typst_fonts(work: Path) -> Path:
@@ -463,8 +475,11 @@ def render_pdf(nb, meta: dict, work: Path, target: Path) -> None:
              "--toc", "--toc-depth=2", "--metadata-file", "pdf.yaml", "-o", "report.typ"], work)
     fonts = _typst_fonts(work)
     try:
+        # reproducible: the PDF's creation date is the release date, not the clock
+        y, m, d = (int(x) for x in _release_date(meta).split("-"))
+        when = dt.datetime(y, m, d, tzinfo=dt.timezone.utc)
         typst.compile(str(work / "report.typ"), output=str(work / "out.pdf"), root=str(work),
-                      font_paths=[str(fonts)], ignore_system_fonts=True)
+                      font_paths=[str(fonts)], ignore_system_fonts=True, timestamp=when)
     except Exception as exc:  # typst reports source errors as one exception
         raise RenderError(f"Typst 排版失败：{str(exc)[:800]}") from exc
     with atomic_path(target) as tmp:
