@@ -542,3 +542,60 @@ def test_same_inputs_and_release_date_give_identical_bytes(tiny, tmp_path, capsy
     with zipfile.ZipFile(out / PERIOD / REGION / "quarterly.docx") as z:
         assert {i.date_time[:3] for i in z.infolist()} == {(2026, 10, 15)}
     assert b"D:20261015000000" in runs[0]["quarterly.pdf"]
+
+
+def _yibao(*args, **kw):
+    import subprocess
+    import sys
+    code = "import sys; from yibao import cli; sys.exit(cli.main(sys.argv[1:]))"
+    return subprocess.Popen([sys.executable, "-c", code, *[str(a) for a in args]], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True, **kw)
+
+
+def _wait(cond, seconds: float) -> bool:
+    import time
+    end = time.time() + seconds
+    while time.time() < end:
+        if cond():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_sigterm_stops_queued_jobs_and_records_what_finished(tiny, tmp_path):
+    import json
+    import signal
+    out = tmp_path / "out"
+    proc = _yibao("run", "--data", tiny, "--period", PERIOD, "--kind", "quarterly", "--formats", "html",
+                  "--jobs", "2", "--out", out, "--no-progress")
+    assert _wait(lambda: any((out / PERIOD).glob("[0-9]*/quarterly.html")), 600)  # published, not staged
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143 and "已中断" in err and "Traceback" not in err
+    assert (out / PERIOD / "manifest.json").exists(), (err, _files(out))
+    jobs = json.loads((out / PERIOD / "manifest.json").read_text(encoding="utf-8"))["jobs"]
+    done = {j["region"] for j in jobs}
+    assert done and all(j["status"] == "ok" for j in jobs)
+    for r in ("350100", "350200", "350300"):  # a job that did not finish published nothing
+        assert (out / PERIOD / r / "quarterly.html").exists() == (r in done)
+    assert _wait(lambda: not list((out / PERIOD).glob(".stage-*")), 30)
+
+
+def test_sigkill_of_the_parent_stops_the_workers(tiny, tmp_path):
+    import signal
+    out = tmp_path / "out"
+    proc = _yibao("run", "--data", tiny, "--period", PERIOD, "--kind", "quarterly", "--formats", "html",
+                  "--jobs", "2", "--out", out, "--no-progress")
+    assert _wait(lambda: len(list((out / PERIOD).glob(".stage-*"))) >= 1, 600)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=30)
+
+    def group_gone():
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+    assert _wait(group_gone, 30)  # every worker of the killed run exited
+    assert not any((out / PERIOD).glob("[0-9]*/quarterly.html"))  # and none went on to publish
+    assert _wait(lambda: not list((out / PERIOD).glob(".stage-*")), 15)

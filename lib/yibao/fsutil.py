@@ -10,8 +10,10 @@ import hashlib
 import os
 import shutil
 import signal
+import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 
@@ -44,22 +46,65 @@ def atomic_path(target: str | os.PathLike, suffix: str | None = None):
             tmp.unlink()
 
 
+STOPPED = threading.Event()  # set by the first SIGTERM; see check_stopped
+
+
+def check_stopped() -> None:
+    """Raise KeyboardInterrupt("SIGTERM") when a SIGTERM has arrived. The interrupt the handler raises can be
+    lost when it lands inside a finaliser (Python prints "Exception ignored" and goes on); long jobs call this
+    between steps, and before publishing, so a stopped job never publishes."""
+    if STOPPED.is_set():
+        raise KeyboardInterrupt("SIGTERM")
+
+
+def hold_sigterm() -> None:
+    """Hold SIGTERM back (it stays pending) while a job publishes its files and reports them, so a job is
+    either published and recorded or not published at all. :func:`release_sigterm` lets it through."""
+    if threading.current_thread() is threading.main_thread():
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+
+
+def release_sigterm() -> None:
+    """Let a held SIGTERM through: a pending one is handled now (KeyboardInterrupt under
+    :func:`sigterm_as_interrupt`)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+
+
+def _quiet_unraisable(unraisable) -> None:
+    if isinstance(unraisable.exc_value, KeyboardInterrupt):
+        return  # a SIGTERM that landed in a finaliser: STOPPED holds it (check_stopped)
+    sys.__unraisablehook__(unraisable)
+
+
 @contextlib.contextmanager
-def sigterm_as_interrupt():
+def sigterm_as_interrupt(grace: float = 30.0):
     """While inside, SIGTERM (a scheduler stopping the job, ``kill``) is handled like Ctrl-C: the
     KeyboardInterrupt("SIGTERM") unwinds through every :func:`atomic_path`, so no half-written output or
-    temporary file is left behind. Used by the command line and by each ``yibao run`` worker process."""
+    temporary file is left behind. Used by the command line and by each ``yibao run`` worker process.
+    The first SIGTERM also sets :data:`STOPPED` and starts a watchdog: a process that has not unwound within
+    ``grace`` seconds exits (status 143) — the next run removes what it left (runner.remove_leftovers)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
+    def watchdog():
+        time.sleep(grace)
+        os._exit(143)
+
     def handler(signum, frame):
+        if not STOPPED.is_set():
+            STOPPED.set()
+            threading.Thread(target=watchdog, name="yibao-sigterm-watchdog", daemon=True).start()
         raise KeyboardInterrupt("SIGTERM")
     previous = signal.signal(signal.SIGTERM, handler)
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = _quiet_unraisable
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        sys.unraisablehook = previous_hook
 
 
 def write_text(target: str | os.PathLike, text: str, encoding: str = "utf-8") -> Path:

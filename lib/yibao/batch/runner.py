@@ -32,7 +32,8 @@ from pathlib import Path
 from yibao import PACKAGE_DIR, PROJECT_DIR, __version__
 from yibao.errors import YibaoError
 from yibao.render.execute import NOTEBOOK_DIR, execute_notebook
-from yibao.fsutil import publication_dir, sha256, sigterm_as_interrupt, write_text
+from yibao.fsutil import (check_stopped, hold_sigterm, publication_dir, release_sigterm, sha256,
+                          sigterm_as_interrupt, write_text)
 from yibao.data.periods import Period, PeriodError
 
 KIND_NOTEBOOK = {"quarterly": "quarterly", "monthly": "monthly", "annual": "annual"}
@@ -251,6 +252,7 @@ def run_job(job: Job, data_dir: str, out: str, formats: list[str], engine: str, 
     """Run one job in this process (the pool gives each job its own process and kernel); a SIGTERM stops
     it like Ctrl-C, cleaning up its staging directory."""
     with sigterm_as_interrupt():
+        release_sigterm()  # a SIGTERM held back while the previous job published stops this one before it starts
         _watch_parent()
         return _run_job(job, data_dir, out, formats, engine, key, extra_params, release_date)
 
@@ -297,6 +299,7 @@ def _run_job(job: Job, data_dir: str, out: str, formats: list[str], engine: str,
         for f in sorted(publication_dir(stage / "_out", job.period, job.region).iterdir()):
             shutil.move(str(f), stage / f.name)
         shutil.rmtree(stage / "_out", ignore_errors=True)
+        check_stopped()
         # 2. execute
         params = job_params(job, data_dir, extra_params)
         if job.kind in ("quarterly", "monthly", "annual"):  # the report shows the 底稿 and findings just written
@@ -313,6 +316,7 @@ def _run_job(job: Job, data_dir: str, out: str, formats: list[str], engine: str,
         nb.metadata["yibao"] = meta
         nb = reproducible_notebook(nb, stage)
         nbformat.write(nb, str(nb_out))
+        check_stopped()
         # 3. render
         if formats:
             from yibao.render import engine as render
@@ -322,6 +326,8 @@ def _run_job(job: Job, data_dir: str, out: str, formats: list[str], engine: str,
         review.build_review(stage, job.kind, job.region, job.period, data_dir,
                             roster=_current_roster(job.region, dt.date.today().year)
                             or _current_roster(job.region, Period.parse(job.period).year), stem=job.stem)
+        check_stopped()  # a job stopped by SIGTERM never publishes
+        hold_sigterm()  # from here the job publishes and reports whole (released by the caller)
         # move into place, one file at a time, atomically
         files = []
         for f in sorted(stage.iterdir()):
@@ -418,6 +424,7 @@ def run_batch(jobs: list[Job], data_dir: Path, out: str, formats: list[str], eng
     results: list[JobResult] = []
     todo: list[tuple[Job, str]] = []
     for job in jobs:
+        check_stopped()
         if not job.notebook.exists():
             results.append(JobResult(job.name, job.region, job.kind, job.period, job.topic, "failed", 0.0, [],
                                      f"notebook {job.notebook} 不存在"))
@@ -437,9 +444,11 @@ def run_batch(jobs: list[Job], data_dir: Path, out: str, formats: list[str], eng
     try:
         if n_jobs <= 1 or len(todo) <= 1:
             for job, key in todo:
+                check_stopped()
                 if bar:
                     bar.set_postfix_str(job.name)
                 results.append(run_job(job, str(data_dir), out, formats, engine, key, extra_params, release_date))
+                release_sigterm()  # a SIGTERM that arrived while it published stops the batch now
                 if bar:
                     bar.update(1)
         else:
@@ -451,6 +460,7 @@ def run_batch(jobs: list[Job], data_dir: Path, out: str, formats: list[str], eng
                         for job, key in todo}
                 try:
                     for fut in cf.as_completed(futs):
+                        check_stopped()
                         job = futs[fut]
                         try:
                             results.append(fut.result())
@@ -471,6 +481,12 @@ def run_batch(jobs: list[Job], data_dir: Path, out: str, formats: list[str], eng
                         except (OSError, AttributeError):
                             pass
                     pool.shutdown(wait=True, cancel_futures=True)
+                    seen = {r.job for r in results}
+                    for f, job in futs.items():  # jobs that finished (published) before the workers stopped
+                        if f.done() and not f.cancelled() and f.exception() is None:
+                            r = f.result()
+                            if r.job not in seen and r.status == "ok":
+                                results.append(r)
                     raise
     finally:
         if bar:
