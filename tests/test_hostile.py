@@ -599,3 +599,16 @@ def test_sigkill_of_the_parent_stops_the_workers(tiny, tmp_path):
     assert _wait(group_gone, 30)  # every worker of the killed run exited
     assert not any((out / PERIOD).glob("[0-9]*/quarterly.html"))  # and none went on to publish
     assert _wait(lambda: not list((out / PERIOD).glob(".stage-*")), 15)
+
+
+def test_chart_labels_from_data_are_never_mathtext(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from yibao.publications import charts
+    charts.setup()
+    fig, ax = plt.subplots()
+    ax.bar([r"$\x$ 医院", "$b$"], [1, 2])  # invalid mathtext: would fail the chart (and the job) if parsed
+    ax.set_title(HOSTILE)
+    fig.savefig(tmp_path / "c.png")
+    plt.close(fig)
+    assert (tmp_path / "c.png").stat().st_size > 1000
