@@ -13,7 +13,6 @@ import signal
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 
@@ -87,10 +86,13 @@ def sigterm_as_interrupt(grace: float = 30.0):
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    if not _DEPTH:
+        _DEPTH.append(threading.Event())  # [0]: set when the outermost context has unwound
+    cancel = _DEPTH[0]
 
     def watchdog():
-        time.sleep(grace)
-        os._exit(143)
+        if not cancel.wait(grace):
+            os._exit(143)
 
     def handler(signum, frame):
         if not STOPPED.is_set():
@@ -100,11 +102,19 @@ def sigterm_as_interrupt(grace: float = 30.0):
     previous = signal.signal(signal.SIGTERM, handler)
     previous_hook = sys.unraisablehook
     sys.unraisablehook = _quiet_unraisable
+    _DEPTH.append(None)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
         sys.unraisablehook = previous_hook
+        _DEPTH.pop()
+        if len(_DEPTH) == 1:  # the outermost context has unwound: the stop is over, the watchdog stands down
+            _DEPTH.pop().set()
+            STOPPED.clear()
+
+
+_DEPTH: list = []
 
 
 def write_text(target: str | os.PathLike, text: str, encoding: str = "utf-8") -> Path:
