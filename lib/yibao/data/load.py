@@ -82,7 +82,7 @@ def detect_encoding(path: Path, sample: int = 1 << 20) -> str:
 
 _CACHE: dict[str, Path] = {}
 _PRIVATE: list[Path] = []
-_PRIVATE_PREFIX = "yibao-csv-"
+_PRIVATE_PREFIX = "yibao-private-"
 
 
 def private_dir() -> Path:

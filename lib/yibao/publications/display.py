@@ -30,7 +30,7 @@ import struct
 import unicodedata
 from typing import Any, Mapping, Sequence
 
-from yibao.escape import markdown_prose, markdown_text
+from yibao.escape import markdown_inline, markdown_prose
 
 __all__ = ["Report", "markdown_table", "escape_cell", "is_numeric_text", "CALLOUT_TITLES"]
 
@@ -78,10 +78,10 @@ def _is_missing(value: Any) -> bool:
 
 def escape_cell(value: Any) -> str:
     """A value as literal Markdown text for a pipe-table cell or a caption (missing values show as '—');
-    :func:`yibao.escape.markdown_text`."""
+    :func:`yibao.escape.markdown_inline`."""
     if _is_missing(value):
         return "—"
-    return markdown_text(str(value).strip())
+    return markdown_inline(str(value).strip())
 
 
 def _escape_prose(text: str) -> str:
