@@ -18,17 +18,25 @@ HEADINGS = ["一、基金收支及结算情况（钱）", "二、支付方式改
 
 @pytest.fixture(scope="module")
 def quarterly_run(small_data, tmp_path_factory):
-    """Quarterly reports for every small-data region (html, docx, pdf), one region deliberately broken."""
+    """Quarterly reports for every small-data region (html, docx, pdf). First the dataset is run with one
+    region deliberately broken (an invalid pay_method): the validation gate stops the whole run before any
+    work; then, repaired, the run completes."""
     data = tmp_path_factory.mktemp("qdata") / "data"
     shutil.copytree(small_data, data)
     pa = pd.read_csv(data / "poolarea.csv", dtype=str)
     broken = pa["poolarea_no"].iloc[-1]
-    pa.loc[pa["poolarea_no"] == broken, "pay_method"] = "XYZ"
-    pa.to_csv(data / "poolarea.csv", index=False)
+    bad = pa.copy()
+    bad.loc[bad["poolarea_no"] == broken, "pay_method"] = "XYZ"
+    bad.to_csv(data / "poolarea.csv", index=False)
     out = tmp_path_factory.mktemp("qreports")
-    rc = cli.main(["run", "--data", str(data), "--period", "2026Q3", "--kind", "quarterly", "--jobs", "2",
-                   "--out", str(out), "--no-progress"])
-    return {"data": data, "out": out, "rc": rc, "broken": broken, "regions": pa}
+    args = ["run", "--data", str(data), "--period", "2026Q3", "--kind", "quarterly", "--jobs", "2",
+            "--out", str(out), "--no-progress"]
+    rc_invalid = cli.main(args)
+    written_invalid = sorted(str(p.relative_to(out)) for p in out.rglob("*"))
+    pa.to_csv(data / "poolarea.csv", index=False)
+    rc = cli.main(args)
+    return {"data": data, "out": out, "rc": rc, "rc_invalid": rc_invalid, "written_invalid": written_invalid,
+            "broken": None, "regions": pa}
 
 
 def _html_text(path: Path) -> str:
@@ -43,14 +51,14 @@ def _pdf_text(path: Path) -> str:
     return readback.text(path)
 
 
-def test_broken_region_reported_others_complete(quarterly_run):
-    out, broken = quarterly_run["out"], quarterly_run["broken"]
-    assert quarterly_run["rc"] == 1
+def test_invalid_dataset_stops_the_run_then_every_region_completes(quarterly_run):
+    out = quarterly_run["out"]
+    assert quarterly_run["rc_invalid"] == 1
+    assert quarterly_run["written_invalid"] == []  # the gate stopped it before any job: nothing written
+    assert quarterly_run["rc"] == 0
     manifest = json.loads((out / "2026Q3" / "manifest.json").read_text(encoding="utf-8"))
     status = {j["region"]: j for j in manifest["jobs"]}
-    assert status[broken]["status"] == "failed"
-    assert "pay_method" in status[broken]["error"]
-    ok = [r for r in quarterly_run["regions"]["poolarea_no"] if r != broken]
+    ok = list(quarterly_run["regions"]["poolarea_no"])
     assert ok and all(status[r]["status"] == "ok" for r in ok)
     for r in ok:
         files = {f["path"] for f in status[r]["files"]}
@@ -59,9 +67,8 @@ def test_broken_region_reported_others_complete(quarterly_run):
             assert f"{r}/{name}" in files
             assert (out / "2026Q3" / r / name).exists()
         assert all(len(f["sha256"]) == 64 for f in status[r]["files"])
-    # nothing half-written: no staging leftovers, nothing for the broken region's report
+    # nothing half-written: no staging leftovers
     assert not list((out / "2026Q3").glob(".stage-*"))
-    assert not (out / "2026Q3" / broken / "quarterly.pdf").exists()
 
 
 @pytest.mark.parametrize("fmt", ["html", "docx", "pdf"])

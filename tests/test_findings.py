@@ -416,8 +416,13 @@ def test_write_findings_atomic_and_byte_identical(multi, tmp_path):
     assert not [x for x in p1.parent.iterdir() if x.name.startswith(".")]
 
 
-def test_cli(multi, tmp_path):
-    d = multi["data"]
+def test_cli(multi, small_data, tmp_path):
+    # the hand-made dataset is not a whole contract dataset: the validation gate refuses it, writing nothing
+    r = subprocess.run([sys.executable, "-m", "yibao.cli", "findings", "--data", str(multi["data"]), "--region",
+                        "350100", "--period", PERIOD, "--out", str(tmp_path / "x")], capture_output=True, text=True)
+    assert r.returncode == 1 and "数据校验未通过" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "x").exists()
+    d = small_data
     r = subprocess.run([sys.executable, "-m", "yibao.cli", "findings", "--data", str(d), "--region", "350100",
                         "--period", PERIOD, "--out", str(tmp_path / "o")], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr

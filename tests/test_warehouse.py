@@ -118,7 +118,7 @@ def test_memory_limit_from_environment(tmp_path, monkeypatch):
     with Warehouse(d) as wh:
         assert wh.scalar("SELECT current_setting('memory_limit')") == "1.0 GiB"
         spill = wh.scalar("SELECT current_setting('temp_directory')")
-        assert "yibao-duckdb-" in spill
+        assert "yibao-private-" in spill and "/duckdb-" in spill  # the process's private 0700 directory
     monkeypatch.setenv("YIBAO_MEMORY_LIMIT", "lots")
     with pytest.raises(DataError, match="YIBAO_MEMORY_LIMIT=lots"):
         Warehouse(d)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 
 from yibao.errors import YibaoError
@@ -68,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--plan", help="params/plan-YYYY.yaml: run what the plan has due (with --due)")
     s.add_argument("--due", help="YYYY-MM: with --plan, the month whose publications to run")
     s.add_argument("--force", action="store_true", help="re-run jobs even when unchanged")
+    s.add_argument("--release-date", default=None,
+                   help="YYYY-MM-DD: the documents' date and every timestamp inside them (default today); the "
+                        "same inputs and release date give byte-identical outputs")
     s.add_argument("--no-progress", action="store_true")
     s.set_defaults(module="batch.runner")
 
@@ -155,9 +159,74 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+# Arguments are values, never paths: each is checked against its pattern before anything runs, so no
+# argument can name a file outside --out or carry markup into a report (docs/security.md).
+REGION_RX = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,31}")
+TOPIC_RX = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]{0,15}")
+MONTH_RX = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+FORMATS = ("html", "docx", "pdf")
+
+
+def check_args(args) -> None:
+    """Reject bad argument values with one line (exit 1) before any work."""
+    regions = getattr(args, "region", None)
+    for r in ([regions] if isinstance(regions, str) else regions or []):
+        if not REGION_RX.fullmatch(str(r)):
+            raise YibaoError(f"--region {r!r}: 统筹区编号只能由字母、数字、_ 和 - 组成（如 350100），不能是路径 "
+                             f"(rule: region code pattern {REGION_RX.pattern})")
+    for t in getattr(args, "topic", None) or []:
+        if not TOPIC_RX.fullmatch(str(t)):
+            raise YibaoError(f"--topic {t!r}: 专题编码只能由字母、数字、. _ - 组成（如 FM1、I63），不能是路径 "
+                             f"(rule: topic code pattern {TOPIC_RX.pattern})")
+    period = getattr(args, "period", None)
+    if period is not None:
+        from yibao.data.periods import Period, PeriodError
+        try:
+            Period.parse(period)
+        except PeriodError as exc:
+            raise YibaoError(f"--period {period!r}: {exc} (rule: 2026-09, 2026Q3, 2026H1 or 2026)") from None
+    due = getattr(args, "due", None)
+    if due is not None and not MONTH_RX.fullmatch(str(due)):
+        raise YibaoError(f"--due {due!r}: 应为月份 YYYY-MM，如 2026-10 (rule: month pattern)")
+    release = getattr(args, "release_date", None)
+    if release is not None:
+        import datetime as dt
+        try:
+            dt.date.fromisoformat(str(release))
+            ok = bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(release)))
+        except ValueError:
+            ok = False
+        if not ok:
+            raise YibaoError(f"--release-date {release!r}: 应为日期 YYYY-MM-DD，如 2026-10-15 (rule: date pattern)")
+    jobs = getattr(args, "jobs", None)
+    if jobs is not None and jobs < 1:
+        raise YibaoError(f"--jobs {jobs}: 并行作业数至少为 1 (rule: --jobs >= 1)")
+    for opt in ("formats", "to"):
+        fmts = getattr(args, opt, None)
+        if fmts is None:
+            continue
+        bad = [f for f in fmts if f not in FORMATS]
+        if bad:
+            raise YibaoError(f"--{opt} {','.join(bad)}: 未知的输出格式（可选 {', '.join(FORMATS)}）"
+                             f"(rule: formats are html, docx, pdf)")
+
+
+def _os_error_line(exc: OSError) -> str:
+    import errno
+    where = exc.filename or "—"
+    if exc.errno == errno.ENOSPC:
+        why = "磁盘已满 / no space left on device"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        why = "没有写入权限或只读 / permission denied or read-only"
+    else:
+        why = exc.strerror or type(exc).__name__
+    return f"{where}: {why}（已写出的文件保持原样，未留下半成品）(rule: output folder must be writable with free space)"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        check_args(args)
         with sigterm_as_interrupt():
             if args.module == "batch.runner" and getattr(args, "plan", None):
                 args.module = "batch.due"      # yibao run --plan … --due …
@@ -165,6 +234,9 @@ def main(argv: list[str] | None = None) -> int:
             return int(module.run_cli(args) or 0)
     except YibaoError as exc:
         print(f"错误 / error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a read-only output folder, a full disk …: one line, never a traceback
+        print(f"错误 / error: {_os_error_line(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt as exc:
         print("已中断 / interrupted", file=sys.stderr)

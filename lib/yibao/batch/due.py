@@ -108,6 +108,8 @@ def run_due(args) -> int:
             raise YibaoError("--plan 需要 --due YYYY-MM（运行该月到期的发布）")
     selected = select_due(plan, due)
     data_dir = resolve_data(args, plan)
+    from yibao.data.gate import print_warnings, validated
+    print_warnings(validated(data_dir))  # nothing is computed from a dataset that fails validation
     with Warehouse(data_dir) as wh:
         months, regions = _availability(wh)
     span = f"{months[0]} 至 {months[-1]}" if months else "无结算数据"

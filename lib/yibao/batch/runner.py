@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import datetime as dt
+import fcntl
 import hashlib
 import json
 import os
@@ -31,7 +32,8 @@ from pathlib import Path
 from yibao import PACKAGE_DIR, PROJECT_DIR, __version__
 from yibao.errors import YibaoError
 from yibao.render.execute import NOTEBOOK_DIR, execute_notebook
-from yibao.fsutil import publication_dir, sha256, sigterm_as_interrupt, write_text
+from yibao.fsutil import (check_stopped, hold_sigterm, publication_dir, release_sigterm, sha256,
+                          sigterm_as_interrupt, write_text)
 from yibao.data.periods import Period, PeriodError
 
 KIND_NOTEBOOK = {"quarterly": "quarterly", "monthly": "monthly", "annual": "annual"}
@@ -85,6 +87,39 @@ class JobResult:
     seconds: float
     files: list[dict] = field(default_factory=list)
     error: str | None = None
+
+
+STAGE_PREFIX = ".stage-"
+
+
+def remove_leftovers(period_dir: Path) -> list[Path]:
+    """Staging directories left by a run that was killed (its process no longer runs) are removed; a
+    running run's (another process, alive) are left alone. Returns what was removed."""
+    removed = []
+    if not period_dir.is_dir():
+        return removed
+    for d in period_dir.glob(f"{STAGE_PREFIX}*"):
+        try:
+            pid = int(d.name[len(STAGE_PREFIX):].split("-", 1)[0])
+        except ValueError:
+            pid = None  # an older layout without the pid: nothing can be running in it
+        if pid is not None and pid != os.getpid() and _alive(pid):
+            continue
+        if pid == os.getpid():
+            continue
+        shutil.rmtree(d, ignore_errors=True)
+        removed.append(d)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 # ---- planning ------------------------------------------------------------------------------
@@ -180,7 +215,7 @@ def _error_line(exc: BaseException) -> str:
     return f"{name}: {first[0] if first else ''}"
 
 
-def report_metadata(job: Job, topic_title: str | None = None) -> dict:
+def report_metadata(job: Job, topic_title: str | None = None, release_date: str | None = None) -> dict:
     p = Period.parse(job.period)
     title = f"{job.region_name}{KIND_TITLE[job.kind]}"
     if job.kind == "topic" and topic_title:
@@ -194,7 +229,8 @@ def report_metadata(job: Job, topic_title: str | None = None) -> dict:
         "period": p.code,
         "period_label": p.label,
         "issuer": f"{job.region_name}{_region_setting(job.region, 'working_group_suffix')}",
-        "date": _release_date(job).isoformat(),  # the cover date: the release date from the plan
+        # the cover date: --release-date, else the release date from the plan
+        "date": release_date or _release_date(job).isoformat(),
         "confidentiality": conf,
         "kind": job.kind,
     }
@@ -220,21 +256,48 @@ def _region_setting(region: str, key: str):
 
 
 def run_job(job: Job, data_dir: str, out: str, formats: list[str], engine: str, key: str,
-            extra_params: dict | None = None) -> JobResult:
+            extra_params: dict | None = None, release_date: str | None = None) -> JobResult:
     """Run one job in this process (the pool gives each job its own process and kernel); a SIGTERM stops
     it like Ctrl-C, cleaning up its staging directory."""
     with sigterm_as_interrupt():
-        return _run_job(job, data_dir, out, formats, engine, key, extra_params)
+        release_sigterm()  # a SIGTERM held back while the previous job published stops this one before it starts
+        _watch_parent()
+        return _run_job(job, data_dir, out, formats, engine, key, extra_params, release_date)
+
+
+_WATCHING: list[int] = []
+
+
+def _watch_parent(interval: float = 1.0) -> None:
+    """In a pool worker: when the parent ``yibao run`` dies (even by SIGKILL, which it cannot handle), the
+    worker is re-parented; a daemon thread notices within ``interval`` seconds and sends the worker SIGTERM,
+    which unwinds the job like Ctrl-C (kernel shut down, staging directory removed, nothing published)."""
+    import multiprocessing as mp
+    import signal
+    import threading
+    if mp.parent_process() is None or _WATCHING:
+        return
+    parent = os.getppid()
+    _WATCHING.append(parent)
+
+    def watch():
+        while True:
+            time.sleep(interval)
+            if os.getppid() != parent:
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(10)
+                os._exit(143)  # the job did not unwind in time
+    threading.Thread(target=watch, name="yibao-parent-watch", daemon=True).start()
 
 
 def _run_job(job: Job, data_dir: str, out: str, formats: list[str], engine: str, key: str,
-             extra_params: dict | None) -> JobResult:
+             extra_params: dict | None, release_date: str | None = None) -> JobResult:
     import nbformat
     t0 = time.time()
     data_dir = Path(data_dir)
     pub = publication_dir(out, job.period, job.region)
     pub.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".stage-{job.stem}-", dir=pub.parent))
+    stage = Path(tempfile.mkdtemp(prefix=f"{STAGE_PREFIX}{os.getpid()}-{job.stem}-", dir=pub.parent))
     try:
         # 1. the 数据底稿 and findings (files other tools read), written into the staging area
         from yibao.findings import engine as findings
@@ -244,6 +307,7 @@ def _run_job(job: Job, data_dir: str, out: str, formats: list[str], engine: str,
         for f in sorted(publication_dir(stage / "_out", job.period, job.region).iterdir()):
             shutil.move(str(f), stage / f.name)
         shutil.rmtree(stage / "_out", ignore_errors=True)
+        check_stopped()
         # 2. execute
         params = job_params(job, data_dir, extra_params)
         if job.kind in ("quarterly", "monthly", "annual"):  # the report shows the 底稿 and findings just written
@@ -255,10 +319,12 @@ def _run_job(job: Job, data_dir: str, out: str, formats: list[str], engine: str,
         if job.kind == "topic":
             from yibao.publications import topic
             topic_title = topic.topic_title(job.topic, job.pay_method)
-        meta = report_metadata(job, topic_title)
+        meta = report_metadata(job, topic_title, release_date)
         meta.update({k: v for k, v in (nb.metadata.get("yibao") or {}).items() if k not in meta})
         nb.metadata["yibao"] = meta
+        nb = reproducible_notebook(nb, stage)
         nbformat.write(nb, str(nb_out))
+        check_stopped()
         # 3. render
         if formats:
             from yibao.render import engine as render
@@ -268,6 +334,8 @@ def _run_job(job: Job, data_dir: str, out: str, formats: list[str], engine: str,
         review.build_review(stage, job.kind, job.region, job.period, data_dir,
                             roster=_current_roster(job.region, dt.date.today().year)
                             or _current_roster(job.region, Period.parse(job.period).year), stem=job.stem)
+        check_stopped()  # a job stopped by SIGTERM never publishes
+        hold_sigterm()  # from here the job publishes and reports whole (released by the caller)
         # move into place, one file at a time, atomically
         files = []
         for f in sorted(stage.iterdir()):
@@ -276,7 +344,8 @@ def _run_job(job: Job, data_dir: str, out: str, formats: list[str], engine: str,
                 files.append({"path": f"{job.region}/{f.name}", "sha256": sha256(pub / f.name)})
         stamp = pub / ".jobs" / f"{job.stem}.json"
         stamp.parent.mkdir(exist_ok=True)
-        write_text(stamp, json.dumps({"key": key, "files": [f["path"].split("/", 1)[1] for f in files]},
+        write_text(stamp, json.dumps({"key": key, "files": [f["path"].split("/", 1)[1] for f in files],
+                                      "sha256": {f["path"].split("/", 1)[1]: f["sha256"] for f in files}},
                                      ensure_ascii=False, indent=1))
         return JobResult(job.name, job.region, job.kind, job.period, job.topic, "ok", round(time.time() - t0, 2),
                          files)
@@ -288,6 +357,30 @@ def _run_job(job: Job, data_dir: str, out: str, formats: list[str], engine: str,
                          round(time.time() - t0, 2), [], detail)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def reproducible_notebook(nb, stage: Path):
+    """The executed notebook without what differs between two runs of the same inputs: papermill's and the
+    kernel's timings, the random id of the parameters cell papermill adds, and the staging directory's path (the precomputed files sit beside the published
+    notebook, so the path becomes ``.``)."""
+    import nbformat
+    text = nbformat.writes(nb)
+    for form in {str(stage), str(Path(stage).resolve())}:
+        text = text.replace(json.dumps(form)[1:-1], ".")
+    nb = nbformat.reads(text, as_version=4)
+    pm = nb.metadata.get("papermill")
+    if isinstance(pm, dict):
+        for k in ("start_time", "end_time", "duration"):
+            pm.pop(k, None)
+    for cell in nb.cells:
+        if "injected-parameters" in (cell.metadata.get("tags") or []):
+            cell["id"] = "injected-parameters"  # papermill gives the cell it adds a random id
+        cell.metadata.pop("execution", None)
+        cpm = cell.metadata.get("papermill")
+        if isinstance(cpm, dict):
+            for k in ("start_time", "end_time", "duration"):
+                cpm.pop(k, None)
+    return nb
 
 
 def _current_roster(region: str, year: int) -> Path | None:
@@ -313,11 +406,15 @@ def _skippable(job: Job, out: str, key: str) -> JobResult | None:
     if info.get("key") != key:
         return None
     files = []
+    recorded = info.get("sha256") or {}
     for name in info.get("files", []):
         path = pub / name
         if not path.exists():
             return None
-        files.append({"path": f"{job.region}/{name}", "sha256": sha256(path)})
+        digest = sha256(path)
+        if recorded.get(name) != digest:  # truncated, edited or replaced since the run: rebuild
+            return None
+        files.append({"path": f"{job.region}/{name}", "sha256": digest})
     return JobResult(job.name, job.region, job.kind, job.period, job.topic, "skipped", 0.0, files)
 
 
@@ -325,18 +422,23 @@ def _skippable(job: Job, out: str, key: str) -> JobResult | None:
 
 def run_batch(jobs: list[Job], data_dir: Path, out: str, formats: list[str], engine: str = "auto",
               n_jobs: int = 1, force: bool = False, progress: bool = True,
-              extra_params: dict | None = None) -> list[JobResult]:
-    """Run jobs with a bounded pool of processes; returns one result per job and updates manifests."""
+              extra_params: dict | None = None, release_date: str | None = None) -> list[JobResult]:
+    """Run jobs with a bounded pool of processes; returns one result per job and updates manifests.
+    ``release_date`` (``YYYY-MM-DD``, default today) dates the documents and every timestamp inside them."""
+    for period in sorted({j.period for j in jobs}):
+        remove_leftovers(Path(out) / period)
     data_fp = _input_fingerprint(data_dir)
     code_fp = _code_fingerprint()
     results: list[JobResult] = []
     todo: list[tuple[Job, str]] = []
     for job in jobs:
+        check_stopped()
         if not job.notebook.exists():
             results.append(JobResult(job.name, job.region, job.kind, job.period, job.topic, "failed", 0.0, [],
                                      f"notebook {job.notebook} 不存在"))
             continue
-        key = job_key(job, job_params(job, data_dir, extra_params), data_fp, code_fp, formats, engine)
+        key = job_key(job, job_params(job, data_dir, extra_params), data_fp, code_fp,
+                      formats + ([f"release:{release_date}"] if release_date else []), engine)
         skipped = None if force else _skippable(job, out, key)
         if skipped:
             results.append(skipped)
@@ -350,19 +452,23 @@ def run_batch(jobs: list[Job], data_dir: Path, out: str, formats: list[str], eng
     try:
         if n_jobs <= 1 or len(todo) <= 1:
             for job, key in todo:
+                check_stopped()
                 if bar:
                     bar.set_postfix_str(job.name)
-                results.append(run_job(job, str(data_dir), out, formats, engine, key, extra_params))
+                results.append(run_job(job, str(data_dir), out, formats, engine, key, extra_params, release_date))
+                release_sigterm()  # a SIGTERM that arrived while it published stops the batch now
                 if bar:
                     bar.update(1)
         else:
             import multiprocessing as mp
             ctx = mp.get_context("spawn")
             with cf.ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as pool:
-                futs = {pool.submit(run_job, job, str(data_dir), out, formats, engine, key, extra_params): job
+                futs = {pool.submit(run_job, job, str(data_dir), out, formats, engine, key, extra_params,
+                                    release_date): job
                         for job, key in todo}
                 try:
                     for fut in cf.as_completed(futs):
+                        check_stopped()
                         job = futs[fut]
                         try:
                             results.append(fut.result())
@@ -373,8 +479,22 @@ def run_batch(jobs: list[Job], data_dir: Path, out: str, formats: list[str], eng
                             bar.set_postfix_str(job.name)
                             bar.update(1)
                 except KeyboardInterrupt:
+                    # SIGTERM / Ctrl-C: no queued job starts; running workers get SIGTERM and unwind
+                    # (their staging directories removed); the manifest below records what finished
                     for f in futs:
                         f.cancel()
+                    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+                        try:
+                            proc.terminate()
+                        except (OSError, AttributeError):
+                            pass
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    seen = {r.job for r in results}
+                    for f, job in futs.items():  # jobs that finished (published) before the workers stopped
+                        if f.done() and not f.cancelled() and f.exception() is None:
+                            r = f.result()
+                            if r.job not in seen and r.status == "ok":
+                                results.append(r)
                     raise
     finally:
         if bar:
@@ -391,23 +511,31 @@ def _write_manifests(results: list[JobResult], out: str, engine: str, formats: l
         by_period.setdefault(r.period, []).append(r)
     for period, rs in by_period.items():
         path = Path(out) / period / "manifest.json"
-        old = {}
-        if path.exists():
-            try:
-                old = {j["job"]: j for j in json.loads(path.read_text(encoding="utf-8")).get("jobs", [])}
-            except (OSError, ValueError):
-                old = {}
-        for r in rs:
-            old[r.job] = asdict(r)
-        manifest = {
-            "period": period,
-            "generated_at": dt.datetime.now().isoformat(timespec="seconds"),
-            "yibao_version": __version__,
-            "engine": _engine_name(engine),
-            "formats": formats,
-            "jobs": [old[k] for k in sorted(old)],
-        }
-        write_text(path, json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # concurrent runs on one --out: read-modify-write under an exclusive lock, so no entry is lost
+        with open(path.parent / ".manifest.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            _merge_manifest(path, rs, engine, formats)
+
+
+def _merge_manifest(path: Path, rs: list[JobResult], engine: str, formats: list[str]) -> None:
+    old = {}
+    if path.exists():
+        try:
+            old = {j["job"]: j for j in json.loads(path.read_text(encoding="utf-8")).get("jobs", [])}
+        except (OSError, ValueError):
+            old = {}
+    for r in rs:
+        old[r.job] = asdict(r)
+    manifest = {
+        "period": rs[0].period,
+        "generated_at": dt.datetime.now().isoformat(timespec="seconds"),
+        "yibao_version": __version__,
+        "engine": _engine_name(engine),
+        "formats": formats,
+        "jobs": [old[k] for k in sorted(old)],
+    }
+    write_text(path, json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
 
 
 def _engine_name(engine: str) -> str:
@@ -427,9 +555,13 @@ def run_cli(args) -> int:
     data_dir = Path(args.data)
     if not data_dir.is_dir():
         raise YibaoError(f"--data: 数据目录 {data_dir} 不存在")
+    from yibao.data.gate import print_warnings, require_valid, validated
+    warnings = validated(data_dir)  # nothing is computed from a dataset that fails validation
     jobs = plan_jobs(data_dir, args.period, args.region, args.kind, args.topic)
+    require_valid(data_dir, regions=sorted({j.region for j in jobs}), period=args.period)
+    print_warnings(warnings)
     results = run_batch(jobs, data_dir, out, args.formats, args.engine, args.jobs, args.force,
-                        progress=not args.no_progress)
+                        progress=not args.no_progress, release_date=getattr(args, "release_date", None))
     return report_results(results, out)
 
 

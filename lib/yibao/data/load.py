@@ -11,8 +11,11 @@ with :func:`read_table`.
 """
 from __future__ import annotations
 
+import atexit
+import csv
 import hashlib
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,13 +81,47 @@ def detect_encoding(path: Path, sample: int = 1 << 20) -> str:
 
 
 _CACHE: dict[str, Path] = {}
+_PRIVATE: list[Path] = []
+_PRIVATE_PREFIX = "yibao-private-"
+
+
+def private_dir() -> Path:
+    """This process's private scratch directory (mode 0700, under the temporary directory), removed when
+    the process exits. A directory left by a process that was killed (its pid no longer runs) is removed
+    the first time another process asks for one."""
+    if _PRIVATE and _PRIVATE[0].is_dir():
+        return _PRIVATE[0]
+    base = Path(tempfile.gettempdir())
+    for old in base.glob(f"{_PRIVATE_PREFIX}*-*"):
+        try:
+            pid = int(old.name[len(_PRIVATE_PREFIX):].split("-", 1)[0])
+            if pid != os.getpid() and not _alive(pid) and old.stat().st_uid == os.getuid():
+                shutil.rmtree(old, ignore_errors=True)
+        except (ValueError, OSError):
+            continue
+    d = Path(tempfile.mkdtemp(prefix=f"{_PRIVATE_PREFIX}{os.getpid()}-"))  # mkdtemp: mode 0700
+    _PRIVATE[:] = [d]
+    atexit.register(shutil.rmtree, d, True)
+    return d
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def csv_for_duckdb(path: Path) -> Path:
     """A UTF-8 (no BOM) copy of a CSV for DuckDB when needed; the original otherwise.
 
-    The raw file is never modified (raw data is immutable); GBK files are transcoded once per
-    process into a temporary directory, streaming, so large files are fine.
+    The raw file is never modified (raw data is immutable). A GBK/GB18030 or BOM file is rewritten once
+    per process, streaming, into :func:`private_dir` (0700, removed at exit): read as RFC 4180 (doubled
+    quotes, quoted newlines) and written back **without its identifier columns** (姓名, 身份证号 …), so
+    no person identifier ever lands on disk (docs/security.md).
     """
     enc = detect_encoding(path)
     with open(path, "rb") as fh:
@@ -92,21 +129,34 @@ def csv_for_duckdb(path: Path) -> Path:
     if enc == "utf-8-sig" and not bom:
         return path
     st = path.stat()
-    key = hashlib.sha1(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:16]
+    key = hashlib.sha256(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:16]
     if key in _CACHE and _CACHE[key].exists():
         return _CACHE[key]
-    tmpdir = Path(tempfile.gettempdir()) / "yibao-csv"
-    tmpdir.mkdir(exist_ok=True)
-    out = tmpdir / f"{path.stem}-{key}.csv"
-    if not out.exists():
-        part = out.with_suffix(".part")
-        with open(path, "r", encoding=enc, newline="") as src, open(part, "w", encoding="utf-8", newline="") as dst:
-            while True:
-                chunk = src.read(1 << 22)
-                if not chunk:
-                    break
-                dst.write(chunk)
+    out = private_dir() / f"{key}.csv"
+    part = out.with_suffix(".part")
+    try:
+        with open(path, "r", encoding=enc, newline="") as src, \
+                open(part, "w", encoding="utf-8", newline="") as dst:
+            reader = csv.reader(src)
+            writer = csv.writer(dst, lineterminator="\n")
+            header = next(reader, None)
+            if header is not None:
+                keep = [i for i, h in enumerate(header) if not is_identifier(str(h).strip().lstrip("\ufeff"))]
+                everything = len(keep) == len(header)
+                writer.writerow([header[i] for i in keep])
+                for row in reader:
+                    writer.writerow(row if everything else [row[i] if i < len(row) else "" for i in keep])
         os.replace(part, out)
+    except UnicodeDecodeError as exc:
+        part.unlink(missing_ok=True)
+        raise DataError(f"{path.name}: 文件编码错误（{enc}，字节 {exc.start}）(rule: CSV must be UTF-8 or GB18030/GBK "
+                        f"throughout)") from None
+    except csv.Error as exc:
+        part.unlink(missing_ok=True)
+        raise DataError(f"{path.name}: CSV 无法解析 — {exc} (rule: CSV as RFC 4180)") from None
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
     _CACHE[key] = out
     return out
 

@@ -2,7 +2,7 @@
 
 :func:`validate` returns every :class:`Problem` it finds; :func:`check_dataset` raises
 :class:`~yibao.errors.DataError` when any of them is an error (for scripts that must stop on a
-broken dataset; ``yibao run`` does not call it — a broken region fails its own job with the error);
+broken dataset; the commands use :mod:`yibao.data.gate`, which caches passing verdicts);
 :func:`run_cli` prints one line per problem, ``file · column · row(s) · rule``, grouped by
 file, and exits 1 when there is an error (warnings alone exit 0). Every rule is listed in
 docs/validate.md with its table, column and severity.

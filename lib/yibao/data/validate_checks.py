@@ -11,7 +11,7 @@ import duckdb
 from yibao.data.contract import FEE_COMPONENTS, TABLES, Table
 from yibao.errors import DataError
 from yibao.data.load import FORMATS, Source, find_source
-from yibao.data.validate_rules import (CODE_SETS, ERROR, FK_FIXMEDINS, FK_POOLAREA, KIND_RULE, MATERIALIZE_BYTES,
+from yibao.data.validate_rules import (AMOUNT_MAX, CODE_SETS, NUMBER_MAX, ERROR, FK_FIXMEDINS, FK_POOLAREA, KIND_RULE, MATERIALIZE_BYTES,
                                        MONTH_TABLES, NON_NEGATIVE, SOFT_CODE_SETS, TOLERANCE, WARNING, _MONTH_RX,
                                        Problem, _first_line, _is_empty, _known, _missing_months, _needs_raw,
                                        _quoted)
@@ -410,6 +410,12 @@ class _Validator:
                     checks.append((f.name, f"{typed} IS NOT NULL AND {typed} NOT IN ({', '.join(map(lit, allowed))})",
                                    f"代码不在取值范围（{'/'.join(allowed)}）/ invalid code (allowed: "
                                    f"{', '.join(allowed)})", "invalid_code", sev))
+            if f.kind in ("amount", "number"):
+                bound = AMOUNT_MAX.get(t, NUMBER_MAX) if f.kind == "amount" else NUMBER_MAX
+                checks.append((f.name, f"{typed} IS NOT NULL AND (isinf({typed}) OR isnan({typed}) "
+                                       f"OR abs({typed}) > {bound:.0f})",
+                               f"数值非有限或超出合理范围（绝对值 ≤ {bound:.0e}）/ not finite or beyond the bound "
+                               f"(|x| ≤ {bound:.0e})", "out_of_range", ERROR))
             if f.name in NON_NEGATIVE.get(t, ()):
                 checks.append((f.name, f"{typed} < 0", "不应为负数 / must not be negative", "negative", ERROR))
         if t == "poolarea" and "poolarea_no" in present:

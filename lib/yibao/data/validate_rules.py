@@ -44,6 +44,11 @@ NON_NEGATIVE = {
     "setl_list": ("ipt_days", "weight", "pay_std", *FEE_COMPONENTS),
     "special_case": ("approved_amt",), "drg_catalog": ("weight", "pay_std"), "dip_catalog": ("score", "pay_std"),
 }
+# Amounts (元) and numbers beyond these bounds are absurd, not data: a validation error (docs/validate.md).
+# One settlement or settlement-list row above 1亿元; any other amount or number (fund reports, budgets,
+# catalogues, progress) above 1万亿. Non-finite values (inf, nan) are always errors.
+AMOUNT_MAX = {"setl": 1e8, "setl_list": 1e8}
+NUMBER_MAX = 1e12
 KIND_RULE = {
     "amount": ("not_number", "金额不是数值 / amount is not a number"),
     "number": ("not_number", "不是数值 / not a number"),

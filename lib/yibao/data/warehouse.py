@@ -29,7 +29,6 @@ import itertools
 import json
 import os
 import shutil
-import tempfile
 import threading
 import weakref
 from pathlib import Path
@@ -40,7 +39,7 @@ import pandas as pd
 from yibao.data.contract import MED_TYPE_OUTPATIENT, MED_TYPE_PHARMACY, TABLES, Field, Table, level_group_sql
 from yibao.errors import DataError
 from yibao.fsutil import write_text
-from yibao.data.load import Source, csv_for_duckdb, find_source, plan_headers
+from yibao.data.load import Source, csv_for_duckdb, find_source, plan_headers, private_dir
 from yibao.data.periods import Period
 
 _NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
@@ -125,7 +124,26 @@ def _code_cache(table: str, src: Source, cols: list[tuple[str, str, str]]) -> Pa
     except OSError:
         return None
     key = hashlib.sha256(json.dumps([1, table, cols, files]).encode("utf-8")).hexdigest()[:32]
+    try:
+        _private_cache(d / "codes")
+    except OSError:  # a read-only home: no cache, same result
+        return None
     return d / "codes" / f"{key}.json"
+
+
+CACHE_MAX_FILES = 256
+
+
+def _private_cache(path: Path) -> None:
+    """The cache directory (and its parent) exist with mode 0700, and hold at most CACHE_MAX_FILES files (the
+    oldest go first). The cache holds derived facts (which code columns are clean), never data rows."""
+    for p in (path.parent, path):
+        p.mkdir(mode=0o700, exist_ok=True)
+        if p.stat().st_mode & 0o077:
+            p.chmod(0o700)
+    files = sorted(path.glob("*.json"), key=lambda f: f.stat().st_mtime)
+    for f in files[:max(0, len(files) - CACHE_MAX_FILES + 1)]:
+        f.unlink(missing_ok=True)
 
 
 def _cast(col: str, src_type: str, f: Field, clean: bool = False) -> str:
@@ -206,7 +224,8 @@ class Warehouse:
         # Bounded memory: beyond the limit DuckDB spills joins, aggregates and sorts to a private temporary
         # directory (created only when needed, removed on close) instead of taking most of the machine.
         limit = memory_limit or os.environ.get("YIBAO_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT
-        self._spill = os.path.join(tempfile.gettempdir(), f"yibao-duckdb-{os.getpid()}-{next(_SPILL)}")
+        # (inside the process's private 0700 directory: spilled rows never sit where other users can read them)
+        self._spill = str(private_dir() / f"duckdb-{next(_SPILL)}")
         weakref.finalize(self, shutil.rmtree, self._spill, True)
         try:
             self.con.execute(f"SET memory_limit = {lit(limit)}")
@@ -241,8 +260,10 @@ class Warehouse:
                     f"union_by_name = true)")
         if src.fmt == "csv":
             p = csv_for_duckdb(src.path)
+            # RFC 4180: '"' quotes, a doubled '""' is a quote inside a field, a quoted newline is data
+            # (DuckDB's parallel reader cannot pad short rows across quoted newlines: read serially)
             return (f"read_csv({lit(p)}, header = true, all_varchar = true, auto_detect = true, "
-                    f"null_padding = true, strict_mode = false)")
+                    f"null_padding = true, strict_mode = false, parallel = false, quote = '\"', escape = '\"')")
         # xlsx: small by contract; read with pandas (strings) and register
         df = pd.read_excel(src.path, dtype=str)
         df.columns = [str(c) for c in df.columns]

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import re
-import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -34,7 +32,8 @@ from openpyxl.utils import get_column_letter
 from yibao.metrics import catalogue
 from yibao.metrics.indicators import change_words
 from yibao.data.contract import LEVEL_ORDER
-from yibao.fsutil import atomic_path
+from yibao.escape import xlsx_workbook
+from yibao.fsutil import atomic_path, stable_zip
 from yibao.data.periods import Period
 
 CONFIDENTIALITY = "数据仅限本统筹地区定点医药机构内部使用，不得对外传播"
@@ -238,19 +237,7 @@ def notes_sheet(wb: Workbook, info: dict, period: Period) -> None:
 
 def _stable_zip(data: bytes) -> bytes:
     """Rewrite an xlsx (zip) with fixed timestamps so identical content gives identical bytes."""
-    src = zipfile.ZipFile(io.BytesIO(data))
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as dst:
-        for item in src.infolist():
-            zi = zipfile.ZipInfo(item.filename, date_time=(1980, 1, 1, 0, 0, 0))
-            zi.compress_type = zipfile.ZIP_DEFLATED
-            zi.external_attr = 0o600 << 16
-            data_i = src.read(item.filename)
-            if item.filename == "docProps/core.xml":  # openpyxl stamps 'modified' with the current time on save
-                data_i = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
-                                rb"\g<1>2000-01-01T00:00:00Z\g<2>", data_i)
-            dst.writestr(zi, data_i)
-    return buf.getvalue()
+    return stable_zip(data, "2000-01-01")
 
 
 def workbook_bytes(cmp: pd.DataFrame, info: dict, period, inst: pd.DataFrame) -> bytes:
@@ -265,6 +252,7 @@ def workbook_bytes(cmp: pd.DataFrame, info: dict, period, inst: pd.DataFrame) ->
     wb.properties.title = f"{info.get('poolarea_name', '')}数据底稿{p.label}"
     wb.properties.created = wb.properties.modified = _FIXED_TIME
     wb.properties.lastModifiedBy = "yibao"
+    xlsx_workbook(wb)  # names and codes from data stay text (never a formula)
     buf = io.BytesIO()
     wb.save(buf)
     return _stable_zip(buf.getvalue())

@@ -36,6 +36,8 @@ def write_outputs(data_dir, region: str, period, out_dir) -> dict[str, Path]:
 
 
 def run_cli(args) -> int:
+    from yibao.data.gate import print_warnings, require_valid
+    print_warnings(require_valid(args.data, args.region, args.period))  # nothing computed from invalid data
     paths = write_outputs(args.data, args.region, args.period, args.out)
     for kind in ("indicators", "digao", "checks"):
         print(f"{kind}: {paths[kind]}")

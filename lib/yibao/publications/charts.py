@@ -42,6 +42,8 @@ STYLE = {
     "font.sans-serif": [SANS, "DejaVu Sans"],
     "font.serif": [SERIF, "DejaVu Serif"],
     "axes.unicode_minus": False,
+    # names from data are labels, never mathtext: "$b$" is drawn as written, "$\\x$" cannot fail the chart
+    "text.parse_math": False,
     "figure.figsize": (TEXT_WIDTH_IN, 3.4),
     "figure.dpi": 100,
     "savefig.dpi": 200,

@@ -30,6 +30,8 @@ import struct
 import unicodedata
 from typing import Any, Mapping, Sequence
 
+from yibao.escape import markdown_inline, markdown_prose
+
 __all__ = ["Report", "markdown_table", "escape_cell", "is_numeric_text", "CALLOUT_TITLES"]
 
 # Relative column widths are written into the table (pandoc's pipe-table rule: when a line is longer
@@ -46,7 +48,6 @@ _NUMERIC = re.compile(
     r"\s*(%|‰|‱|pp|个百分点|百分点|倍|元|万元|亿元|万|亿|天|日|人次|人|个|张|家|例|次|岁|分|点)?$"
 )
 _MISSING = {"", "—", "–", "-", "--", "——", "…", "NA", "N/A", "nan", "NaN", "None", "*", "＊", "/", "－"}
-_ESCAPE = set("\\`*_[]<>|$~^#@&")
 
 
 def _display_width(text: str) -> int:
@@ -76,17 +77,17 @@ def _is_missing(value: Any) -> bool:
 
 
 def escape_cell(value: Any) -> str:
-    """A value as Markdown-safe inline text for a pipe-table cell (missing values show as '—')."""
+    """A value as literal Markdown text for a pipe-table cell or a caption (missing values show as '—');
+    :func:`yibao.escape.markdown_inline`."""
     if _is_missing(value):
         return "—"
-    s = str(value).replace("\r\n", " ").replace("\n", " ").replace("\r", " ").replace("\t", " ").strip()
-    return "".join("\\" + ch if ch in _ESCAPE else ch for ch in s)
+    return markdown_inline(str(value).strip())
 
 
 def _escape_prose(text: str) -> str:
-    """Prose keeps its Markdown; only a lone ``~`` (pandoc would read ``1~3天…5~7天`` as subscript)
-    is escaped."""
-    return re.sub(r"(?<![~\\])~(?!~)", r"\\~", text)
+    """Prose keeps ``**strong**`` and its block markers; every other markup character — including any in
+    the names, codes and free text the sentence interpolates — is escaped (:func:`yibao.escape.markdown_prose`)."""
+    return markdown_prose(text)
 
 
 def _norm_align(align, columns: Sequence[str], numeric: Sequence[bool]) -> list[str]:

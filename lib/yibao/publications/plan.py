@@ -541,6 +541,7 @@ def write_xlsx(plan: dict, path: Path) -> Path:
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
+    from yibao.escape import xlsx_workbook
     from yibao.fsutil import atomic_path
     y = plan["year"]
     with atomic_path(path) as tmp:
@@ -574,6 +575,7 @@ def write_xlsx(plan: dict, path: Path) -> Path:
                     for c in row:
                         c.alignment = Alignment(wrap_text=True, vertical="top")
                 ws.freeze_panes = "A4"
+            xlsx_workbook(xw.book)  # names from data stay text (never a formula)
     return Path(path)
 
 
@@ -684,6 +686,8 @@ def run_cli(args) -> int:
         data = Path(args.data)
         if not data.is_dir():
             raise YibaoError(f"--data: 数据目录 {data} 不存在")
+        from yibao.data.gate import print_warnings, validated
+        print_warnings(validated(data))  # nothing is computed from a dataset that fails validation
         plan = draw_up(data, year, out, data_label=_data_label(args.data))
         from yibao.fsutil import write_text
         write_text(src, dump_plan(plan))

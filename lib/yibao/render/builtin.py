@@ -6,11 +6,13 @@ self-contained HTML and a DOCX styled by a reference document; pandoc writes Typ
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import shutil
 import subprocess
 from pathlib import Path
 
-from yibao.fsutil import atomic_path
+from yibao.escape import html as escape_html, markdown_text
+from yibao.fsutil import atomic_path, stable_zip
 from yibao.render.prepare import RESOURCES, RenderError
 
 SHORT_TABLE_ROWS = 18  # PDF: tables up to this many rows (and no long text) are never split across pages
@@ -37,9 +39,9 @@ def _note_block(note: str, fmt: str) -> str:
 def _callout_block(meta: dict, markdown: str, fmt: str) -> str:
     kind, title, body = meta.get("callout", "note"), meta.get("title", "说明"), meta.get("body", "")
     if fmt == "html":
-        return f"\n::: {{.callout .callout-{kind}}}\n**{title}：** {body}\n:::\n"
+        return f"\n::: {{.callout .callout-{kind}}}\n**{markdown_text(title)}：** {body}\n:::\n"
     if fmt == "docx":
-        return f'\n::: {{custom-style="Callout"}}\n**{title}：** {body}\n:::\n'
+        return f'\n::: {{custom-style="Callout"}}\n**{markdown_text(title)}：** {body}\n:::\n'
     return "\n" + markdown + "\n"
 
 
@@ -73,7 +75,7 @@ def to_markdown(nb, fmt: str, assets: Path) -> str:
             if kind in ("meta", "figure-caption"):
                 continue
             if kind == "table" and meta.get("table"):
-                block = f"\n{meta['table']}\n\n: {meta['caption']}\n"
+                block = f"\n{meta['table']}\n\n: {markdown_text(meta['caption'])}\n"
                 if fmt == "typst" and _short_table(meta["table"]):
                     # a short table stays on one page with its caption; long ones break, header repeated
                     block = _raw("typst", "#block(breakable: false, width: 100%)[") + block + _raw("typst", "]")
@@ -90,7 +92,7 @@ def to_markdown(nb, fmt: str, assets: Path) -> str:
                 width = meta.get("width_pct") or 100
                 rel = f"{assets.name}/{name}"
                 if caption:
-                    parts.append(f"\n![{caption}]({rel}){{width={width}%}}\n")
+                    parts.append(f"\n![{markdown_text(caption)}]({rel}){{width={width}%}}\n")
                 else:  # an image without a caption stays an inline image (no figure)
                     parts.append(f"\n![]({rel}){{width={width}%}}\\\n")
                 if meta.get("note"):
@@ -123,18 +125,20 @@ def _pandoc(args: list[str], cwd: Path) -> None:
 
 
 def _yaml_meta(meta: dict, fmt: str) -> dict:
+    """pandoc reads metadata values as Markdown: every value (names from data among them) is escaped."""
+    md = markdown_text
     m = {
-        "title": meta["title"],
+        "title": md(meta["title"]),
         "lang": "zh-CN",
         "toc-title": "目录",
-        "date": meta["date_label"],
-        "confidentiality": meta["confidentiality"],
+        "date": md(meta["date_label"]),
+        "confidentiality": md(meta["confidentiality"]),
     }
     if meta.get("subtitle"):
-        m["subtitle"] = meta["subtitle"]
+        m["subtitle"] = md(meta["subtitle"])
     if meta.get("issuer"):
-        m["author"] = [meta["issuer"]]
-    m["pagetitle"] = meta["title"] + (f" · {meta['subtitle']}" if meta.get("subtitle") else "")
+        m["author"] = [md(meta["issuer"])]
+    m["pagetitle"] = md(meta["title"] + (f" · {meta['subtitle']}" if meta.get("subtitle") else ""))
     return m
 
 
@@ -144,16 +148,12 @@ def _write_meta(path: Path, meta: dict, fmt: str) -> Path:
     return path
 
 
-def _escape_html(s: str) -> str:
-    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def render_html(nb, meta: dict, work: Path, target: Path) -> None:
     md = to_markdown(nb, "html", work / "assets-html")
     (work / "html.md").write_text(md, encoding="utf-8")
     _write_meta(work / "html.yaml", meta, "html")
     (work / "banner.html").write_text(
-        f'<div class="confidential">{_escape_html(meta["confidentiality"])}</div>\n', encoding="utf-8")
+        f'<div class="confidential">{escape_html(meta["confidentiality"])}</div>\n', encoding="utf-8")
     shutil.copy(RESOURCES / "report.css", work / "report.css")
     _pandoc(["html.md", "-f", "markdown-smart", "-t", "html5", "-s", "--embed-resources", "--toc",
              "--toc-depth=2", "--css", "report.css", "--metadata-file", "html.yaml",
@@ -434,8 +434,19 @@ def render_docx(nb, meta: dict, work: Path, target: Path) -> None:
     _pandoc(["docx.md", "-f", "markdown-smart", "-t", "docx", "--toc", "--toc-depth=2",
              "--reference-doc", str(ref), "--metadata-file", "docx.yaml", "--resource-path", str(work),
              "-o", "out.docx"], work)
+    # reproducible: the zip's member dates and the document's created/modified stamps are the release date
+    data = stable_zip((work / "out.docx").read_bytes(), _release_date(meta))
     with atomic_path(target) as tmp:
-        shutil.copy(work / "out.docx", tmp)
+        tmp.write_bytes(data)
+
+
+def _release_date(meta: dict) -> str:
+    """The document's date (the release date, ``YYYY-MM-DD``) — what every embedded timestamp is set to."""
+    text = str(meta.get("date") or "")[:10]
+    try:
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        return "2000-01-01"
 
 
 def _typst_fonts(work: Path) -> Path:
@@ -465,8 +476,11 @@ def render_pdf(nb, meta: dict, work: Path, target: Path) -> None:
              "--toc", "--toc-depth=2", "--metadata-file", "pdf.yaml", "-o", "report.typ"], work)
     fonts = _typst_fonts(work)
     try:
+        # reproducible: the PDF's creation date is the release date, not the clock
+        y, m, d = (int(x) for x in _release_date(meta).split("-"))
+        when = dt.datetime(y, m, d, tzinfo=dt.timezone.utc)
         typst.compile(str(work / "report.typ"), output=str(work / "out.pdf"), root=str(work),
-                      font_paths=[str(fonts)], ignore_system_fonts=True)
+                      font_paths=[str(fonts)], ignore_system_fonts=True, timestamp=when)
     except Exception as exc:  # typst reports source errors as one exception
         raise RenderError(f"Typst 排版失败：{str(exc)[:800]}") from exc
     with atomic_path(target) as tmp:

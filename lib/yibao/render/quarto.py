@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 from yibao import PROJECT_DIR
+from yibao.escape import markdown_text
 from yibao.fsutil import atomic_path
 from yibao.render.builtin import _typst_fonts, reference_docx
 from yibao.render.prepare import RESOURCES, RenderError
@@ -77,13 +78,14 @@ def quarto_project(work: Path, meta: dict) -> dict:
 def front_matter(meta: dict, cfg: dict) -> dict:
     """The document's front matter: title page fields, then the project configuration. The date is
     given as an ISO date and written by ``date-format`` (2026年12月17日) in every format."""
-    front = {"title": meta["title"]}
+    md = markdown_text  # Quarto reads front-matter values as Markdown: names from data are escaped
+    front = {"title": md(meta["title"])}
     if meta.get("subtitle"):
-        front["subtitle"] = meta["subtitle"]
+        front["subtitle"] = md(meta["subtitle"])
     if meta.get("issuer"):
-        front["author"] = meta["issuer"]
+        front["author"] = md(meta["issuer"])
     front["date"] = str(meta["date"])[:10]
-    front["confidentiality"] = meta["confidentiality"]
+    front["confidentiality"] = md(meta["confidentiality"])
     front.update(cfg)
     return front
 
@@ -103,7 +105,7 @@ def table_markdown(y: dict) -> str:
     if caption:
         parts.append("```{=typst}\n#block(sticky: true, width: 100%, above: 1.1em, below: 0.6em, align(center, "
                      f"text(font: yibao-sans, size: 9.5pt, {_typst_string(caption)})))\n```")
-    parts.append(f"{y['table']}\n\n: {caption}" if caption else y["table"])
+    parts.append(f"{y['table']}\n\n: {markdown_text(caption)}" if caption else y["table"])
     if y.get("note"):
         parts.append(f'::: {{.content-hidden when-format="typst"}}\n::: {{.note custom-style="Table Note"}}\n'
                      f"{y['note']}\n:::\n:::")

@@ -44,6 +44,7 @@ import pandas as pd
 
 from yibao.data.contract import TABLES, header_map, level_group
 from yibao.errors import YibaoError
+from yibao.escape import markdown_inline, xlsx_workbook
 from yibao.fsutil import atomic_path, sha256, write_text
 from yibao.workgroup.eligibility import clean as _clean, is_third_party, read_frame as _read_frame, served_in
 from yibao.workgroup.eligibility import reasons as eligibility_reasons
@@ -307,7 +308,7 @@ def _md_table(df: pd.DataFrame) -> str:
     cols = [str(c) for c in df.columns]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for row in df.itertuples(index=False):
-        lines.append("| " + " | ".join(str(v).replace("|", "/").replace("\n", " ") for v in row) + " |")
+        lines.append("| " + " | ".join(markdown_inline(v) for v in row) + " |")
     return "\n".join(lines)
 
 
@@ -447,6 +448,7 @@ def write_outputs(res: DrawResult, out_dir: str | os.PathLike, pool_path: Path |
             ws = xw.sheets["工作组成员名单"]
             for col, width in zip("ABCDEFGHIJ", (6, 14, 10, 18, 28, 12, 14, 12, 10, 22)):
                 ws.column_dimensions[col].width = width
+            xlsx_workbook(xw.book)  # names from the pool stay text (never a formula)
     md = [f"# {res.year}年数据工作组定点医疗机构代表名单", "",
           f"种子 {res.seed}；抽取记录见 draw.md。", "", _md_table(table), ""]
     write_text(paths["roster.md"], "\n".join(md))
@@ -540,7 +542,9 @@ def run_cli(args) -> int:
         out = Path(args.out)
         if out.suffix.lower() == ".xlsx":
             with atomic_path(out) as tmp:
-                df.to_excel(tmp, index=False)
+                with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
+                    df.to_excel(xw, index=False)
+                    xlsx_workbook(xw.book)
         else:
             write_text(out, df.to_csv(index=False), encoding="utf-8-sig")
         tp = int((df["employer"] != df["fixmedins_name"]).sum())

@@ -276,20 +276,27 @@ def completeness_checks(pub_dir: Path, kind: str, stem: str, data_dir: Path | No
     else:
         out.append(Check("完整性", "B2", "无空表格、无执行错误", SKIP, "缺少 HTML"))
 
-    problems, notes = [], []
+    problems, notes, passed = [], [], ""
     if data_dir is not None and Path(data_dir).is_dir():
         from yibao.data.contract import TABLES
         from yibao.data.load import find_source
         for name, spec in TABLES.items():
             if spec.required and find_source(data_dir, name) is None:
                 problems.append(f"缺少必需的表 {name}（{spec.zh}）")
+        from yibao.data.gate import cached_warnings
+        warned = cached_warnings(data_dir)  # what the command's validation gate found
+        if warned:
+            notes.append(f"数据校验通过，有 {len(warned)} 个警告：" + "；".join(p.line() for p in warned[:5])
+                         + ("…（yibao validate 查看全部）" if len(warned) > 5 else ""))
+        elif warned is not None:
+            passed = "；数据校验通过，无警告"
     ind = _read_indicators(pub_dir)
     if ind is not None and "status" in ind.columns:
         mi = ind[(ind["status"] == "missing_input") & (ind.get("fixmedins_code", "").astype(str).str.strip() == "")]
         if not mi.empty:
             notes.append(f"{len(mi)} 个指标缺少输入数据（missing_input）：{'、'.join(mi['indicator_id'].astype(str).tolist()[:15])}")
     out.append(Check("完整性", "B3", "必需的输入数据齐全", FAIL if problems else NOTE if notes else PASS,
-                     "；".join(problems + notes) if problems or notes else "数据集包含全部必需的表；底稿指标无缺少输入"))
+                     "；".join(problems + notes) if problems or notes else "数据集包含全部必需的表；底稿指标无缺少输入" + passed))
 
     have = {p.suffix.lower() for p in pub_dir.glob(f"{stem}.*")}
     rendered = [s.lstrip(".") for s in (".html", ".docx", ".pdf") if s in have]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from yibao.escape import markdown_inline, xlsx_workbook
 from yibao.fsutil import atomic_path
 
 PASS, FAIL, NOTE, SKIP = "通过", "不通过", "提示", "未执行"
@@ -32,7 +33,7 @@ def _md_table(df: pd.DataFrame) -> str:
     cols = list(df.columns)
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for row in df.itertuples(index=False):
-        lines.append("| " + " | ".join(str(v).replace("|", "/").replace("\n", " ") or " " for v in row) + " |")
+        lines.append("| " + " | ".join(markdown_inline(v) or " " for v in row) + " |")
     return "\n".join(lines)
 
 
@@ -44,7 +45,7 @@ def files_frame(files: list[dict]) -> pd.DataFrame:
 def markdown(info: dict, checks: list[Check], signoff: pd.DataFrame, files: list[dict] | None = None,
              corrections: list[dict] | None = None) -> str:
     lines = ["# 数据发布工作组审议记录", ""]
-    lines += [f"- **{k}**：{v}" for k, v in info.items()]
+    lines += [f"- **{k}**：{markdown_inline(v)}" for k, v in info.items()]
     for cat in CATEGORIES:
         lines += ["", f"## {cat}", "", _md_table(checks_frame([c for c in checks if c.category == cat])
                                                   .drop(columns=["类别"]))]
@@ -117,6 +118,7 @@ def write_xlsx(path: Path, info: dict, checks: list[Check], signoff: pd.DataFram
         ws2.append([f["文件"], f["SHA-256"]])
     ws2.column_dimensions["A"].width = 32
     ws2.column_dimensions["B"].width = 70
+    xlsx_workbook(wb)  # names and notes from data stay text (never a formula)
     with atomic_path(path) as tmp:
         wb.save(str(tmp))
     return path

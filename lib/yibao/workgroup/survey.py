@@ -691,6 +691,7 @@ def _sample_answer(q: Question, rng: random.Random, prev: dict, rtype: str) -> s
 
 def write_responses(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write responses as the platform would (xlsx, or csv in UTF-8 with BOM), atomically."""
+    from yibao.escape import xlsx_workbook
     from yibao.fsutil import atomic_path
     p = Path(path)
     with atomic_path(p) as tmp:
@@ -699,4 +700,5 @@ def write_responses(df: pd.DataFrame, path: str | os.PathLike) -> Path:
         else:
             with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
                 df.to_excel(xw, index=False, sheet_name="Sheet1")
+                xlsx_workbook(xw.book)  # answers stay text (never a formula)
     return p
