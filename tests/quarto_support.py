@@ -183,3 +183,25 @@ def docx_body_text(path: Path) -> str:
         elif el.tag.endswith("}tbl"):
             parts += [c.text for row in Table(el, d).rows for c in row.cells]
     return "\n".join(parts)
+
+
+def fits_on_a_portrait_page(table_md: str) -> bool:
+    """Whether a table can keep every number and every short header (≤ 4 characters) on one line at the
+    table type size on A4 portrait: each such column needs its width plus cell margins (about 10 % + 3
+    display units, CJK = 2), each other column at least 6; the text width holds about 100 units. Tables
+    with more columns than that (10 columns of amounts) wrap their numbers in any renderer."""
+    from yibao.publications.display import _display_width
+    lines = table_md.splitlines()
+    cols = [[c.strip() for c in line.strip().strip("|").split("|")] for line in [lines[0], *lines[2:]]]
+    need = 0.0
+    for j in range(len(cols[0])):
+        cells = [r[j] for r in cols[1:] if j < len(r)]
+        w = max([_display_width(c) for c in cells] or [0])
+        head = _display_width(cols[0][j])
+        numeric = bool(cells) and all(NUMBER.fullmatch(c) or c in ("—", "-", "") for c in cells)
+        short_head = head * 1.1 + 3 if head <= 8 else 0
+        if numeric:
+            need += max(w * 1.1 + 3, short_head)
+        else:  # text wraps, but a short header or short cells (级别) must not
+            need += max(6, short_head, w * 1.1 + 3 if w <= 8 else 0)
+    return need <= 100

@@ -37,6 +37,7 @@ __all__ = ["Report", "markdown_table", "escape_cell", "is_numeric_text", "CALLOU
 # Relative column widths are written into the table (pandoc's pipe-table rule: when a line is longer
 # than ``--columns``, the dashes of the separator line give the relative widths and cells wrap).
 WIDE_TABLE = 64          # display width (CJK = 2) above which a table takes the full text width
+TABLE_TEXT_UNITS = 100   # display units across the A4 portrait text width at the table type size
 _PANDOC_COLUMNS = 72     # pandoc's default --columns
 FIGURE_DPI = 200
 TEXT_WIDTH_IN = 6.3      # A4 text width of the PDF/DOCX layouts (16 cm)
@@ -149,13 +150,32 @@ def markdown_table(df, index: bool = False, align=None) -> tuple[str, list[str]]
     total = sum(widths) + 3 * len(widths) + 1
     wide = total > WIDE_TABLE
     if wide:
-        # numbers never need more than their own width; give text columns the rest. Every cell also
-        # carries padding: about 3 characters at table type size, and 7 for numbers, which must never
-        # wrap — Word's and LibreOffice's cell margins and Latin fallback fonts are wider than Typst's
-        # (a DOCX opened in LibreOffice broke "1,369.70" after "1,369.7" with 3); names wrap instead.
+        # Numbers and short headers / short cells (级别, 比较级别) must never wrap: such a column first
+        # gets what it needs at the table type size — its width plus cell margins, about 10 % + 3
+        # display units, for Word's and LibreOffice's wider cell margins and Latin fallback fonts (a DOCX
+        # opened in LibreOffice broke "1,369.70" after "1,369.7") — and text columns (names) share the
+        # rest of the ~100 units an A4 portrait text width holds, and wrap. Where the needs alone exceed
+        # the page, every column is scaled from its width plus padding.
+        page = TABLE_TEXT_UNITS
+        need = []
+        for j, (w, num) in enumerate(zip(widths, numeric)):
+            head_w = _display_width(head[j])
+            short_head = head_w * 1.1 + 3 if head_w <= 8 else 0
+            if num:
+                need.append(max(w * 1.1 + 3, short_head))
+            else:
+                need.append(max(6, short_head, w * 1.1 + 3 if w <= 8 else 0))
+        free = [j for j, (w, num) in enumerate(zip(widths, numeric)) if not num and w > 8]
+        if sum(need) <= page and free:
+            extra = page - sum(need)
+            weight = sum(widths[j] for j in free)
+            share = [n + (extra * widths[j] / weight if j in free else 0) for j, n in enumerate(need)]
+        elif sum(need) <= page:
+            share = [n * page / sum(need) for n in need]
+        else:
+            share = [w + (7 if num else 3) for w, num in zip(widths, numeric)]
         budget = 120
-        padded = [w + (7 if num else 3) for w, num in zip(widths, numeric)]
-        dashes = [max(3, round(budget * w / sum(padded))) for w in padded]
+        dashes = [max(3, round(budget * x / sum(share))) for x in share]
         if sum(dashes) + 3 * len(dashes) + 1 <= _PANDOC_COLUMNS:  # make sure pandoc sees a wide table
             dashes = [d + (_PANDOC_COLUMNS // len(dashes)) for d in dashes]
     else:

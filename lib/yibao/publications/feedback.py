@@ -30,6 +30,7 @@ import pandas as pd
 import datetime as dt
 
 from yibao.data.periods import Period
+from yibao.fmt import date_zh
 
 STATUSES = ("已采纳", "部分采纳", "未采纳", "处理中")
 
@@ -215,20 +216,20 @@ def report_section(rep, summary: dict | None, heading: str | None = "## 上期�
         rows = [{"主题": t["topic"], "条数": str(t["total"]), **{s: str(t[s]) for s in cols}} for t in summary["by_topic"]]
         tot = {"主题": "合计", "条数": str(summary["total"]), **{s: str(summary["by_status"][s]) for s in cols}}
         rep.table(pd.DataFrame(rows + [tot]), "上期发布以来收到的意见建议按主题和处理状态统计",
-                  note=f"收到日期 {summary['window_start']} 至 {summary['window_end']}（不含）；采纳率 =（已采纳 + 部分采纳）÷"
+                  note=f"收到日期 {date_zh(summary['window_start'])} 至 {date_zh(summary['window_end'])}（不含）；采纳率 =（已采纳 + 部分采纳）÷"
                        "（已采纳 + 部分采纳 + 未采纳）；处理中的意见不计入。")
         if summary["adopted"]:
             t = pd.DataFrame([{"主题": a["topic"], "提出机构": a["fixmedins_name"], "处理状态": a["status"],
                                "采纳情况": a["response"] or "—"} for a in summary["adopted"]])
             rep.table(t, f"上期发布以来意见建议采纳情况（{len(t)} 条）")
     if summary["carried_closed"]:
-        t = pd.DataFrame([{"收到日期": a["received_date"], "主题": a["topic"], "提出机构": a["fixmedins_name"],
-                           "办结日期": a["response_date"] or "—", "处理结果": a["status"], "答复": a["response"] or "—"}
+        t = pd.DataFrame([{"收到日期": date_zh(a["received_date"]), "主题": a["topic"], "提出机构": a["fixmedins_name"],
+                           "办结日期": date_zh(a["response_date"]) if a["response_date"] else "—", "处理结果": a["status"], "答复": a["response"] or "—"}
                           for a in summary["carried_closed"]])
         rep.table(t, f"前期结转意见本期办结情况（{len(t)} 条）")
     open_now = summary["carried_open"] + summary["window_open"]
     if open_now:
-        t = pd.DataFrame([{"收到日期": a["received_date"], "主题": a["topic"], "提出机构": a["fixmedins_name"],
+        t = pd.DataFrame([{"收到日期": date_zh(a["received_date"]), "主题": a["topic"], "提出机构": a["fixmedins_name"],
                            "意见内容": a["text"] or "—"} for a in open_now])
         rep.table(t, f"尚在处理中的意见（{len(t)} 条，结转下期）",
                   note="处理中的意见在办结前每期结转列示，办结后在下一期通报处理结果。")
