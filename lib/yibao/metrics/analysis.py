@@ -14,6 +14,7 @@ import pandas as pd
 from yibao.data.contract import LEVEL_ORDER
 from yibao.data.periods import Period
 from yibao.data.warehouse import Warehouse, lit, months_filter
+from yibao.metrics.catalogue import SUPPRESS_MIN
 
 FUND_NAMES = {"310": "职工医保统筹基金", "310A": "职工医保个人账户", "390": "居民医保基金", "MAF": "城乡医疗救助"}
 INCOME_ROWS = [  # (fund, item, label) in the order a 基金收入 table reads
@@ -286,8 +287,8 @@ def top_groups(wh: Warehouse, region: str, period: str, n: int = 10) -> pd.DataF
                    FROM setl_list_net WHERE poolarea_no = ? AND {months_filter(p.months)} AND grp_stas = '1'
                    GROUP BY 1, 2),
              g AS (SELECT grp, SUM(cases) AS cases, SUM(avg_cost * cases) / SUM(cases) AS avg_cost,
-                          MIN(CASE WHEN cases >= 5 THEN avg_cost END) AS min_hosp_cost,
-                          MAX(CASE WHEN cases >= 5 THEN avg_cost END) AS max_hosp_cost,
+                          MIN(CASE WHEN cases >= {SUPPRESS_MIN} THEN avg_cost END) AS min_hosp_cost,
+                          MAX(CASE WHEN cases >= {SUPPRESS_MIN} THEN avg_cost END) AS max_hosp_cost,
                           COUNT(*) AS hospitals
                    FROM c GROUP BY grp)
         SELECT * FROM g ORDER BY cases DESC, grp LIMIT {int(n)}""", [region])

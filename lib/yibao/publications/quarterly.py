@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from yibao.metrics import analysis
+from yibao.metrics.catalogue import SUPPRESS_MIN, SUPPRESSED_MARK
 from yibao import fmt
 from yibao.data.contract import LEVEL_ORDER
 from yibao.publications.context import Context
@@ -35,12 +36,9 @@ RULE_TOPIC = {  # what a named hospital must explain, per rule (下一步)
 }
 
 
-SMALL = 5  # counts below this are suppressed in hospital-level tables (DESIGN.md, privacy)
-
-
 def small(n) -> str:
-    """A hospital-level count, shown as "<5" when 1–4."""
-    return "<5" if _ok(n) and 0 < float(n) < SMALL else fmt.count(n)
+    """A hospital-level count, shown as "<5" when 1–4 (SUPPRESS_MIN, DESIGN.md privacy)."""
+    return SUPPRESSED_MARK if _ok(n) and 0 < float(n) < SUPPRESS_MIN else fmt.count(n)
 
 
 def _ok(v) -> bool:
@@ -290,14 +288,14 @@ def special_cases(ctx: Context, rep) -> None:
     d = _sort_level(d, "lv_group")
     rows = []
     for r in d.itertuples():
-        applied = "<5" if r.status == "suppressed" else fmt.count(r.value)
+        applied = SUPPRESSED_MARK if r.status == "suppressed" else fmt.count(r.value)
         s34 = a34["status"].get(r.fixmedins_code)
-        approved = "<5" if s34 == "suppressed" else fmt.count(a34["value"].get(r.fixmedins_code))
+        approved = SUPPRESSED_MARK if s34 == "suppressed" else fmt.count(a34["value"].get(r.fixmedins_code))
         amt = sc["approved_amt"].get(r.fixmedins_code) if s34 == "ok" else None
         rows.append({"机构名称": r.fixmedins_name, "级别": r.lv_group, "申请例数": applied, "通过例数": approved,
                      "通过金额（万元）": fmt.wan(amt) if s34 == "ok" else "—"})
     rep.table(pd.DataFrame(rows), f"{ctx.label}各医疗机构特例单议申请和审核情况",
-              note="例数少于5例的显示为“<5”，其通过金额不予公布。")
+              note=f"例数少于{SUPPRESS_MIN}例的显示为“{SUPPRESSED_MARK}”，其通过金额不予公布。")
 
 
 def efficiency(ctx: Context, rep) -> None:
@@ -473,9 +471,9 @@ def base_group_tertiary(ctx: Context, rep) -> None:
     rep.md(text)
     t = pd.DataFrame({"机构名称": t3["fixmedins_name"], "入组病例": t3["cases"].map(small),
                       "基层病组病例": t3["base_cases"].map(small),
-                      "占比": [fmt.pct(s) if b >= SMALL else "—" for s, b in zip(t3["share"], t3["base_cases"])]})
+                      "占比": [fmt.pct(s) if b >= SUPPRESS_MIN else "—" for s, b in zip(t3["share"], t3["base_cases"])]})
     if len(t):
-        rep.table(t, f"{ctx.label}三级医院收治基层病组病例情况", note="病例数少于5例的显示为“<5”。")
+        rep.table(t, f"{ctx.label}三级医院收治基层病组病例情况", note=f"病例数少于{SUPPRESS_MIN}例的显示为“{SUPPRESSED_MARK}”。")
 
 
 def common_group_costs(ctx: Context, rep) -> None:
@@ -582,7 +580,7 @@ def appendix_digao(ctx: Context, rep) -> None:
         if r["status"] == "ok":
             shown = _fmt_unit(val, unit)
         else:
-            shown = {"not_applicable": "不适用", "missing_input": "缺少数据", "suppressed": "<5"}.get(r["status"], "—")
+            shown = {"not_applicable": "不适用", "missing_input": "缺少数据", "suppressed": SUPPRESSED_MARK}.get(r["status"], "—")
             if str(r["status"]) == "not_applicable" and str(iid) in ("16", "19"):
                 shown = ""
         up = unit == "%"
@@ -616,9 +614,9 @@ def appendix_institutions(ctx: Context, rep) -> None:
         d = ctx.per_hospital(iid).set_index("fixmedins_code")
         st = d["status"].reindex(h["fixmedins_code"]).values
         vals = d["value"].reindex(h["fixmedins_code"]).values
-        t[name] = ["<5" if s == "suppressed" else f(v) for v, s in zip(vals, st)]
+        t[name] = [SUPPRESSED_MARK if s == "suppressed" else f(v) for v, s in zip(vals, st)]
     rep.table(t, f"{ctx.label}各定点医疗机构主要底稿指标",
-              note="“<5”表示病例数少于5例不予公布；完整的机构指标见随附数据底稿工作簿（digao.xlsx）。")
+              note=f"“{SUPPRESSED_MARK}”表示病例数少于{SUPPRESS_MIN}例不予公布；完整的机构指标见随附数据底稿工作簿（digao.xlsx）。")
 
 
 def appendix_checks(ctx: Context, rep) -> None:
