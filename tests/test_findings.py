@@ -464,7 +464,12 @@ def test_rules_registry_and_docs_agree(project_dir):
     for rule_id, rule in RULES.items():
         assert rule.name and rule.description and callable(rule.func)
         name, description = rule[:2]
-        assert re.search(r"\d", description), rule_id  # states a threshold / minimum volume
+        # states its window and minimum volumes, with the values the rule uses
+        nums = set(re.findall(r"\d+(?:\.\d+)?", description))
+        for key, v in findings.R.T.get(rule_id, {}).items():
+            if key in ("days", "min_events") or key.startswith(("min_ip", "min_adm", "min_setl", "min_cur", "min_base",
+                                                                 "min_grouped", "min_uploaded", "min_cases")):
+                assert str(v) in nums, (rule_id, key, v, description)
     contract_min = {"OPIP_RATIO_LOW", "OUT_OF_CATALOG_HIGH", "CASE_GROWTH_HIGH", "BASE_GROUP_TERTIARY",
                     "COST_DEVIATION", "UPCODING_DRG", "UPCODING_ICD", "READMIT_15D", "SPLIT_ADMISSION", "QC_PASS_LOW"}
     assert contract_min <= set(RULES)
