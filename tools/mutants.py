@@ -10,7 +10,7 @@ How it works
 1. For each target module (``TARGETS``) the source is parsed and every *mutation point* listed: a
    comparison operator (``<`` ↔ ``<=``, ``>`` ↔ ``>=``, ``==`` ↔ ``!=``, ``in`` ↔ ``not in``), an
    arithmetic operator (``+`` ↔ ``-``, ``*`` ↔ ``/``, ``//`` → ``/``), ``and`` ↔ ``or``, a dropped
-   ``not``, a number constant (``n`` → ``n + 1``; ``0`` ↔ ``1``) and, inside SQL text (string constants
+   ``not``, a number constant (``n`` → ``n + 1`` and ``n − 1``; ``0`` ↔ ``1``) and, inside SQL text (string constants
    and f-string parts that read like SQL), the same operators and integer literals plus ``AND`` ↔ ``OR``,
    ``<>`` ↔ ``=``, ``IS NULL`` ↔ ``IS NOT NULL``, ``NOT IN`` → ``IN``, ``sum(`` → ``max(``,
    ``count(`` → ``max(`` and a dropped ``DISTINCT``. Docstrings, messages and lines carrying
@@ -48,24 +48,29 @@ TIMEOUT_MIN = 20.0
 
 # module -> the tests that are written for its behaviour, and optionally the functions that decide numbers
 TARGETS: dict[str, dict] = {
-    "periods": dict(module="yibao.data.periods", tests=["tests/test_numbers.py::test_periods"]),
+    "periods": dict(module="yibao.data.periods", tests=["tests/test_periods.py::test_periods"]),
     "growth": dict(module="yibao.fmt", functions=["_bad", "growth_pct", "change"],
-                   tests=["tests/test_numbers.py::test_growth"]),
-    "suppression": dict(module="yibao.metrics.indicators",
-                        functions=["_inst_status", "change", "_round", "_num"],
+                   tests=["tests/test_periods.py::test_growth"]),
+    "suppression": dict(module="yibao.metrics.indicators", functions=["_inst_status", "change", "_round", "_num"],
                         tests=["tests/test_numbers.py::test_suppression", "tests/test_numbers.py::test_change",
-                               "tests/test_indicators.py::test_every_indicator_by_hand"]),
+                               "tests/test_indicators.py::test_every_indicator_by_hand",
+                               "tests/test_indicators.py::test_missing_settlement_progress"]),
     "indicator_sql": dict(module="yibao.metrics.catalogue", sql_only=True,
                           tests=["tests/test_indicators.py::test_every_indicator_by_hand",
                                  "tests/test_indicators.py::test_dip_region",
                                  "tests/test_indicators.py::test_h1_payment_rate",
                                  "tests/test_numbers.py::test_suppression"]),
-    "findings_thresholds": dict(module="yibao.findings.rules_admissions",
-                                functions=["_readmissions", "_rate_rule"],
-                                tests=["tests/test_boundaries.py::test_readmission_windows"]),
+    "findings_rules": dict(module="yibao.findings.rules_admissions", functions=["_readmissions", "_rate_rule"],
+                           tests=["tests/test_boundaries.py::test_readmission_windows",
+                                  "tests/test_boundaries.py::test_minimum_volumes"]),
+    "findings_thresholds": dict(module="yibao.findings.rules",
+                                functions=[f"{r}.{k}" for r in ("READMIT_15D", "SPLIT_ADMISSION")
+                                           for k in ("days", "min_adm", "min_events")],
+                                tests=["tests/test_boundaries.py::test_readmission_windows",
+                                       "tests/test_boundaries.py::test_minimum_volumes"]),
     "netting": dict(module="yibao.data.warehouse", functions=["_derive"], sql_only=True,
                     tests=["tests/test_boundaries.py::test_netting",
-                           "tests/test_warehouse.py"]),
+                           "tests/test_indicators.py::test_netting_matches_warehouse"]),
 }
 
 # ---- mutation points ------------------------------------------------------------------------------
@@ -81,7 +86,7 @@ SQL_OPS = [
     (r"(?<=\s)<>(?=\s)", "="), (r"(?<=\s)=(?=\s)", "<>"),
     (r"\bAND\b", "OR"), (r"\bOR\b(?! REPLACE)", "AND"), (r"\bIS NOT NULL\b", "IS NULL"), (r"\bIS NULL\b", "IS NOT NULL"),
     (r"\bNOT IN\b", "IN"), (r"\bsum\(", "max("), (r"\bcount\(", "max("), (r"\bDISTINCT\s", ""),
-    (r"(?<![\w.'{-])(\d+)(?![\w.'}-])", None),  # integer literal -> +1
+    (r"(?<![\w.'{-])(\d+)(?![\w.'}-])", None),  # integer literal -> +1 (and −1 above 1)
 ]
 
 
@@ -117,8 +122,12 @@ def _sql_sites(text: str) -> list[tuple[int, int, str, str]]:
     sites = []
     for pat, rep in SQL_OPS:
         for m in re.finditer(pat, text):
-            new = str(int(m.group(1)) + 1) if rep is None else rep
-            sites.append((m.start(), m.end(), m.group(0), new))
+            if rep is None:  # an integer literal: +1, and −1 above 1 (0 ↔ 1)
+                n = int(m.group(1))
+                for new in ([n + 1, n - 1] if n > 1 else [1 - n]):
+                    sites.append((m.start(), m.end(), m.group(0), str(new)))
+            else:
+                sites.append((m.start(), m.end(), m.group(0), rep))
     return sorted(sites)
 
 
@@ -195,7 +204,8 @@ class Points(ast.NodeVisitor):
         if isinstance(v, bool) or v is None:
             return
         if isinstance(v, (int, float)) and not self.sql_only:
-            self.points.append((node, "num", 0, f"{v!r} -> {_num_mutant(v)!r}", 0))
+            for i in (0, 1) if isinstance(v, int) and v > 1 else (0,):
+                self.points.append((node, "num", i, f"{v!r} -> {_num_mutant(v, i)!r}", 0))
         elif isinstance(v, str) and SQL_HINT.search(v) or (isinstance(v, str) and getattr(node, "_in_sql", False)):
             for i, (a, b, old, new) in enumerate(_sql_sites(v)):
                 self.points.append((node, "sql", i, f"SQL {old!r} -> {new!r} in …{_context(v, a, b)}…",
@@ -219,12 +229,13 @@ def _context(text: str, a: int, b: int) -> str:
     return re.sub(r"\s+", " ", text[max(0, a - 30):b + 30]).strip()
 
 
-def _num_mutant(v):
+def _num_mutant(v, variant: int = 0):
+    """0 ↔ 1; otherwise n + 1 (variant 0) or, for integers above 1, n − 1 (variant 1)."""
     if v == 0:
         return 1
     if v == 1:
         return 0
-    return v + 1
+    return v - 1 if variant else v + 1
 
 
 def points_of(path: Path, functions=None, sql_only=False):
@@ -252,7 +263,7 @@ def mutate(tree: ast.AST, functions, sql_only, lines, k: int) -> ast.AST:
     elif kind == "not":
         node._drop_not = True  # replaced by its operand below
     elif kind == "num":
-        node.value = _num_mutant(node.value)
+        node.value = _num_mutant(node.value, i)
     elif kind == "sql":
         a, b, _, new = _sql_sites(node.value)[i]
         node.value = node.value[:a] + new + node.value[b:]
