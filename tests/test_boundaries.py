@@ -24,11 +24,13 @@ REGION, PERIOD = "350100", "2026Q3"
 
 # hospital -> (gap in days between discharge and readmission, same diagnosis?); both stays in 2026Q3
 PAIRS = {"G0": (0, True), "G3": (3, True), "G4": (4, True), "G15": (15, True), "G16": (16, True),
-         "D2": (2, False), "D15": (15, False), "D16": (16, False), "NEG": (-2, True)}
+         "D0": (0, False), "D2": (2, False), "D15": (15, False), "D16": (16, False), "NEG": (-2, True)}
 # hospital -> (admissions in the period, split, readmit), worked out by hand:
 #   gap 0–3 same diagnosis: split (not readmit); gap 0–15 otherwise: readmit; 16+ or overlapping: nothing
 EXPECTED = {"G0": (2, 1, 0), "G3": (2, 1, 0), "G4": (2, 0, 1), "G15": (2, 0, 1), "G16": (2, 0, 0),
-            "D2": (2, 0, 1), "D15": (2, 0, 1), "D16": (2, 0, 0), "NEG": (2, 0, 0),
+            "D0": (2, 0, 1), "D2": (2, 0, 1), "D15": (2, 0, 1), "D16": (2, 0, 0), "NEG": (2, 0, 0),
+            # two split pairs (gap 1) and two readmission pairs (gap 10) of four persons
+            "TWO": (8, 2, 2),
             # a discharge on 2026-06-28 (Q2) and a readmission 4 days later in Q3: one admission in the period
             "EDGE": (1, 0, 1),
             # the readmission reversed: one admission, no readmission
@@ -37,6 +39,7 @@ EXPECTED = {"G0": (2, 1, 0), "G3": (2, 1, 0), "G4": (2, 0, 1), "G15": (2, 0, 1),
             "REV1": (1, 0, 0),
             # discharged from X1, admitted to X2 the next day: different hospitals, nothing
             "X1": (1, 0, 0), "X2": (1, 0, 0)}
+# NOID: two stays without a psn_no (cannot be linked to a person): not counted at all
 
 
 def _pair(m: Mini, code: str, gap: int, same: bool, start: date, psn=None, code2=None):
@@ -50,7 +53,7 @@ def _pair(m: Mini, code: str, gap: int, same: bool, start: date, psn=None, code2
 @pytest.fixture(scope="module")
 def adm_data(tmp_path_factory):
     m = Mini(seed=5)
-    for code in [*PAIRS, "EDGE", "REV1", "REV2", "X1", "X2"]:
+    for code in [*PAIRS, "EDGE", "REV1", "REV2", "X1", "X2", "TWO", "NOID"]:
         m.hospital(code)
     for code, (gap, same) in PAIRS.items():
         _pair(m, code, gap, same, date(2026, 7, 6))
@@ -58,6 +61,10 @@ def adm_data(tmp_path_factory):
     m.reverse(_pair(m, "REV2", 1, True, date(2026, 8, 3))[1])
     m.reverse(_pair(m, "REV1", 1, True, date(2026, 8, 3))[0])
     _pair(m, "X1", 1, True, date(2026, 8, 10), code2="X2")
+    for k, gap in enumerate((1, 1, 10, 10)):
+        _pair(m, "TWO", gap, True, date(2026, 7, 6 + 7 * k))
+    for sid in _pair(m, "NOID", 1, True, date(2026, 8, 3)):
+        next(r for r in m.setl if r["setl_id"] == sid)["psn_no"] = None
     return m.write(tmp_path_factory.mktemp("adm") / "data")
 
 
@@ -114,22 +121,25 @@ def test_minimum_volumes(vol_ctx, rule, col):
 
 # ---- reversal netting ---------------------------------------------------------------------------------
 def test_netting(tmp_path):
-    """Four inpatient settlements at H1, one reversed (退费): setl_net and setl_list_net keep three; a second
-    reversal row without an init_setl_id drops out alone; a reversal of another region's settlement too."""
+    """Four inpatient settlements at H1 and a visit, one stay reversed (退费): setl_net keeps three stays and the
+    visit, setl_list_net the three stays' lists; a second reversal row without an init_setl_id drops out alone."""
     m = Mini(seed=8)
     m.hospital("H1")
-    sids = [m.ip("H1", date(2026, 7, 6 + 7 * i), fee=1000.0 * (i + 1), ownpay=0.0) for i in range(4)]
+    sids = [m.ip("H1", date(2026, 7, 6 + 7 * i), fee=1000.0 * (i + 1), ownpay=0.0, local=i != 3) for i in range(4)]
+    visit = m.op("H1", date(2026, 8, 20), fee=100.0)                          # an outpatient visit (门诊类)
     rev = m.reverse(sids[1])
     orphan = m.reverse(sids[2])
     next(r for r in m.setl if r["setl_id"] == orphan)["init_setl_id"] = ""   # a reversal naming nothing
     d = m.write(tmp_path / "data")
     with Warehouse(d) as wh:
-        net = wh.df("SELECT setl_id, medfee_sumamt, is_ip FROM setl_net ORDER BY setl_id")
+        net = wh.df("SELECT setl_id, medfee_sumamt, is_ip, is_op, is_local FROM setl_net ORDER BY setl_id")
         lst = wh.df("SELECT setl_id, medfee_sumamt FROM setl_list_net ORDER BY setl_id")
         every = wh.df("SELECT setl_id FROM setl ORDER BY setl_id")
-    assert list(every["setl_id"]) == sorted([*sids, rev, orphan])
-    assert list(net["setl_id"]) == [sids[0], sids[2], sids[3]]
-    assert net["medfee_sumamt"].sum() == 1000.0 + 3000.0 + 4000.0
-    assert net["is_ip"].all()
+    assert list(every["setl_id"]) == sorted([*sids, rev, orphan, visit])
+    assert list(net["setl_id"]) == [sids[0], sids[2], sids[3], visit]
+    assert net["medfee_sumamt"].sum() == 1000.0 + 3000.0 + 4000.0 + 100.0
+    # the class and origin flags: three inpatient stays and one visit; the 4th stay is insured elsewhere (异地)
+    assert list(net["is_ip"]) == [True, True, True, False] and list(net["is_op"]) == [False, False, False, True]
+    assert list(net["is_local"]) == [True, True, False, True]
     assert list(lst["setl_id"]) == [sids[0], sids[2], sids[3]]
     assert lst["medfee_sumamt"].sum() == 8000.0
