@@ -24,7 +24,7 @@ How it works
 3. It prints, per module, killed / total and the score, then the survivors (file:line, the change), and
    exits 1 when a module scores below ``--min-score`` (default 85).
 
-Usage: ``python tools/mutants.py [--module periods] [--min-score 85] [--list] [--max N]``.
+Usage: ``python tools/mutants.py [--module periods] [--min-score 85] [--list] [--max N] [--every K] [-v]``.
 """
 from __future__ import annotations
 
@@ -319,6 +319,7 @@ def run_one(module: str, code, tests: list[str], timeout: float) -> tuple[str, f
         except BaseException:  # noqa: BLE001 - a mutant that cannot even import is killed
             rc = 99
         os._exit(rc)
+    _CHILD[0] = pid
     deadline = t0 + timeout
     while True:
         done, status = os.waitpid(pid, os.WNOHANG)
@@ -330,9 +331,22 @@ def run_one(module: str, code, tests: list[str], timeout: float) -> tuple[str, f
             _rmtree(basetemp)
             return "timeout", time.monotonic() - t0
         time.sleep(0.05)
+    _CHILD[0] = 0
     _rmtree(basetemp)
     rc = os.waitstatus_to_exitcode(status)
     return ("survived" if rc == 0 else "killed"), time.monotonic() - t0
+
+
+_CHILD = [0]  # the running mutant's pid: killed with us (SIGTERM, Ctrl-C)
+
+
+def _stop(signum, frame):
+    if _CHILD[0]:
+        try:
+            os.kill(_CHILD[0], signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    raise SystemExit(f"stopped (signal {signum})")
 
 
 def _rmtree(p: str) -> None:
@@ -346,7 +360,12 @@ def main(argv=None) -> int:
     ap.add_argument("--min-score", type=float, default=85.0)
     ap.add_argument("--list", action="store_true", help="list the mutants, run nothing")
     ap.add_argument("--max", type=int, default=0, help="at most N mutants per module (a quick look)")
+    ap.add_argument("--every", type=int, default=1,
+                    help="run every K-th mutant only (a sampled score, reported as such)")
+    ap.add_argument("-v", "--verbose", action="store_true", help="print every mutant's result as it comes")
     args = ap.parse_args(argv)
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
     sys.path.insert(0, str(LIB))
     _preload()
     names = args.module or list(TARGETS)
@@ -358,10 +377,13 @@ def main(argv=None) -> int:
         path = LIB / rel
         src, tree, pts = points_of(path, tgt.get("functions"), tgt.get("sql_only", False))
         lines = src.splitlines()
+        pts = list(enumerate(pts))
+        if args.every > 1:
+            pts = pts[::args.every]
         if args.max:
             pts = pts[:args.max]
         if args.list:
-            for k, (node, _, _, desc, off) in enumerate(pts):
+            for k, (node, _, _, desc, off) in pts:
                 print(f"{name} #{k} lib/{rel}:{getattr(node, 'lineno', 0) + off}: {desc}")
             continue
         state, base = run_one(tgt["module"], None, tgt["tests"], 600)
@@ -371,9 +393,11 @@ def main(argv=None) -> int:
         timeout = max(TIMEOUT_MIN, TIMEOUT_FACTOR * base)
         killed, survivors = 0, []
         t0 = time.monotonic()
-        for k, (node, _, _, desc, off) in enumerate(pts):
+        for k, (node, _, _, desc, off) in pts:
             code = compile(mutate(tree, tgt.get("functions"), tgt.get("sql_only", False), lines, k), str(path), "exec")
-            st, _ = run_one(tgt["module"], code, tgt["tests"], timeout)
+            st, secs = run_one(tgt["module"], code, tgt["tests"], timeout)
+            if args.verbose:
+                print(f"  #{k} {st:8s} {secs:5.1f} s  lib/{rel}:{getattr(node, 'lineno', 0) + off}: {desc}", flush=True)
             if st == "survived":
                 survivors.append(f"lib/{rel}:{getattr(node, 'lineno', 0) + off}: {desc}")
             else:
@@ -381,8 +405,9 @@ def main(argv=None) -> int:
         n = len(pts)
         score = 100.0 * killed / n if n else 100.0
         results[name] = (killed, n, score, survivors, time.monotonic() - t0)
+        sample = f", every {args.every}th mutant" if args.every > 1 else ""
         print(f"{name:22s} {tgt['module']:32s} killed {killed:4d} / {n:4d}  score {score:5.1f} %  "
-              f"({time.monotonic() - t0:.0f} s, clean run {base:.1f} s)", flush=True)
+              f"({time.monotonic() - t0:.0f} s, clean run {base:.1f} s{sample})", flush=True)
         for s in survivors:
             print(f"    survived  {s}", flush=True)
     if args.list:
