@@ -117,6 +117,7 @@ def test_growth():
     assert fmt.growth_pct(0, 100) == pytest.approx(-100.0)
     assert fmt.growth_pct(-50, 100) == pytest.approx(-150.0)   # a positive base going negative: a real fall
     assert fmt.growth_pct(250, 200) == pytest.approx(25.0)
+    assert fmt.growth_pct(0.6, 0.5) == pytest.approx(20.0)     # a base below 1 is still a base
     # no growth rate on a zero or negative base (结余 can be negative: "increase" from −10 to 5 is not −150 %)
     for base in (0, 0.0, -0.0, -10, -1e-9):
         assert fmt.growth_pct(5, base) is None, base
