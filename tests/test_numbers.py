@@ -105,6 +105,23 @@ def test_suppression(boundary):
     sup = df[df["status"] == "suppressed"]
     assert sup["value"].isna().all() and sup["reason"].str.len().gt(0).all()
     assert "病例数4少于5" in set(sup["reason"])
+    assert _reason(df, "37", "B0") == "病例数0少于5" and _reason(df, "39", "B1") == "病例数1少于5"
+
+
+def _reason(df, iid, code):
+    return df[(df["indicator_id"] == iid) & (df["fixmedins_code"] == code)].iloc[0]["reason"]
+
+
+def test_institution_without_progress_rows():
+    """14 (拨付率) on the tiny fixture, 2025H1: H1 has payments (9500 of 10000: 95 %); H2 and H3 have no
+    settlement_progress row in the half year, so their value is missing input, not "not applicable"."""
+    from test_indicators import H1, H2, H3, TINY
+    with Warehouse(TINY) as wh:
+        d = indicators.compute_detail(wh, REGION, "2025H1")
+    rows = d[d["indicator_id"] == "14"].set_index("fixmedins_code")
+    assert (rows.loc[H1, "value"], rows.loc[H1, "status"]) == (95.0, "ok")
+    for code in (H2, H3):
+        assert (rows.loc[code, "status"], rows.loc[code, "reason"]) == ("missing_input", "该机构无结算拨付记录")
 
 
 def test_suppression_as_printed():
