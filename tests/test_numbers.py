@@ -35,6 +35,7 @@ def test_change():
     assert ch(amt_ind, 0, 100) == -100.0
     assert ch(amt_ind, 3.333, 3) == 11.1                       # (3.333 / 3 − 1) × 100 = 11.1, to 2 decimals
     assert ch(amt_ind, 1, 3) == -66.67
+    assert ch(amt_ind, 0.6, 0.5) == 20.0                        # a base below 1 is still a base
     assert ch(amt_ind, 5, 0) is None
     assert ch(amt_ind, 5, -107000) is None                     # 当期结余 can be negative
     assert ch(amt_ind, -5, -10) is None
