@@ -58,6 +58,7 @@ TARGETS: dict[str, dict] = {
                                "tests/test_numbers.py::test_institution_without_progress_rows"]),
     "indicator_sql": dict(module="yibao.metrics.catalogue", sql_only=True,
                           tests=["tests/test_indicators.py::test_every_indicator_by_hand",
+                                 "tests/test_indicators.py::test_frequency_ignored_values",
                                  "tests/test_indicators.py::test_dip_region",
                                  "tests/test_indicators.py::test_h1_payment_rate",
                                  "tests/test_numbers.py::test_suppression"]),
