@@ -3,12 +3,13 @@
 #   make test   run the test suite
 #   make lab    open JupyterLab on notebooks/ with the demo dataset in place
 #   make bench  benchmark the indicators on the large synthetic scale (prints figures)
+#   make mutants  mutation testing of the code that decides publication numbers (docs/testing.md; ~25 min)
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test lab bench clean strip
+.PHONY: venv demo test lab bench mutants clean strip
 
 venv: $(STAMP)
 
@@ -32,6 +33,10 @@ lab: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_indicators.py
+
+# not part of `make test`: CPU heavy; tools/mutants.py needs nothing beyond requirements.txt (stdlib ast + pytest)
+mutants: $(STAMP)
+	$(BIN)/python tools/mutants.py
 
 strip: $(STAMP)
 	$(BIN)/nbstripout notebooks/*.ipynb

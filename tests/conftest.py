@@ -18,6 +18,29 @@ CACHE = PROJECT / ".pytest_cache" / "yibao-synth"
 os.environ.setdefault("YIBAO_CACHE_DIR", str(PROJECT / ".pytest_cache" / "yibao-cache"))
 
 
+IN_CI = bool(os.environ.get("CI"))  # .ci/run exports CI=1
+
+
+def needs(ok: bool, what: str) -> None:
+    """A test that needs something outside the checkout (../shared, an optional program): skipped on a
+    developer's machine without it, a failure under CI, where a skip would silently test nothing."""
+    if not ok:
+        if IN_CI:
+            pytest.fail(f"CI: {what} is missing; the test cannot run (a skip would hide it)")
+        pytest.skip(f"{what} not available")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Under CI no test may skip: a skip is reported as a failure naming its reason."""
+    outcome = yield
+    rep = outcome.get_result()
+    if IN_CI and rep.skipped and not hasattr(rep, "wasxfail"):
+        rep.outcome = "failed"
+        reason = rep.longrepr[2] if isinstance(rep.longrepr, tuple) else str(rep.longrepr)
+        rep.longrepr = f"CI: skipped tests are not allowed ({reason})"
+
+
 def _synth_hash() -> str:
     h = hashlib.sha256()
     pkg = PROJECT / "lib" / "yibao"

@@ -76,7 +76,7 @@ def test_rendered_reports_contain_sections_and_figures(quarterly_run, fmt):
     out, data = quarterly_run["out"], quarterly_run["data"]
     pa = quarterly_run["regions"]
     fix = pd.read_csv(data / "fixmedins.csv", dtype=str)
-    setl_psn = _sample_psn(data)
+    setl_psn = _every_psn(data)
     for r in [x for x in pa["poolarea_no"] if x != quarterly_run["broken"]]:
         d = out / "2026Q3" / r
         text = {"html": _html_text, "docx": _docx_text, "pdf": _pdf_text}[fmt](d / f"quarterly.{fmt}")
@@ -97,14 +97,30 @@ def test_rendered_reports_contain_sections_and_figures(quarterly_run, fmt):
         others = fix[(fix["poolarea_no"] != r)]["fixmedins_name"]
         leaked = [n for n in others if n in flat]
         assert not leaked, leaked[:3]
-        assert not any(p in flat for p in setl_psn)
+        assert not _psn_in(flat, setl_psn), (fmt, r)
         assert "injected-parameters" not in text and "ctx = Context" not in text and "Traceback" not in text
 
 
-def _sample_psn(data: Path) -> list[str]:
+def _every_psn(data: Path) -> set[str]:
+    """Every person identifier of the dataset (not a sample: the scan covers them all)."""
     from yibao.data.warehouse import Warehouse
     with Warehouse(data) as wh:
-        return [r[0] for r in wh.sql("SELECT DISTINCT psn_no FROM setl_all USING SAMPLE 200 ROWS").fetchall()]
+        psn = {r[0] for r in wh.sql("SELECT DISTINCT psn_no FROM setl_all WHERE psn_no IS NOT NULL").fetchall()}
+    assert len(psn) > 1000
+    return psn
+
+
+def _psn_in(text: str, psn: set[str]) -> list[str]:
+    """Every identifier of ``psn`` found anywhere in ``text`` (each substring of each identifier length looked up)."""
+    found = []
+    for n in {len(p) for p in psn}:
+        found += [text[i:i + n] for i in range(len(text) - n + 1) if text[i:i + n] in psn]
+    return found
+
+
+def test_psn_scan_finds_an_identifier():
+    assert _psn_in("出院人次1,234人PSN0000000042，", {"PSN0000000042", "PSN0000000043"}) == ["PSN0000000042"]
+    assert _psn_in("出院人次1,234人", {"PSN0000000042"}) == []
 
 
 def test_second_run_skips_unchanged(quarterly_run, capsys):

@@ -114,6 +114,18 @@ class Mini:
                               hifp_pay=round(fee * 0.5, 2), refd_setl_flag="0", init_setl_id=""))
         return sid
 
+    def reverse(self, sid: str, after: timedelta = timedelta(days=2)) -> str:
+        """A reversal of settlement ``sid`` (退费: refd_setl_flag 1, init_setl_id, negative amounts): the pair
+        counts for nothing (setl_net); its settlement list stays in setl_list but not in setl_list_net."""
+        orig = next(r for r in self.setl if r["setl_id"] == sid)
+        self.n += 1
+        row = dict(orig, setl_id=f"S{self.n:08d}", mdtrt_id=orig["mdtrt_id"], refd_setl_flag="1", init_setl_id=sid,
+                   setl_time=(datetime.fromisoformat(orig["setl_time"]) + after).strftime("%Y-%m-%d %H:%M:%S"))
+        for k in ("medfee_sumamt", "fulamt_ownpay_amt", "hifp_pay"):
+            row[k] = -orig[k]
+        self.setl.append(row)
+        return row["setl_id"]
+
     def day(self, quarter: str, margin: int = 12) -> date:
         a, b = QUARTERS[quarter]
         return a + timedelta(days=int(self.rng.integers(0, (b - a).days - margin)))
@@ -291,6 +303,14 @@ def build_multi() -> Mini:
     p = m.new_psn()  # an ordinary trip days apart is no conflict
     m.op("W2", date(2026, 8, 1), psn=p, time=datetime(2026, 8, 1, 9))
     m.op("H02", date(2026, 8, 3), psn=p, time=datetime(2026, 8, 3, 9))
+    # H14 (a plain hospital): 15 discharge + readmission pairs, every settlement reversed (退费). Netted they
+    # are nothing; counted, H14 would show 30 more discharges (CASE_GROWTH_HIGH) and 15 readmissions (READMIT_15D).
+    for _ in range(15):
+        p = m.new_psn()
+        d = m.day(Q3, margin=30)
+        m.reverse(m.ip("H14", d, los=5, grp="FR25", diag="I50.900", psn=p))
+        m.reverse(m.ip("H14", d + timedelta(days=5 + int(m.rng.integers(5, 15))), los=5, grp="ES35",
+                       diag="J18.900", psn=p))
     m.gang = gang
     return m
 
@@ -323,6 +343,14 @@ def test_no_other_high_or_medium_flags(multi):
     drg_expected = set().union(*PLANTED.values())
     assert _hm(multi["drg"]) == drg_expected
     assert _hm(multi["dip"]) == set().union(*PLANTED_DIP.values())
+
+
+def test_reversed_pairs_count_for_nothing(multi):
+    """H14's 15 readmission pairs are all reversed (退费): no finding of any severity rests on them."""
+    df = multi["drg"]
+    h14 = df[df["fixmedins_code"] == "H14"]
+    assert not h14["rule_id"].isin(["READMIT_15D", "CASE_GROWTH_HIGH", "SPLIT_ADMISSION"]).any(), \
+        h14[["rule_id", "severity", "message"]].to_dict("records")
 
 
 def test_messages_state_value_and_benchmark(multi):
@@ -442,7 +470,12 @@ def test_rules_registry_and_docs_agree(project_dir):
     for rule_id, rule in RULES.items():
         assert rule.name and rule.description and callable(rule.func)
         name, description = rule[:2]
-        assert re.search(r"\d", description), rule_id  # states a threshold / minimum volume
+        # states its window and minimum volumes, with the values the rule uses
+        nums = set(re.findall(r"\d+(?:\.\d+)?", description))
+        for key, v in findings.R.T.get(rule_id, {}).items():
+            if key in ("days", "min_events") or key.startswith(("min_ip", "min_adm", "min_setl", "min_cur", "min_base",
+                                                                 "min_grouped", "min_uploaded", "min_cases")):
+                assert str(v) in nums, (rule_id, key, v, description)
     contract_min = {"OPIP_RATIO_LOW", "OUT_OF_CATALOG_HIGH", "CASE_GROWTH_HIGH", "BASE_GROUP_TERTIARY",
                     "COST_DEVIATION", "UPCODING_DRG", "UPCODING_ICD", "READMIT_15D", "SPLIT_ADMISSION", "QC_PASS_LOW"}
     assert contract_min <= set(RULES)

@@ -381,8 +381,11 @@ def _planted(small_planted: dict, rule: str, region: str) -> dict:
 def test_topic_batch_outputs(synth_topics):
     assert synth_topics["rc"] == (0, 0)
     out = synth_topics["out"]
-    for ext in ("ipynb", "html", "docx", "pdf"):
-        assert (out / "350100" / f"topic-EJ1.{ext}").stat().st_size > 0
+    nb = json.loads((out / "350100" / "topic-EJ1.ipynb").read_text(encoding="utf-8"))
+    assert nb["metadata"]["yibao"]["kind"] == "topic"
+    for ext in ("html", "docx", "pdf"):  # each rendered file read back: the topic's title and its ADRG
+        text = readback.flat(readback.text(out / "350100" / f"topic-EJ1.{ext}"))
+        assert "EJ1" in text and "呼吸系统其他手术" in text, ext
     assert (out / "350200" / "topic-I63.html").exists() and (out / "350200" / "topic-I63.ipynb").exists()
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     jobs = {j["job"]: j for j in manifest["jobs"]}

@@ -55,8 +55,9 @@ def ratio(value, digits: int = 2) -> str:
 
 
 def growth_pct(current, base):
-    """(current / base − 1) × 100, or None when the base is missing or zero."""
-    if _bad(current) or _bad(base) or float(base) == 0:
+    """(current / base − 1) × 100, or None when the base is missing, zero or negative (a growth rate on a
+    negative base, e.g. a 结余 going from −10 to 5, has no meaning; the same rule as ``indicators.change``)."""
+    if _bad(current) or _bad(base) or float(base) <= 0:
         return None
     return (float(current) / float(base) - 1.0) * 100.0
 

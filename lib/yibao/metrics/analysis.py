@@ -14,6 +14,7 @@ import pandas as pd
 from yibao.data.contract import LEVEL_ORDER
 from yibao.data.periods import Period
 from yibao.data.warehouse import Warehouse, lit, months_filter
+from yibao.metrics.catalogue import SUPPRESS_MIN
 
 FUND_NAMES = {"310": "职工医保统筹基金", "310A": "职工医保个人账户", "390": "居民医保基金", "MAF": "城乡医疗救助"}
 INCOME_ROWS = [  # (fund, item, label) in the order a 基金收入 table reads
@@ -352,7 +353,7 @@ def top_groups(wh: Warehouse, region: str, period: str, n: int = 10) -> pd.DataF
                           COUNT(*) AS hospitals
                    FROM c GROUP BY grp ORDER BY cases DESC, grp LIMIT {int(n)}),
              lv AS (SELECT grp, lv_group, MIN(avg_cost) AS lo, MAX(avg_cost) AS hi, COUNT(*) AS k
-                    FROM c WHERE cases >= 5 GROUP BY 1, 2 HAVING COUNT(*) >= 2),
+                    FROM c WHERE cases >= {SUPPRESS_MIN} GROUP BY 1, 2 HAVING COUNT(*) >= 2),
              best AS (SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY grp ORDER BY hi / lo DESC, lv_group) AS rn
                                      FROM lv) WHERE rn = 1)
         SELECT g.grp, g.cases, g.avg_cost, g.hospitals, s.pay_std, b.lv_group AS level,

@@ -54,7 +54,8 @@ from yibao.data import reference
 
 # frequency (建议公开频次) -> cycle length in months
 CYCLE = {"月": 1, "季度": 3, "半年": 6, "半年/年": 6, "年": 12, "年度": 12}
-SUPPRESS_MIN = 5  # institution values computed on fewer cases are suppressed (DESIGN.md)
+SUPPRESS_MIN = 5  # institution values computed on fewer cases are suppressed (DESIGN.md): the one threshold
+SUPPRESSED_MARK = f"<{SUPPRESS_MIN}"  # how a suppressed value is printed in tables
 STATUSES = ("ok", "suppressed", "not_applicable", "missing_input")
 #: fund balances, which may be deficits: their changes are worded as such (收不抵支扩大…), never "增长" of a
 #: negative number (fmt.balance_change)

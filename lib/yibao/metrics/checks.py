@@ -226,6 +226,7 @@ def _check_inst_sum(wh: Warehouse, region: str, p: Period, ind: _Ind, iid: str):
         return cid, "skip", f"{_ind_name(c)}各机构之和等于统筹地区值：本期未发布，未核对。"
     codes = ind.codes(iid)
     ok_vals = [ind.v(iid, code) for code in codes if ind.status(iid, code) == "ok"]
+    ok_vals = [v for v in ok_vals if v is not None]  # an "ok" row without a value is output_format's failure
     n_sup = sum(ind.status(iid, code) == "suppressed" for code in codes)
     # what institutions without a row contribute (pharmacies, codes missing from fixmedins, not yet designated)
     res = engine(wh, region).run_sql(c, p)

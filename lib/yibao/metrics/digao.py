@@ -37,7 +37,7 @@ from yibao.fsutil import atomic_path, stable_zip
 from yibao.data.periods import Period
 
 CONFIDENTIALITY = "数据仅限本统筹地区定点医药机构内部使用，不得对外传播"
-STATUS_CELL = {"suppressed": "<5", "not_applicable": "—", "missing_input": "缺少输入"}
+STATUS_CELL = {"suppressed": catalogue.SUPPRESSED_MARK, "not_applicable": "—", "missing_input": "缺少输入"}
 STATUS_ZH = {"ok": "正常", "suppressed": "不予公布", "not_applicable": "不适用", "missing_input": "缺少输入"}
 _FIXED_TIME = dt.datetime(2000, 1, 1)
 

@@ -43,7 +43,7 @@ from pathlib import Path
 import pandas as pd
 
 from yibao.metrics import catalogue
-from yibao.metrics.catalogue import SUPPRESS_MIN, Indicator
+from yibao.metrics.catalogue import SUPPRESS_MIN, SUPPRESSED_MARK, Indicator
 from yibao.errors import DataError
 from yibao.fsutil import atomic_path
 from yibao.data.periods import Period
@@ -599,7 +599,7 @@ def region_table(df: pd.DataFrame, ids=None) -> pd.DataFrame:
 
 
 def indicator_table(df: pd.DataFrame, ids=None, wh: Warehouse | None = None, institutions_df: pd.DataFrame | None = None,
-                    suppressed: str = "<5", na: str = "—", numeric: bool = False) -> pd.DataFrame:
+                    suppressed: str = SUPPRESSED_MARK, na: str = "—", numeric: bool = False) -> pd.DataFrame:
     """Institutions × indicators (per-institution indicators; all of them by default).
 
     Rows: the region ('全统筹区') first, then hospitals. Columns: 机构编码, 机构名称, 医院等级 (names and

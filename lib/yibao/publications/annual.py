@@ -24,10 +24,10 @@ import pandas as pd
 
 from yibao import fmt
 from yibao.data.contract import LEVEL_ORDER
+from yibao.metrics.catalogue import SUPPRESS_MIN
 from yibao.publications.context import Context
 from yibao.data.warehouse import months_filter
 
-MIN_CELL = 5
 CLEARING_DEADLINE = "04-30"  # Jilin notice 二(一): 次年4月底前全面完成清算
 _CN = "一二三四五六七八九十"
 
@@ -46,7 +46,7 @@ def _cnt(v) -> str:
     if not _ok(v):
         return fmt.DASH
     v = int(round(float(v)))
-    return f"<{MIN_CELL}" if 0 < v < MIN_CELL else fmt.count(v)
+    return f"<{SUPPRESS_MIN}" if 0 < v < SUPPRESS_MIN else fmt.count(v)
 
 
 def _date_zh(d) -> str:

@@ -9,7 +9,7 @@ Seeds: Fujian rules 第九条 (月告知、季公布、年通报) and 第十条 
 Each function writes one part through a :class:`yibao.publications.display.Report`; the notebook
 ``notebooks/monthly.ipynb`` calls them under its headings. Every rate printed per hospital is the value
 of the 底稿 indicator in indicators.csv (``ctx.per_hospital``), so the push and the 底稿 never disagree.
-Counts below :data:`MIN_CELL` are shown as ``<5`` in hospital rows (DESIGN.md, privacy).
+Counts below :data:`SUPPRESS_MIN` are shown as ``<5`` in hospital rows (DESIGN.md, privacy).
 """
 from __future__ import annotations
 
@@ -20,14 +20,14 @@ import pandas as pd
 
 from yibao.metrics import analysis
 from yibao.metrics.indicators import change_words
+from yibao.metrics.catalogue import SUPPRESS_MIN, SUPPRESSED_MARK
 from yibao import fmt
 from yibao.data.contract import LEVEL_ORDER
 from yibao.publications.context import Context
 from yibao.data.warehouse import months_filter
 
-MIN_CELL = 5          # hospital-level counts below this are suppressed (“<5”)
 TOP_QC_PROBLEMS = 10  # rows of the 常见质控问题 table
-STATUS_ZH = {"not_applicable": "不适用", "missing_input": "缺少数据", "suppressed": "<5"}
+STATUS_ZH = {"not_applicable": "不适用", "missing_input": "缺少数据", "suppressed": SUPPRESSED_MARK}
 
 
 def _ok(v) -> bool:
@@ -35,11 +35,11 @@ def _ok(v) -> bool:
 
 
 def _cnt(v) -> str:
-    """A hospital-level count, suppressed below MIN_CELL."""
+    """A hospital-level count, suppressed below SUPPRESS_MIN."""
     if not _ok(v):
         return fmt.DASH
     v = int(round(float(v)))
-    return f"<{MIN_CELL}" if 0 < v < MIN_CELL else fmt.count(v)
+    return f"<{SUPPRESS_MIN}" if 0 < v < SUPPRESS_MIN else fmt.count(v)
 
 
 def _rate(d: pd.DataFrame, code: str) -> str:
@@ -49,7 +49,7 @@ def _rate(d: pd.DataFrame, code: str) -> str:
         return fmt.DASH
     r = d.loc[code]
     if r["status"] == "suppressed":
-        return f"<{MIN_CELL}"
+        return f"<{SUPPRESS_MIN}"
     return fmt.pct(r["value"]) if _ok(r["value"]) else fmt.DASH
 
 
@@ -81,7 +81,7 @@ def overview(ctx: Context, rep) -> None:
         f"{ctx.label}月度结算已完成。按照医保数据工作组“月告知”要求，现将{ctx.name}{ctx.label}各定点医疗机构"
         f"{method}病例入组、医保结算清单上传和质控、月度结算情况以及按月公开的数据底稿指标推送如下。"
         f"纳入统计的定点医疗机构{n_h}家，数据截至{_date_zh(_month_end(ctx))}，来源为医保信息平台结算数据和医保基金报表，"
-        f"退费结算已冲销；机构层面病例数少于{MIN_CELL}例的数据不予公布。"
+        f"退费结算已冲销；机构层面病例数少于{SUPPRESS_MIN}例的数据不予公布。"
         f"数据仅限{ctx.name}定点医药机构内部使用，不得对外传播。")
 
 
@@ -159,7 +159,7 @@ def grouping(ctx: Context, rep) -> None:
     })
     rep.table(t, f"{ctx.label}各医疗机构{kind}病例入组情况",
               note=f"入组率＝入组病例数÷住院结算病例数（底稿指标30）；按标准结算、据实结算占比以入组病例为分母（指标31、32）。"
-                   f"“<{MIN_CELL}”为病例数少于{MIN_CELL}例不予公布。")
+                   f"“<{SUPPRESS_MIN}”为病例数少于{SUPPRESS_MIN}例不予公布。")
 
 
 # ---- 二、结算清单上传和质控 ------------------------------------------------------------------------
@@ -246,7 +246,7 @@ def settlement_list(ctx: Context, rep) -> None:
     })
     rep.table(t, f"{ctx.label}各医疗机构医保结算清单上传和质控情况",
               note="上传率＝已上传结算清单病例数÷住院结算病例数（底稿指标28）；质控通过率＝质控通过病例数÷已上传病例数（指标29）；"
-                   f"退费冲销的病例不计。“<{MIN_CELL}”为病例数少于{MIN_CELL}例不予公布。")
+                   f"退费冲销的病例不计。“<{SUPPRESS_MIN}”为病例数少于{SUPPRESS_MIN}例不予公布。")
     if not probs.empty:
         p = probs.head(TOP_QC_PROBLEMS)
         rep.table(pd.DataFrame({

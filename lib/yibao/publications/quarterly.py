@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from yibao.metrics import analysis
+from yibao.metrics.catalogue import SUPPRESS_MIN, SUPPRESSED_MARK
 from yibao import fmt
 from yibao.data.contract import LEVEL_ORDER
 from yibao.publications import services
@@ -36,15 +37,12 @@ RULE_TOPIC = {  # what a named hospital must explain, per rule (下一步)
 }
 
 
-SMALL = 5  # counts below this are suppressed in hospital-level tables (DESIGN.md, privacy)
-
-
-SUPPRESSED = f"<{SMALL}"  # how every suppressed cell looks, counts and rates alike
+SUPPRESSED = SUPPRESSED_MARK  # how every suppressed cell looks, counts and rates alike (below SUPPRESS_MIN)
 
 
 def small(n) -> str:
     """A hospital-level count, shown as "<5" when 1–4."""
-    return SUPPRESSED if _ok(n) and 0 < float(n) < SMALL else fmt.count(n)
+    return SUPPRESSED if _ok(n) and 0 < float(n) < SUPPRESS_MIN else fmt.count(n)
 
 
 def cell(status, value, f=fmt.num) -> str:
@@ -278,9 +276,9 @@ def grouping(ctx: Context, rep) -> None:
     out = out[~out[["上传率", "质控通过率"]].isin(["—"]).all(axis=1)]
     n_other = int((h["drg_dip_flag"].fillna("") != "1").sum())
     rep.table(out, f"{ctx.label}各医疗机构结算清单上传、质控和入组情况",
-              note=f"“{SUPPRESSED}”表示病例数少于{SMALL}例，不予公布；入组结算、标准结算和据实结算占比（底稿指标30–32）只对"
+              note=f"“{SUPPRESSED}”表示病例数少于{SUPPRESS_MIN}例，不予公布；入组结算、标准结算和据实结算占比（底稿指标30–32）只对"
                    f"开展{kind}付费的医疗机构计算，未开展的机构（{n_other}家）为“不适用”。据实结算含按项目、特例单议和除外结算。"
-              if n_other else f"“{SUPPRESSED}”表示病例数少于{SMALL}例，不予公布。据实结算含按项目、特例单议和除外结算。")
+              if n_other else f"“{SUPPRESSED}”表示病例数少于{SUPPRESS_MIN}例，不予公布。据实结算含按项目、特例单议和除外结算。")
 
 
 def _sort_level(df: pd.DataFrame, col: str) -> pd.DataFrame:
@@ -307,9 +305,9 @@ def special_cases(ctx: Context, rep) -> None:
     d = _sort_level(d, "lv_group")
     rows = []
     for r in d.itertuples():
-        applied = "<5" if r.status == "suppressed" else fmt.count(r.value)
+        applied = SUPPRESSED_MARK if r.status == "suppressed" else fmt.count(r.value)
         s34 = a34["status"].get(r.fixmedins_code)
-        approved = "<5" if s34 == "suppressed" else fmt.count(a34["value"].get(r.fixmedins_code))
+        approved = SUPPRESSED_MARK if s34 == "suppressed" else fmt.count(a34["value"].get(r.fixmedins_code))
         amt = sc["approved_amt"].get(r.fixmedins_code) if s34 == "ok" else None
         rows.append({"机构名称": r.fixmedins_name, "级别": r.lv_group, "申请例数": applied, "通过例数": approved,
                      "通过金额（万元）": fmt.wan(amt) if s34 == "ok" else "—"})
@@ -320,7 +318,7 @@ def special_cases(ctx: Context, rep) -> None:
     t["通过例数"] = complementary(list(t["通过例数"]), vals34)
     t.loc[t["通过例数"] == COMPLEMENTARY, "通过金额（万元）"] = "—"
     rep.table(t, f"{ctx.label}各医疗机构特例单议申请和审核情况",
-              note=f"例数少于{SMALL}例的显示为“{SUPPRESSED}”，其通过金额不予公布"
+              note=f"例数少于{SUPPRESS_MIN}例的显示为“{SUPPRESSED}”，其通过金额不予公布"
               + (f"；“{COMPLEMENTARY}”为防止由合计数反推而一并不予公布的例数" if (t == COMPLEMENTARY).any().any() else "")
               + "。")
 
@@ -531,9 +529,9 @@ def base_group_tertiary(ctx: Context, rep) -> None:
     rep.md(text)
     t = pd.DataFrame({"机构名称": t3["fixmedins_name"], "入组病例": t3["cases"].map(small),
                       "基层病组病例": t3["base_cases"].map(small),
-                      "占比": [fmt.pct(s) if b >= SMALL else "—" for s, b in zip(t3["share"], t3["base_cases"])]})
+                      "占比": [fmt.pct(s) if b >= SUPPRESS_MIN else "—" for s, b in zip(t3["share"], t3["base_cases"])]})
     if len(t):
-        rep.table(t, f"{ctx.label}三级医院收治基层病组病例情况", note="病例数少于5例的显示为“<5”。")
+        rep.table(t, f"{ctx.label}三级医院收治基层病组病例情况", note=f"病例数少于{SUPPRESS_MIN}例的显示为“{SUPPRESSED_MARK}”。")
 
 
 def common_group_costs(ctx: Context, rep) -> None:
@@ -706,9 +704,9 @@ def appendix_institutions(ctx: Context, rep) -> None:
         d = ctx.per_hospital(iid).set_index("fixmedins_code")
         st = d["status"].reindex(h["fixmedins_code"]).values
         vals = d["value"].reindex(h["fixmedins_code"]).values
-        t[name] = ["<5" if s == "suppressed" else f(v) for v, s in zip(vals, st)]
+        t[name] = [SUPPRESSED_MARK if s == "suppressed" else f(v) for v, s in zip(vals, st)]
     rep.table(t, f"{ctx.label}各定点医疗机构主要底稿指标",
-              note="“<5”表示病例数少于5例不予公布；完整的机构指标见随附数据底稿工作簿（digao.xlsx）。")
+              note=f"“{SUPPRESSED_MARK}”表示病例数少于{SUPPRESS_MIN}例不予公布；完整的机构指标见随附数据底稿工作簿（digao.xlsx）。")
 
 
 def appendix_checks(ctx: Context, rep) -> None:

@@ -53,6 +53,7 @@ import pandas as pd
 
 from yibao.fsutil import sha256, write_text
 from yibao.data.periods import Period
+from yibao.metrics.catalogue import SUPPRESS_MIN
 from yibao.workgroup.readback import ScannedFile, notebook_text, output_files, parse_html, read_output
 from yibao.workgroup.review_files import FAIL, NOTE, PASS, SKIP, Check, markdown, write_docx, write_xlsx
 
@@ -391,13 +392,13 @@ def compliance_checks(pub_dir: Path, region: str, wh, files: list[ScannedFile], 
             count_ids = set(COUNT_IDS_FALLBACK)
         small = inst[inst["indicator_id"].isin(count_ids) & (inst["status"] == "ok")]
         vals = pd.to_numeric(small["value"], errors="coerce")
-        small = small[(vals > 0) & (vals < 5)]
+        small = small[(vals > 0) & (vals < SUPPRESS_MIN)]
         n_sup = int((inst["status"] == "suppressed").sum())
         problems = []
         if not leaked.empty:
             problems.append(f"{len(leaked)} 行标为 suppressed 却仍有数值（指标 {'、'.join(sorted(set(leaked['indicator_id'])))}）")
         if not small.empty:
-            problems.append(f"{len(small)} 行机构计数在 1–4 之间未隐去（指标 {'、'.join(sorted(set(small['indicator_id'])))}）")
+            problems.append(f"{len(small)} 行机构计数在 1–{SUPPRESS_MIN - 1} 之间未隐去（指标 {'、'.join(sorted(set(small['indicator_id'])))}）")
         out.append(Check("合规性", "C5", "小数值已按规则隐去（<5）", FAIL if problems else PASS,
                          "；".join(problems) if problems else f"机构级指标中 {n_sup} 个值按规则隐去，无未隐去的小数值"))
 

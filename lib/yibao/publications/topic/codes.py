@@ -9,12 +9,13 @@ from dataclasses import dataclass
 import pandas as pd
 
 from yibao.data import reference
+from yibao.metrics.catalogue import SUPPRESS_MIN
 from yibao.errors import YibaoError
 
 
 
 MIN_CASES = 10        # averages, ranking and shares need at least this many cases
-SUPPRESS = 5          # hospital × group counts below this show as "<5"
+SUPPRESS = SUPPRESS_MIN  # hospital × group counts below this show as "<5" (the one threshold: catalogue)
 SHARE_PP = 10.0       # high-cost share rise (percentage points) that asks for verification
 COST_PCT = 20.0       # |average cost change| (%) that asks for verification
 VOLUME_PCT = 50.0     # |case count change| (%) that asks for verification

@@ -153,7 +153,7 @@ def suppressed(n, threshold: int = SUPPRESS) -> str:
         return fmt.DASH
     n = int(round(float(n)))
     if 0 < n < threshold:
-        return f"<{threshold}"
+        return f"<{threshold}"  # SUPPRESSED_MARK at the default threshold
     return fmt.count(n)
 
 
