@@ -71,22 +71,26 @@ def headings(ipynb: Path) -> list[str]:
             "".join(o.get("data", {}).get("text/markdown", "")) for o in c.get("outputs", [])
             if ((o.get("metadata") or {}).get("yibao") or {}).get("kind") == "md"]
         for s in sources:
-            out += [m.group(1).strip() for m in re.finditer(r"^#{1,3}\s+(.+)$", s, flags=re.M)]
+            # as printed: Markdown backslash escapes (\\_ for a literal _) removed
+            out += [re.sub(r"\\(.)", r"\1", m.group(1).strip()) for m in re.finditer(r"^#{1,3}\s+(.+)$", s, flags=re.M)]
     return out
+
+
+def tables(ipynb: Path) -> list[dict]:
+    """The tables an executed notebook printed (``Report.table`` outputs: caption, table, note)."""
+    import nbformat
+    nb = nbformat.read(str(ipynb), as_version=4)
+    return [y for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+            for y in [(o.get("metadata") or {}).get("yibao") or {}] if y.get("kind") == "table" and y.get("table")]
 
 
 def table_headers(ipynb: Path) -> list[str]:
     """The header row of every table of the report, flattened (a PDF repeats it on each page a table
     spans, and the two engines break pages at different rows)."""
-    import nbformat
-    nb = nbformat.read(str(ipynb), as_version=4)
     out = []
-    for c in nb.cells:
-        for o in c.get("outputs", []) if c.cell_type == "code" else []:
-            y = (o.get("metadata") or {}).get("yibao") or {}
-            if y.get("kind") == "table" and y.get("table"):
-                row = y["table"].splitlines()[0]
-                out.append(readback.flat("".join(h.strip().replace("\\|", "|") for h in row.strip().strip("|").split("|"))))
+    for y in tables(ipynb):
+        row = y["table"].splitlines()[0]
+        out.append(readback.flat("".join(h.strip().replace("\\|", "|") for h in row.strip().strip("|").split("|"))))
     return sorted(set(out), key=len, reverse=True)
 
 
@@ -187,8 +191,8 @@ def docx_body_text(path: Path) -> str:
 
 def fits_on_a_portrait_page(table_md: str) -> bool:
     """Whether a table can keep every number and every short header (≤ 4 characters) on one line at the
-    table type size on A4 portrait: each such column needs its width plus cell margins (about 10 % + 3
-    display units, CJK = 2), each other column at least 6; the text width holds about 100 units. Tables
+    table type size on A4 portrait: each such column needs its width plus cell margins (a quarter more
+    + 4 display units, CJK = 2), each other column at least 6; the text width holds about 100 units. Tables
     with more columns than that (10 columns of amounts) wrap their numbers in any renderer."""
     from yibao.publications.display import _display_width
     lines = table_md.splitlines()
@@ -199,9 +203,9 @@ def fits_on_a_portrait_page(table_md: str) -> bool:
         w = max([_display_width(c) for c in cells] or [0])
         head = _display_width(cols[0][j])
         numeric = bool(cells) and all(NUMBER.fullmatch(c) or c in ("—", "-", "") for c in cells)
-        short_head = head * 1.1 + 3 if head <= 8 else 0
+        short_head = head * 1.25 + 4 if head <= 8 else 0
         if numeric:
-            need += max(w * 1.1 + 3, short_head)
+            need += max(w * 1.25 + 4, short_head)
         else:  # text wraps, but a short header or short cells (级别) must not
-            need += max(6, short_head, w * 1.1 + 3 if w <= 8 else 0)
+            need += max(6, short_head, w * 1.25 + 4 if w <= 8 else 0)
     return need <= 100

@@ -17,7 +17,7 @@ import pytest
 import readback
 from quarto_support import (compare_sections, docx_body_text, headings, image_count, pdf_page_count,
                             fits_on_a_portrait_page, render_with_quarto, require_quarto,
-                            table_headers)
+                            table_headers, tables)
 
 from yibao import cli
 from yibao.render.prepare import document_meta
@@ -90,14 +90,11 @@ def test_pdf_has_title_page_toc_header_and_cjk_fonts(quarterly):
 def test_pdf_table_headers_stay_on_one_line(quarterly):
     """Short column headers (≤ 4 characters, e.g. 占比, 同比, 机构数) are never broken across lines, in
     every table that can fit on a portrait page (ten columns of amounts cannot: see docs/render.md)."""
-    nb = nbformat.read(str(quarterly["ipynb"]), as_version=4)
     short = set()
-    for c in nb.cells:
-        for o in c.get("outputs", []) if c.cell_type == "code" else []:
-            y = (o.get("metadata") or {}).get("yibao") or {}
-            if y.get("kind") == "table" and fits_on_a_portrait_page(y["table"]):
-                header = y["table"].splitlines()[0]
-                short |= {h.strip() for h in header.strip("|").split("|") if 2 <= len(h.strip()) <= 4}
+    for y in tables(quarterly["ipynb"]):
+        if fits_on_a_portrait_page(y["table"]):
+            header = y["table"].splitlines()[0]
+            short |= {h.strip() for h in header.strip("|").split("|") if 2 <= len(h.strip()) <= 4}
     assert short
     lines = {readback.flat(line) for p in readback.pdf_pages(quarterly["quarto"] / "quarterly.pdf")
              for line in p.splitlines()}
@@ -174,19 +171,15 @@ def test_docx_numbers_stay_whole_in_a_word_processor(quarterly, tmp_path):
     subprocess.run([soffice, f"-env:UserInstallation=file://{tmp_path}/profile", "--headless", "--convert-to", "pdf",
                     "--outdir", str(tmp_path), str(src)], check=True, capture_output=True, timeout=300)
     lines = [line for p in readback.pdf_pages(tmp_path / "quarterly.pdf") for line in p.splitlines()]
-    nb = nbformat.read(str(quarterly["ipynb"]), as_version=4)
     cells = set()
-    for c in nb.cells:
-        for o in c.get("outputs", []) if c.cell_type == "code" else []:
-            y = (o.get("metadata") or {}).get("yibao") or {}
-            # the numbers of numeric (right-aligned) columns of the tables that can fit on the page
-            if y.get("kind") == "table" and fits_on_a_portrait_page(y["table"]):
-                rows = y["table"].splitlines()
-                right = [sep.strip().endswith(":") and not sep.strip().startswith(":")
-                         for sep in rows[1].strip().strip("|").split("|")]
-                for row in rows[2:]:
-                    cells |= {v.strip() for v, r in zip(row.strip().strip("|").split("|"), right)
-                              if r and re.fullmatch(r"[-+]?\d[\d,]*\.\d+%?", v.strip())}
+    # the numbers of numeric (right-aligned) columns of the tables that can fit on the page
+    for y in (y for y in tables(quarterly["ipynb"]) if fits_on_a_portrait_page(y["table"])):
+        rows = y["table"].splitlines()
+        right = [sep.strip().endswith(":") and not sep.strip().startswith(":")
+                 for sep in rows[1].strip().strip("|").split("|")]
+        for row in rows[2:]:
+            cells |= {v.strip() for v, r in zip(row.strip().strip("|").split("|"), right)
+                      if r and re.fullmatch(r"[-+]?\d[\d,]*\.\d+%?", v.strip())}
     assert len(cells) > 50
     text = "\n".join(readback.flat(line) for line in lines)
     broken = sorted(v for v in cells if v not in text)

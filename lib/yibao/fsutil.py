@@ -163,3 +163,14 @@ def sha256(path: str | os.PathLike) -> str:
 def publication_dir(out: str | os.PathLike, period: str, region: str) -> Path:
     """``OUT/P/R/`` — where every output of a region and period lands."""
     return Path(out) / str(period) / str(region)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id runs (a leftover's owner: staging folders, private directories)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True

@@ -32,7 +32,7 @@ from pathlib import Path
 from yibao import PACKAGE_DIR, PROJECT_DIR, __version__
 from yibao.errors import YibaoError
 from yibao.render.execute import NOTEBOOK_DIR, execute_notebook
-from yibao.fsutil import (check_stopped, hold_sigterm, publication_dir, release_sigterm, sha256,
+from yibao.fsutil import (check_stopped, hold_sigterm, pid_alive, publication_dir, release_sigterm, sha256,
                           sigterm_as_interrupt, write_text)
 from yibao.data.periods import Period, PeriodError
 
@@ -103,23 +103,13 @@ def remove_leftovers(period_dir: Path) -> list[Path]:
             pid = int(d.name[len(STAGE_PREFIX):].split("-", 1)[0])
         except ValueError:
             pid = None  # an older layout without the pid: nothing can be running in it
-        if pid is not None and pid != os.getpid() and _alive(pid):
+        if pid is not None and pid != os.getpid() and pid_alive(pid):
             continue
         if pid == os.getpid():
             continue
         shutil.rmtree(d, ignore_errors=True)
         removed.append(d)
     return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 # ---- planning ------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ import pandas as pd
 
 from yibao.data.contract import TABLES, Table, header_map, is_identifier
 from yibao.errors import DataError
+from yibao.fsutil import pid_alive
 
 FORMATS = ("parquet", "csv", "xlsx")
 
@@ -95,7 +96,7 @@ def private_dir() -> Path:
     for old in base.glob(f"{_PRIVATE_PREFIX}*-*"):
         try:
             pid = int(old.name[len(_PRIVATE_PREFIX):].split("-", 1)[0])
-            if pid != os.getpid() and not _alive(pid) and old.stat().st_uid == os.getuid():
+            if pid != os.getpid() and not pid_alive(pid) and old.stat().st_uid == os.getuid():
                 shutil.rmtree(old, ignore_errors=True)
         except (ValueError, OSError):
             continue
@@ -103,16 +104,6 @@ def private_dir() -> Path:
     _PRIVATE[:] = [d]
     atexit.register(shutil.rmtree, d, True)
     return d
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def csv_for_duckdb(path: Path) -> Path:
