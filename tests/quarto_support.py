@@ -161,17 +161,22 @@ def check_quarto_renders(ipynb: Path, builtin_dir: Path | None, out: Path,
     heads = headings(ipynb)
     assert heads, f"{ipynb}: no headings"
     for fmt, path in done.items():
-        text = docx_body_text(path) if fmt == "docx" else readback.text(path)
+        text = reader_text(path)
         assert readback.flat(meta["title"]) in readback.flat(text), f"{path}: title"
         assert readback.flat(meta["date_label"]) in readback.flat(text), f"{path}: date"
         assert "Invalid Date" not in text
         sections(text, heads)  # every heading, in order
         other = (builtin_dir / path.name) if builtin_dir else None
         if other is not None and other.exists():
-            base = docx_body_text(other) if fmt == "docx" else readback.text(other)
+            base = reader_text(other)
             diffs = compare_sections(base, text, heads, table_headers(ipynb))
             assert not diffs, f"{path.name}: " + "\n".join(diffs)
     return done
+
+
+def reader_text(path: Path) -> str:
+    """A rendered file's text in reading order (DOCX: paragraphs and tables as they come in the body)."""
+    return docx_body_text(path) if path.suffix == ".docx" else readback.text(path)
 
 
 def docx_body_text(path: Path) -> str:

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import re
 import zipfile
-from pathlib import Path
 
 import nbformat
 import pandas as pd
 import pytest
 import readback
-from quarto_support import (compare_sections, docx_body_text, headings, image_count, pdf_page_count,
-                            fits_on_a_portrait_page, render_with_quarto, require_quarto,
-                            table_headers, tables)
+from quarto_support import (compare_sections, headings, image_count, pdf_page_count,
+                            fits_on_a_portrait_page, reader_text, render_with_quarto,
+                            require_quarto, table_headers, tables)
 
 from yibao import cli
 from yibao.render.prepare import document_meta
@@ -43,10 +42,6 @@ def quarterly(small_data, tmp_path_factory) -> dict:
     assert sorted(done) == sorted(FORMATS)
     nb = nbformat.read(str(pub / "quarterly.ipynb"), as_version=4)
     return {"builtin": pub, "quarto": quarto_dir, "ipynb": pub / "quarterly.ipynb", "meta": document_meta(nb)}
-
-
-def body_text(path: Path) -> str:
-    return docx_body_text(path) if path.suffix == ".docx" else readback.text(path)
 
 
 def test_html_is_self_contained_and_shows_no_code(quarterly):
@@ -132,7 +127,7 @@ def test_both_engines_print_the_same_report(quarterly, fmt):
     a, b = quarterly["builtin"] / f"quarterly.{fmt}", quarterly["quarto"] / f"quarterly.{fmt}"
     heads = headings(quarterly["ipynb"])
     assert len(heads) >= 10
-    ta, tb = body_text(a), body_text(b)
+    ta, tb = reader_text(a), reader_text(b)
     diffs = compare_sections(ta, tb, heads, table_headers(quarterly["ipynb"]))
     assert not diffs, "\n".join(diffs)
     assert image_count(a) == image_count(b) > 0
@@ -147,7 +142,7 @@ def test_both_engines_print_the_same_report(quarterly, fmt):
 def test_the_comparison_sees_a_changed_number(quarterly):
     """The parity check is not blind: one figure changed in the Quarto text is reported."""
     heads = headings(quarterly["ipynb"])
-    ta = body_text(quarterly["builtin"] / "quarterly.html")
+    ta = reader_text(quarterly["builtin"] / "quarterly.html")
     m = re.search(r"\d+\.\d\d", ta[ta.rfind(heads[1]):])
     assert m
     i = ta.rfind(heads[1]) + m.start()

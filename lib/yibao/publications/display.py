@@ -163,15 +163,16 @@ def markdown_table(df, index: bool = False, align=None) -> tuple[str, list[str]]
         # rest of the ~100 units an A4 portrait text width holds, and wrap. Where the needs alone exceed
         # the page, every column is scaled from its width plus padding.
         page = TABLE_TEXT_UNITS
+        unbreakable = [all(v.isascii() and " " not in v for v in (r[j] for r in raw) if v) for j in range(len(cols))]
         need = []
         for j, (w, num) in enumerate(zip(widths, numeric)):
             head_w = _display_width(head[j])
             short_head = _cell_need(head_w) if head_w <= 8 else 0
             if num:
                 need.append(max(_cell_need(w), short_head))
-            else:
-                need.append(max(6, short_head, _cell_need(w) if w <= 8 else 0))
-        free = [j for j, (w, num) in enumerate(zip(widths, numeric)) if not num and w > 8]
+            else:  # codes (J18.9-0001) have no break point: like short text, they need their width
+                need.append(max(6, short_head, _cell_need(w) if w <= 8 or unbreakable[j] else 0))
+        free = [j for j, (w, num) in enumerate(zip(widths, numeric)) if not num and w > 8 and not unbreakable[j]]
         if sum(need) <= page and free:
             extra = page - sum(need)
             weight = sum(widths[j] for j in free)
@@ -179,7 +180,7 @@ def markdown_table(df, index: bool = False, align=None) -> tuple[str, list[str]]
         elif sum(need) <= page:
             share = [n * page / sum(need) for n in need]
         else:
-            share = [w + (7 if num else 3) for w, num in zip(widths, numeric)]
+            share = [w + (7 if num or unbreakable[j] else 3) for j, (w, num) in enumerate(zip(widths, numeric))]
         budget = 120
         dashes = [max(3, round(budget * x / sum(share))) for x in share]
         if sum(dashes) + 3 * len(dashes) + 1 <= _PANDOC_COLUMNS:  # make sure pandoc sees a wide table
