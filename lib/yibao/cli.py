@@ -60,7 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--period", help="period (2025Q1, 2025-03, 2025); with --plan, taken from --due")
     s.add_argument("--region", nargs="*", default=None, help="region codes (default: every region in the data)")
     s.add_argument("--kind", type=_csv_list, default=None,
-                   help="quarterly,monthly,topic,annual (default: what the period implies)")
+                   help="quarterly,monthly,topic,annual,institution (default: what the period implies)")
+    s.add_argument("--institution", nargs="*", default=None,
+                   help="fixmedins codes for --kind institution (default: every designated hospital of the region)")
     s.add_argument("--topic", nargs="*", default=None, help="topic codes for --kind topic (ADRG, ICD category/chapter)")
     s.add_argument("--formats", type=_csv_list, default=["html", "docx", "pdf"])
     s.add_argument("--jobs", type=int, default=1)
@@ -174,6 +176,10 @@ def check_args(args) -> None:
         if not REGION_RX.fullmatch(str(r)):
             raise YibaoError(f"--region {r!r}: 统筹区编号只能由字母、数字、_ 和 - 组成（如 350100），不能是路径 "
                              f"(rule: region code pattern {REGION_RX.pattern})")
+    for c in getattr(args, "institution", None) or []:
+        if not REGION_RX.fullmatch(str(c)):
+            raise YibaoError(f"--institution {c!r}: 机构编号只能由字母、数字、_ 和 - 组成（如 H350100001），不能是路径 "
+                             f"(rule: institution code pattern {REGION_RX.pattern})")
     for t in getattr(args, "topic", None) or []:
         if not TOPIC_RX.fullmatch(str(t)):
             raise YibaoError(f"--topic {t!r}: 专题编码只能由字母、数字、. _ - 组成（如 FM1、I63），不能是路径 "
@@ -230,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
         with sigterm_as_interrupt():
             if args.module == "batch.runner" and getattr(args, "plan", None):
                 args.module = "batch.due"      # yibao run --plan … --due …
+            elif args.module == "batch.runner" and "institution" in (getattr(args, "kind", None) or []):
+                args.module = "batch.institutions"  # yibao run --kind institution (定向推送)
             module = importlib.import_module(f"yibao.{args.module}")
             return int(module.run_cli(args) or 0)
     except YibaoError as exc:
