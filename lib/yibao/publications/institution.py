@@ -188,12 +188,12 @@ def trends(ctx: InstitutionContext, rep) -> None:
     fig = charts.trend(t, x="month", ys=["ip_cases", "op_cases"], kind="line",
                        labels={"ip_cases": "出院人次", "op_cases": "门诊人次"}, ylabel="人次",
                        figsize=(6.3, 2.6))
-    rep.figure(fig, f"{ctx.name}近{len(t)}个月门诊和出院人次（本地参保人）")
+    rep.figure(fig, f"{ctx.name}近{len(t)}个月门诊和出院人次（本地参保人）", dpi=150)
     fig = charts.trend(t, x="month", ys=["avg_ip_cost", "region_avg_ip_cost"], kind="line",
                        labels={"avg_ip_cost": "本院", "region_avg_ip_cost": "全统筹区"}, ylabel="元",
                        figsize=(6.3, 2.6))
     rep.figure(fig, f"{ctx.name}近{len(t)}个月次均住院费用与全统筹区比较",
-               note="按结算时间统计，退费已冲销；次均住院费用为本地参保人住院类结算。")
+               note="按结算时间统计，退费已冲销；次均住院费用为本地参保人住院类结算。", dpi=150)
     rows = [{"月份": f"{m[:4]}年{int(m[5:])}月", "门诊人次": fmt.count(o), "出院人次": fmt.count(i),
              "医疗费用（万元）": fmt.wan(c), "统筹基金支付（万元）": fmt.wan(h), "次均住院费用": _val(a, "元")}
             for m, o, i, c, h, a in zip(t["month"], t["op_cases"], t["ip_cases"], t["medfee"], t["hifp_pay"],
