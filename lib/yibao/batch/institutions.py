@@ -163,8 +163,7 @@ def run(data_dir, period: str, regions: list[str], codes: list[str] | None, out:
                 continue
             t0 = time.time()
             built = build_bundles(data_dir, r, p.code, bundles_root / r, codes=mine, release_date=release_date)
-            if progress:
-                print(f"统筹区 {r}: {len(built)} 家机构的数据包 {time.time() - t0:.1f}s", file=sys.stderr)
+            print(f"统筹区 {r}: {len(built)} 家机构的数据包 {time.time() - t0:.1f}s", file=sys.stderr)
             for code, b in built.items():
                 key = _key(b, formats, engine, release_date, code_fp)
                 skipped = None if force else _skippable(b, out, key)

@@ -40,12 +40,16 @@ class InstitutionContext:
         """``precomputed``: the hospital's bundle directory (``yibao run --kind institution``); empty: the
         bundle is built here from the dataset (the region's figures computed, one hospital kept)."""
         bundle = Path(precomputed) if precomputed else None
+        if not institution and (bundle is None or not (bundle / "info.json").is_file()):
+            from yibao.data.warehouse import Warehouse
+            with Warehouse(data_dir) as wh:  # JupyterLab without a code: the region's first hospital
+                institution = str(wh.institutions(str(region), hospitals_only=True)["fixmedins_code"].iloc[0])
         if bundle is None or not (bundle / "info.json").is_file():
             tmp = Path(tempfile.mkdtemp(prefix="yibao-institution-"))
             bundle = build_bundles(data_dir, str(region), str(period), tmp, codes=[str(institution)],
                                    release_date=release_date or None)[str(institution)]
         info = json.loads((bundle / "info.json").read_text(encoding="utf-8"))
-        if info["fixmedins_code"] != str(institution):
+        if institution and info["fixmedins_code"] != str(institution):
             raise ValueError(f"{bundle}: 数据包属于 {info['fixmedins_code']}，不是 {institution}")
         return cls(bundle, info)
 
