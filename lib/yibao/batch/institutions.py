@@ -134,6 +134,18 @@ def _skippable(bundle: Path, out: str, key: str) -> JobResult | None:
     return JobResult(f"{region}/institution-{code}", region, "institution", period, None, "skipped", 0.0, files)
 
 
+def fresh_region_outputs(data_dir, out, period: str, region: str) -> Path | None:
+    """``OUT/P/R/`` when the region's publication run of the same period has left indicators.csv and
+    findings.csv there that are newer than every file of the dataset: the packages then show exactly the
+    figures and findings of the region's report (and they are not computed twice). Else None."""
+    pub = publication_dir(out, period, region)
+    files = [pub / "indicators.csv", pub / "findings.csv"]
+    if not all(f.is_file() for f in files):
+        return None
+    newest = max((f.stat().st_mtime for f in Path(data_dir).rglob("*") if f.is_file()), default=0.0)
+    return pub if min(f.stat().st_mtime for f in files) > newest else None
+
+
 def run(data_dir, period: str, regions: list[str], codes: list[str] | None, out: str, formats: list[str],
         engine: str = "auto", n_jobs: int = 1, force: bool = False, release_date: str | None = None,
         progress: bool = True) -> list[JobResult]:
@@ -162,7 +174,8 @@ def run(data_dir, period: str, regions: list[str], codes: list[str] | None, out:
             if codes and not mine:
                 continue
             t0 = time.time()
-            built = build_bundles(data_dir, r, p.code, bundles_root / r, codes=mine, release_date=release_date)
+            built = build_bundles(data_dir, r, p.code, bundles_root / r, codes=mine, release_date=release_date,
+                                  precomputed=fresh_region_outputs(data_dir, out, p.code, r))
             print(f"统筹区 {r}: {len(built)} 家机构的数据包 {time.time() - t0:.1f}s", file=sys.stderr)
             for code, b in built.items():
                 key = _key(b, formats, engine, release_date, code_fp)
@@ -240,13 +253,14 @@ def run_cli(args) -> int:
         raise YibaoError(f"poolarea: 统筹区 {', '.join(unknown)} 不在数据集 {data_dir} 中（已有: {', '.join(known)}）")
     require_valid(data_dir, regions=sorted(regions), period=args.period)
     print_warnings(warnings)
-    results = run(data_dir, args.period, regions, getattr(args, "institution", None), args.out, args.formats,
-                  args.engine, args.jobs, args.force, getattr(args, "release_date", None), not args.no_progress)
+    results = []
     others = [k for k in args.kind if k != "institution"]
-    if others:
+    if others:  # the region's publications first: the packages then read their 底稿 and findings
         jobs = runner.plan_jobs(data_dir, args.period, args.region, others, args.topic)
         results += runner.run_batch(jobs, data_dir, args.out, args.formats, args.engine, args.jobs, args.force,
                                     progress=not args.no_progress, release_date=getattr(args, "release_date", None))
+    results += run(data_dir, args.period, regions, getattr(args, "institution", None), args.out, args.formats,
+                   args.engine, args.jobs, args.force, getattr(args, "release_date", None), not args.no_progress)
     return runner.report_results(results, args.out)
 
 

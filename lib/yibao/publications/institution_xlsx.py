@@ -46,6 +46,31 @@ def _n(x):
     return None if x is None or pd.isna(x) else round(float(x), 2)
 
 
+def _printable(ws, head: list[str], wrap) -> None:
+    """Long text columns wrap; the sheet prints landscape, all columns on one page width, header repeated."""
+    from openpyxl.styles import Alignment
+    import math
+    import unicodedata
+    cols = [k for k, h in enumerate(head, 1) if h in wrap]
+    for row in ws.iter_rows(min_row=2):
+        lines = 1
+        for c in row:
+            if c.column in cols:
+                c.alignment = Alignment(wrap_text=True, vertical="top")
+                text = str(c.value or "")
+                w = sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+                width = ws.column_dimensions[c.column_letter].width or 10
+                lines = max(lines, math.ceil(w / max(width - 1, 1)))
+        if lines > 1:  # spreadsheet programs do not grow rows written by openpyxl: give them their height
+            ws.row_dimensions[row[0].row].height = 15 * lines
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.print_title_rows = "1:1"
+
+
 def write(ctx, path) -> Path:
     """The workbook of an :class:`~yibao.publications.institution.InstitutionContext`, written atomically."""
     from openpyxl import Workbook
@@ -69,14 +94,14 @@ def write(ctx, path) -> Path:
              "“序号”与定向推送报告中问题线索的序号一致；不涉及具体病例的线索，请在汇总表中填写。",
              "本表不含参保人身份信息，仅供本院核实使用，不得外传。"]
     for k, line in enumerate(lines, 1):
-        ws.cell(k, 1, line)
+        ws.cell(k, 1, line).alignment = Alignment(wrap_text=True, vertical="top")
     ws["A1"].font = Font(bold=True, size=14)
     ws.column_dimensions["A"].width = 110
     fill = PatternFill("solid", fgColor="FFF2CC")
     head_font = Font(bold=True)
     dv_all = []
 
-    def sheet(title, head, rows, widths):
+    def sheet(title, head, rows, widths, wrap=()):
         s = wb.create_sheet(title)
         s.append(head)
         for c in s[1]:
@@ -99,6 +124,7 @@ def write(ctx, path) -> Path:
         dv_all.append(dv)
         s.freeze_panes = "C2"
         s.auto_filter.ref = f"A1:{note}{last}"
+        _printable(s, head, wrap)
         return s
 
     srows = []
@@ -106,7 +132,7 @@ def write(ctx, path) -> Path:
         n = "" if pd.isna(r.n_cases) else int(r.n_cases)
         srows.append([k, str(r.rule_name), SEVERITY_ZH.get(r.severity, r.severity), str(r.message)
                       + ("" if n != "" else NO_CASES.get(r.rule_id, "")), n, None, None])
-    sheet(SUMMARY_SHEET, SUMMARY_HEAD, srows, [6, 26, 8, 90, 10, 12, 40])
+    sheet(SUMMARY_SHEET, SUMMARY_HEAD, srows, [6, 22, 8, 80, 10, 12, 36], wrap=("问题线索", "线索说明", "说明"))
     crows = []
     number = {(r.rule_id, "" if pd.isna(r.subject) else str(r.subject)): k for k, r in enumerate(f.itertuples(index=False), 1)}
     names = {(r.rule_id, "" if pd.isna(r.subject) else str(r.subject)): str(r.rule_name) for r in f.itertuples(index=False)}
@@ -122,7 +148,8 @@ def write(ctx, path) -> Path:
                           "" if pd.isna(r.main_diag_code) else str(r.main_diag_code),
                           None if pd.isna(r.ipt_days) else int(r.ipt_days), _n(r.medfee_sumamt), _n(r.hifp_pay),
                           _n(r.fulamt_ownpay_amt), _n(r.pay_std), str(r.reason), None, None])
-    cs = sheet(CASES_SHEET, CASES_HEAD, crows, [6, 22, 20, 20, 12, 12, 17, 10, 11, 9, 13, 13, 13, 13, 60, 12, 40])
+    cs = sheet(CASES_SHEET, CASES_HEAD, crows, [6, 18, 26, 26, 11, 11, 16, 8, 12, 8, 12, 12, 12, 12, 46, 10, 30],
+               wrap=("问题线索", "列入原因", "说明"))
     for row in cs.iter_rows(min_row=2, min_col=11, max_col=14):
         for c in row:
             c.number_format = "#,##0.00"
