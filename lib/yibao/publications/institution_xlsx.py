@@ -137,7 +137,8 @@ def write(ctx, path) -> Path:
     number = {(r.rule_id, "" if pd.isna(r.subject) else str(r.subject)): k for k, r in enumerate(f.itertuples(index=False), 1)}
     names = {(r.rule_id, "" if pd.isna(r.subject) else str(r.subject)): str(r.rule_name) for r in f.itertuples(index=False)}
     if not cases.empty:
-        cases = cases.copy()
+        from yibao.findings.cases import CASE_COLUMNS
+        cases = cases.reindex(columns=list(dict.fromkeys(list(cases.columns) + CASE_COLUMNS)))
         cases["subject"] = cases["subject"].fillna("").astype(str)
         cases["_k"] = [number.get((a, b), 0) for a, b in zip(cases["rule_id"], cases["subject"])]
         for r in cases.sort_values(["_k"], kind="mergesort").itertuples(index=False):
