@@ -162,7 +162,14 @@ def digao(ctx: InstitutionContext, rep) -> None:
     if d.empty:
         rep.md("本期没有可公布的机构指标。")
         return
-    rows = [_row(r) for _, r in d.iterrows()]
+    import re
+    d = d[(d["status"] == "ok") | d["level_median"].notna() | d["region_value"].notna()]  # 不适用 rows left out
+    rows = []
+    for _, r in d.iterrows():
+        row = _row(r)
+        row["指标"] = re.sub(r"^(（[一二三四五六七八九十]+）|其中：|\d+\.)", "", row["指标"])
+        row.pop("上期")  # 上期 is in the key figures; the full table keeps room for the names
+        rows.append(row)
     rep.table(pd.DataFrame(rows), f"{ctx.name}数据底稿指标与同级比较",
               note="“<5”为病例数不足5例不予公布；“—”为不适用或无数据。全统筹区为全区合计口径（时间、费用消耗指数全区为1）。")
     worse = []
