@@ -264,8 +264,47 @@ def test_one_institution_monthly(small_data, tmp_path):
     text = re.sub(r"\s+", "", _pdf_text(I.package_dir(tmp_path, "2026-09", REGION, "H350100019")
                                         / "H350100019_定向推送_2026-09.pdf"))
     assert "2026年9月" in text
+    assert "疑点明细表第1项" in text or "未发现本院需要说明的异常情况" in text
     manifest = json.loads((tmp_path / "2026-09" / "manifest.json").read_text(encoding="utf-8"))
     assert [j["job"] for j in manifest["jobs"]] == ["350100/institution-H350100019"]
     # unknown code: one line
     assert cli.main(["run", "--data", str(small_data), "--period", "2026-09", "--region", REGION, "--kind",
                      "institution", "--institution", "H999", "--out", str(tmp_path), "--no-progress"]) == 1
+
+
+def test_packages_read_the_region_run_outputs(small_data, tmp_path):
+    """Compute once: when the region's run left indicators.csv and findings.csv (newer than the data) in OUT/P/R,
+    the packages show exactly those figures — here an 出院人次 edited to 4242 — instead of computing them again."""
+    out = tmp_path / "out"
+    assert cli.main(["indicators", "--data", str(small_data), "--region", REGION, "--period", "2026-09",
+                     "--out", str(out)]) == 0
+    assert cli.main(["findings", "--data", str(small_data), "--region", REGION, "--period", "2026-09",
+                     "--out", str(out)]) == 0
+    pub = out / "2026-09" / REGION
+    ind = pd.read_csv(pub / "indicators.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    mask = (ind["indicator_id"] == "39") & (ind["fixmedins_code"] == "H350100005")
+    assert mask.sum() == 1 and ind.loc[mask, "status"].iloc[0] == "ok"
+    ind.loc[mask, "value"] = "4242"
+    ind.to_csv(pub / "indicators.csv", index=False, encoding="utf-8-sig")
+    assert I.fresh_region_outputs(small_data, out, "2026-09", REGION) == pub
+    assert cli.main(["run", "--data", str(small_data), "--period", "2026-09", "--region", REGION, "--kind",
+                     "institution", "--institution", "H350100005", "--formats", "pdf", "--engine", "builtin",
+                     "--out", str(out), "--no-progress"]) == 0
+    pdf = I.package_dir(out, "2026-09", REGION, "H350100005") / "H350100005_定向推送_2026-09.pdf"
+    assert "4,242" in _pdf_text(pdf)
+
+
+def test_notebook_runs_in_jupyter_without_a_bundle(small_data, tmp_path):
+    """JupyterLab: the notebook with its default institution (empty: the region's first hospital) and no
+    bundle computes its own and runs top to bottom in a real kernel (papermill)."""
+    from yibao.render.execute import NOTEBOOK_DIR, execute_notebook
+    import nbformat
+    dst = tmp_path / "institution.ipynb"
+    execute_notebook(NOTEBOOK_DIR / "institution.ipynb", dst,
+                     {"data_dir": str(small_data), "region": REGION, "period": "2026-09"})
+    nb = nbformat.read(str(dst), as_version=4)
+    md = "\n".join(o.get("data", {}).get("text/markdown", "") for c in nb.cells for o in c.get("outputs", []))
+    with Warehouse(small_data) as wh:
+        first = wh.institutions(REGION, hospitals_only=True).iloc[0]
+    assert f"向{first['fixmedins_name']}定向推送" in md
+    assert not any(o.get("output_type") == "error" for c in nb.cells for o in c.get("outputs", []))
