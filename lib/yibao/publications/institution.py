@@ -45,7 +45,10 @@ class InstitutionContext:
             with Warehouse(data_dir) as wh:  # JupyterLab without a code: the region's first hospital
                 institution = str(wh.institutions(str(region), hospitals_only=True)["fixmedins_code"].iloc[0])
         if bundle is None or not (bundle / "info.json").is_file():
+            import atexit
+            import shutil
             tmp = Path(tempfile.mkdtemp(prefix="yibao-institution-"))
+            atexit.register(shutil.rmtree, tmp, True)  # the bundle lives as long as the kernel
             bundle = build_bundles(data_dir, str(region), str(period), tmp, codes=[str(institution)],
                                    release_date=release_date or None)[str(institution)]
         info = json.loads((bundle / "info.json").read_text(encoding="utf-8"))
