@@ -16,7 +16,8 @@ PKG = Path(__file__).resolve().parents[1] / "lib" / "yibao"
 # stage → rank; a module may import modules of equal or lower rank. The foundation (errors, fsutil, fmt and
 # the package's __init__) is rank 0; the command line is the top.
 RANK = {"foundation": 0, "data": 1, "metrics": 2, "synth": 2, "findings": 3, "publications": 4, "render": 5,
-        "workgroup": 6, "batch": 7, "cli": 8}
+        "workgroup": 6, "batch": 7, "delivery": 7,
+        "cli": 8}
 FOUNDATION = {"yibao", "yibao.errors", "yibao.fsutil", "yibao.fmt", "yibao.escape"}
 MAX_LINES = 800
 

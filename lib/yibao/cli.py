@@ -60,7 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--period", help="period (2025Q1, 2025-03, 2025); with --plan, taken from --due")
     s.add_argument("--region", nargs="*", default=None, help="region codes (default: every region in the data)")
     s.add_argument("--kind", type=_csv_list, default=None,
-                   help="quarterly,monthly,topic,annual (default: what the period implies)")
+                   help="quarterly,monthly,topic,annual,institution (default: what the period implies)")
+    s.add_argument("--institution", nargs="*", default=None,
+                   help="fixmedins codes for --kind institution (default: every designated hospital of the region)")
     s.add_argument("--topic", nargs="*", default=None, help="topic codes for --kind topic (ADRG, ICD category/chapter)")
     s.add_argument("--formats", type=_csv_list, default=["html", "docx", "pdf"])
     s.add_argument("--jobs", type=int, default=1)
@@ -149,6 +151,26 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=1)
     s.set_defaults(module="workgroup.survey_report")
 
+    s = sub.add_parser("push", help="send every institution its 定向推送 package by e-mail (SMTP) or into drop folders")
+    s.add_argument("--period", required=True)
+    s.add_argument("--region", required=True)
+    s.add_argument("--contacts", required=True, help="params/contacts-R.yaml: fixmedins_code → {name, email: [...]}")
+    s.add_argument("--kind", type=_csv_list, default=["institution"],
+                   help="institution (the packages), plus monthly / quarterly / annual to attach that region report")
+    s.add_argument("--out", default="reports", help="where yibao run wrote the packages")
+    s.add_argument("--dry-run", action="store_true", help="send and write nothing; print what would be delivered")
+    s.add_argument("--to-folder", default=None, help="write DIR/<fixmedins_code>/ instead of sending e-mail")
+    s.add_argument("--resend", nargs="*", default=None, help="fixmedins codes to send again although delivered")
+    s.set_defaults(module="delivery.push")
+
+    s = sub.add_parser("feedback", help="the hospitals' answers: yibao feedback import")
+    fsub = s.add_subparsers(dest="feedback_command", required=True)
+    d = fsub.add_parser("import", help="read returned 疑点明细 workbooks into the dataset's feedback table")
+    d.add_argument("files", nargs="+", help="returned <code>_疑点明细_<period>.xlsx files")
+    d.add_argument("--data", required=True, help="dataset directory whose feedback table receives the answers")
+    d.add_argument("--received-date", default=None, help="YYYY-MM-DD the answers arrived (default: today)")
+    d.set_defaults(module="publications.feedback_import")
+
     s = sub.add_parser("demo", help="generate the demo dataset and build every demo publication")
     s.add_argument("--data", default="data/demo")
     s.add_argument("--out", default="reports")
@@ -174,6 +196,10 @@ def check_args(args) -> None:
         if not REGION_RX.fullmatch(str(r)):
             raise YibaoError(f"--region {r!r}: 统筹区编号只能由字母、数字、_ 和 - 组成（如 350100），不能是路径 "
                              f"(rule: region code pattern {REGION_RX.pattern})")
+    for c in (getattr(args, "institution", None) or []) + (getattr(args, "resend", None) or []):
+        if not REGION_RX.fullmatch(str(c)):
+            raise YibaoError(f"--institution {c!r}: 机构编号只能由字母、数字、_ 和 - 组成（如 H350100001），不能是路径 "
+                             f"(rule: institution code pattern {REGION_RX.pattern})")
     for t in getattr(args, "topic", None) or []:
         if not TOPIC_RX.fullmatch(str(t)):
             raise YibaoError(f"--topic {t!r}: 专题编码只能由字母、数字、. _ - 组成（如 FM1、I63），不能是路径 "
@@ -230,6 +256,8 @@ def main(argv: list[str] | None = None) -> int:
         with sigterm_as_interrupt():
             if args.module == "batch.runner" and getattr(args, "plan", None):
                 args.module = "batch.due"      # yibao run --plan … --due …
+            elif args.module == "batch.runner" and "institution" in (getattr(args, "kind", None) or []):
+                args.module = "batch.institutions"  # yibao run --kind institution (定向推送)
             module = importlib.import_module(f"yibao.{args.module}")
             return int(module.run_cli(args) or 0)
     except YibaoError as exc:

@@ -4,7 +4,10 @@
 2. for every region in it and the latest complete quarter: the 数据底稿, findings and the quarterly
    report (html, docx, pdf); the latest month's 月推送; the planned topic studies of that quarter; the
    annual briefing of the last complete year;
-3. print where everything is.
+3. the 定向推送 of the latest month for one region (the one with the fewest hospitals, to keep the demo
+   short): every hospital's package (PDF + 疑点明细), then a dry run of ``yibao push`` with a demo contacts
+   file (example.cn addresses; one hospital left without, to show how it is listed);
+4. print where everything is.
 """
 from __future__ import annotations
 
@@ -66,10 +69,35 @@ def run_cli(args) -> int:
             results += batch.run_batch(jobs, data_dir, out, ["html", "docx", "pdf"], "auto", args.jobs)
     except ImportError:
         pass
+    results += institution_demo(data_dir, periods["month"].code, out, args.jobs)
     rc = batch.report_results(results, out)
     print("\n演示出版物 / demo publications:")
     for r in results:
         for f in r.files:
-            if f["path"].endswith((".pdf", ".html", ".docx")):
+            if f["path"].endswith((".pdf", ".html", ".docx")) and "/institutions/" not in f["path"]:
                 print(f"  {Path(out) / r.period / f['path']}")
     return rc
+
+
+def institution_demo(data_dir: Path, month: str, out: str, jobs: int) -> list:
+    """The monthly 定向推送 of one region and a dry-run push (demo step 3)."""
+    import yaml
+
+    from yibao.batch import institutions
+    from yibao.data.warehouse import Warehouse
+    from yibao.delivery import push
+    from yibao.fsutil import write_text
+    with Warehouse(data_dir) as wh:
+        sizes = {r: len(wh.institutions(r, hospitals_only=True)) for r in wh.regions()["poolarea_no"]}
+        region = min(sizes, key=lambda r: (sizes[r], r))
+        hosp = wh.institutions(region, hospitals_only=True)
+    results = institutions.run(data_dir, month, [region], None, out, ["pdf"], "auto", jobs)
+    contacts = {c: {"name": n, "email": [f"ybk-{c.lower()}@example.cn"]}
+                for c, n in zip(hosp["fixmedins_code"], hosp["fixmedins_name"])}
+    contacts.pop(sorted(contacts)[-1])  # one hospital without a contact: the push lists it
+    path = Path(out) / f"demo-contacts-{region}.yaml"
+    write_text(path, yaml.safe_dump(contacts, allow_unicode=True, sort_keys=True))
+    print(f"\n定向推送（演示，不发送）/ push dry run: yibao push --period {month} --region {region} "
+          f"--contacts {path} --out {out} --dry-run")
+    push.push(out, month, region, path, dry_run=True)
+    return results
