@@ -164,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
 REGION_RX = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,31}")
 TOPIC_RX = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]{0,15}")
 MONTH_RX = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
-FORMATS = ("html", "docx", "pdf")
+FORMATS = ("html", "docx", "pdf", "pptx")  # pptx: the 发布会 deck (quarterly)
 
 
 def check_args(args) -> None:
@@ -208,7 +208,7 @@ def check_args(args) -> None:
         bad = [f for f in fmts if f not in FORMATS]
         if bad:
             raise YibaoError(f"--{opt} {','.join(bad)}: 未知的输出格式（可选 {', '.join(FORMATS)}）"
-                             f"(rule: formats are html, docx, pdf)")
+                             f"(rule: formats are html, docx, pdf, pptx)")
 
 
 def _os_error_line(exc: OSError) -> str:
