@@ -452,7 +452,7 @@ def _fit_picture(pic) -> None:
 
 def title_pt(title: str) -> float:
     """A slide title's size: 28 pt, smaller when it would not fit the slide's width on one line."""
-    return max(16.0, min(float(TITLE_PT), (BODY_W - 0.4) * 72 / max(_width(title), 1.0)))
+    return max(16.0, min(float(TITLE_PT), (BODY_W - 0.6) * 72 * 0.85 / max(_width(title), 1.0)))
 
 
 def confidentiality_line(meta: dict) -> str:

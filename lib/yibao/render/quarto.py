@@ -181,6 +181,8 @@ def render_quarto_pptx(raw_nb, meta: dict, work: Path, target: Path) -> None:
     body = deck.deck_markdown(content, work / "assets-deck")
     ref = deck.reference_pptx(work / "reference.pptx")
     front = dict(deck.deck_meta(meta))
+    front["date"] = str(meta["date"])[:10]  # Quarto parses the date; date-format writes it 2026年11月16日
+    front["date-format"] = "YYYY[年]M[月]D[日]"
     front["format"] = {"pptx": {"reference-doc": ref.name, "slide-level": 2}}
     (work / "_quarto.yml").write_text(
         yaml.safe_dump({"project": {"type": "default"}}, allow_unicode=True, sort_keys=False), encoding="utf-8")
