@@ -301,6 +301,8 @@ def _run_job(job: Job, data_dir: str, out: str, formats: list[str], engine: str,
         check_stopped()
         # 2. execute
         params = job_params(job, data_dir, extra_params)
+        if release_date and job.kind in DECK_KINDS:  # 下一步's deadlines count from the documents' date
+            params.setdefault("release_date", release_date)
         if job.kind in ("quarterly", "monthly", "annual"):  # the report shows the 底稿 and findings just written
             params["precomputed"] = str(stage)
         nb_out = stage / f"{job.stem}.ipynb"
