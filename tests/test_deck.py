@@ -284,3 +284,43 @@ def test_explain_rows_split_over_slides_when_they_would_not_fit():
         body = [ln for ln in s.splitlines() if ln.startswith("| 东岚市")]
         assert body and sum(deck._row_height([c.strip() for c in ln.strip("|").split("|")]) for ln in body) <= room
     assert sum(s.count("| 东岚市") for s in slides) == 30
+
+
+# ---- `deck` in the publication plan ---------------------------------------------------------------------
+
+def test_plan_quarterly_releases_carry_deck_and_the_yaml_keeps_it(tmp_path):
+    from yibao.publications import plan
+    s = plan.schedule(2027)
+    assert [e.get("deck") for e in s if e["kind"] == "quarterly"] == [True] * 4
+    assert not [e for e in s if e["kind"] != "quarterly" and e.get("deck")]
+    p = {"year": 2027, "data": None, "regions": {"350100": {"name": "东岚市", "pay_method": "DRG", "releases": s}}}
+    text = plan.dump_plan(p)
+    assert '{kind: quarterly, period: "2026Q4", date: "2027-02-15", form: 面对面, deck: true}' in text
+    path = tmp_path / "plan-2027.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert plan.load_plan(path)["regions"]["350100"]["releases"] == s
+    for bad, msg in (("{kind: monthly, period: 2027-01, date: 2027-02-22, deck: true}", "只有季发布"),
+                     ("{kind: quarterly, period: 2026Q4, date: 2027-02-15, deck: yes please}", "true 或 false")):
+        path.write_text(f"year: 2027\nregions:\n  '350100':\n    releases:\n      - {bad}\n", encoding="utf-8")
+        from yibao.errors import YibaoError
+        with pytest.raises(YibaoError, match=f"350100 第1项.*{msg}"):
+            plan.load_plan(path)
+
+
+def test_run_plan_due_adds_the_deck_only_where_the_plan_asks(small_data, tmp_path, monkeypatch):
+    from yibao.batch import runner
+    from yibao.publications import plan
+    src = {"year": 2026, "data": str(small_data), "regions": {
+        "350100": {"name": "东岚市", "pay_method": "DRG", "releases": [
+            {"kind": "quarterly", "period": "2026Q2", "date": "2026-08-17", "form": "线上", "deck": True}]},
+        "350200": {"name": "西岭市", "pay_method": "DIP", "releases": [
+            {"kind": "quarterly", "period": "2026Q2", "date": "2026-08-17", "form": "书面", "deck": False}]}}}
+    path = tmp_path / "plan-2026.yaml"
+    path.write_text(plan.dump_plan(src), encoding="utf-8")
+    calls = []
+    monkeypatch.setattr(runner, "run_batch", lambda jobs, data, out, formats, *a, **k:
+                        calls.append(({j.region for j in jobs}, list(formats))) or [])
+    monkeypatch.setattr(runner, "report_results", lambda results, out: 0)
+    assert cli.main(["run", "--plan", str(path), "--due", "2026-08", "--formats", "html,docx", "--out",
+                     str(tmp_path / "out"), "--no-progress"]) == 0
+    assert sorted(calls) == [({"350100"}, ["html", "docx", "pptx"]), ({"350200"}, ["html", "docx"])]
