@@ -349,7 +349,7 @@ def key_number_pt(values: list[str], col_w: float) -> float:
 
 def _style_table(tbl, key: bool) -> None:
     from pptx.dml.color import RGBColor
-    from pptx.enum.text import PP_ALIGN
+    from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
     from pptx.util import Inches, Pt
     ncols = len(tbl.columns)
     big = key_number_pt([c.text_frame.text for c in tbl.rows[1].cells], BODY_W / ncols) if key and len(tbl.rows) > 1 \
@@ -362,6 +362,8 @@ def _style_table(tbl, key: bool) -> None:
             c.width = Inches(w)
     for i, row in enumerate(tbl.rows):
         for cell in row.cells:
+            if key:
+                cell.vertical_anchor = MSO_ANCHOR.MIDDLE
             cell.margin_left = cell.margin_right = Inches(0.1)
             cell.margin_top = cell.margin_bottom = Inches(0.04)
             for p, r in _paragraph_runs(cell.text_frame):
