@@ -91,6 +91,12 @@ def test_run_writes_only_the_deck_and_the_data_files(run_dir):
     names = {p.name for p in run_dir.iterdir()}
     assert "quarterly.pptx" in names and "indicators.csv" in names and "quarterly.ipynb" in names
     assert not names & {"quarterly.html", "quarterly.docx", "quarterly.pdf"}
+    # the 审议 record lists the deck among the publication's files and its privacy checks read the slides
+    import json
+    rec = json.loads((run_dir / "review.json").read_text(encoding="utf-8"))
+    assert "quarterly.pptx" in {f["文件"] for f in rec["files"]}
+    c1 = {c["id"]: c for c in rec["checks"]}["C1"]
+    assert "7 个文件" in c1["detail"], c1
 
 
 def test_every_slide_keeps_its_text_inside_the_slide_and_above_the_confidentiality_line(rendered):

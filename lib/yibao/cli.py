@@ -62,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--kind", type=_csv_list, default=None,
                    help="quarterly,monthly,topic,annual (default: what the period implies)")
     s.add_argument("--topic", nargs="*", default=None, help="topic codes for --kind topic (ADRG, ICD category/chapter)")
-    s.add_argument("--formats", type=_csv_list, default=["html", "docx", "pdf"])
+    s.add_argument("--formats", type=_csv_list, default=["html", "docx", "pdf"],
+                   help="html,docx,pdf,pptx (pptx: the quarterly 发布会 deck; other kinds skip it)")
     s.add_argument("--jobs", type=int, default=1)
     s.add_argument("--engine", default="auto", choices=["auto", "quarto", "builtin"])
     s.add_argument("--out", default="reports")
@@ -75,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-progress", action="store_true")
     s.set_defaults(module="batch.runner")
 
-    s = sub.add_parser("render", help="render an executed notebook to html, docx and pdf (no re-execution)")
+    s = sub.add_parser("render", help="render an executed notebook to html, docx, pdf or pptx (no re-execution)")
     s.add_argument("notebook")
     s.add_argument("--to", type=_csv_list, default=["html", "docx", "pdf"])
     s.add_argument("--engine", default="auto", choices=["auto", "quarto", "builtin"])
