@@ -64,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--institution", nargs="*", default=None,
                    help="fixmedins codes for --kind institution (default: every designated hospital of the region)")
     s.add_argument("--topic", nargs="*", default=None, help="topic codes for --kind topic (ADRG, ICD category/chapter)")
-    s.add_argument("--formats", type=_csv_list, default=["html", "docx", "pdf"])
+    s.add_argument("--formats", type=_csv_list, default=["html", "docx", "pdf"],
+                   help="html,docx,pdf,pptx (pptx: the quarterly 发布会 deck; other kinds skip it)")
     s.add_argument("--jobs", type=int, default=1)
     s.add_argument("--engine", default="auto", choices=["auto", "quarto", "builtin"])
     s.add_argument("--out", default="reports")
@@ -77,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-progress", action="store_true")
     s.set_defaults(module="batch.runner")
 
-    s = sub.add_parser("render", help="render an executed notebook to html, docx and pdf (no re-execution)")
+    s = sub.add_parser("render", help="render an executed notebook to html, docx, pdf or pptx (no re-execution)")
     s.add_argument("notebook")
     s.add_argument("--to", type=_csv_list, default=["html", "docx", "pdf"])
     s.add_argument("--engine", default="auto", choices=["auto", "quarto", "builtin"])
@@ -186,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
 REGION_RX = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,31}")
 TOPIC_RX = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]{0,15}")
 MONTH_RX = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
-FORMATS = ("html", "docx", "pdf")
+FORMATS = ("html", "docx", "pdf", "pptx")  # pptx: the 发布会 deck (quarterly)
 
 
 def check_args(args) -> None:
@@ -234,7 +235,7 @@ def check_args(args) -> None:
         bad = [f for f in fmts if f not in FORMATS]
         if bad:
             raise YibaoError(f"--{opt} {','.join(bad)}: 未知的输出格式（可选 {', '.join(FORMATS)}）"
-                             f"(rule: formats are html, docx, pdf)")
+                             f"(rule: formats are html, docx, pdf, pptx)")
 
 
 def _os_error_line(exc: OSError) -> str:

@@ -141,11 +141,15 @@ def run_due(args) -> int:
     formats = list(getattr(args, "formats", None) or ["html", "docx", "pdf"])
     engine = getattr(args, "engine", "auto") or "auto"
     results = []
-    if runnable:
-        data_dir_arg = data_dir
-        results = batch.run_batch(runnable, data_dir_arg, args.out, formats, engine,
-                                  int(getattr(args, "jobs", 1) or 1), bool(getattr(args, "force", False)),
-                                  progress=not getattr(args, "no_progress", False))
+    # a release with ``deck: true`` also gets the 发布会 slides (pptx); the others the formats asked for
+    decks = {(e["region"], e["kind"], e["period"]) for e in selected if e.get("deck")}
+    with_deck = [j for j in runnable if (j.region, j.kind, j.period) in decks]
+    for jobs, fmts in ((with_deck, formats + [f for f in ("pptx",) if f not in formats]),
+                       ([j for j in runnable if j not in with_deck], formats)):
+        if jobs:
+            results += batch.run_batch(jobs, data_dir, args.out, fmts, engine,
+                                       int(getattr(args, "jobs", 1) or 1), bool(getattr(args, "force", False)),
+                                       progress=not getattr(args, "no_progress", False))
     if failed:
         writer = getattr(batch, "_write_manifests", None)
         if writer:

@@ -36,6 +36,7 @@ from yibao.fsutil import (check_stopped, hold_sigterm, pid_alive, publication_di
                           sigterm_as_interrupt, write_text)
 from yibao.data.periods import Period, PeriodError
 
+DECK_KINDS = ("quarterly",)  # kinds whose notebook emits the 发布会 deck (Report.deck; docs/render.md)
 KIND_NOTEBOOK = {"quarterly": "quarterly", "monthly": "monthly", "annual": "annual"}
 KIND_TITLE = {
     "quarterly": "医保数据季度发布分析报告",
@@ -300,6 +301,8 @@ def _run_job(job: Job, data_dir: str, out: str, formats: list[str], engine: str,
         check_stopped()
         # 2. execute
         params = job_params(job, data_dir, extra_params)
+        if release_date and job.kind in DECK_KINDS:  # 下一步's deadlines count from the documents' date
+            params.setdefault("release_date", release_date)
         if job.kind in ("quarterly", "monthly", "annual"):  # the report shows the 底稿 and findings just written
             params["precomputed"] = str(stage)
         nb_out = stage / f"{job.stem}.ipynb"
@@ -315,7 +318,8 @@ def _run_job(job: Job, data_dir: str, out: str, formats: list[str], engine: str,
         nb = reproducible_notebook(nb, stage)
         nbformat.write(nb, str(nb_out))
         check_stopped()
-        # 3. render
+        # 3. render (the 发布会 deck, pptx, only for the kinds whose notebook emits one)
+        formats = [f for f in formats if f != "pptx" or job.kind in DECK_KINDS]
         if formats:
             from yibao.render import engine as render
             render.render(nb_out, formats=formats, engine=engine, out_dir=stage)

@@ -277,8 +277,10 @@ class Report:
         self._emit({"text/markdown": lab_md, "text/plain": label}, meta)
         return n
 
-    def figure(self, fig, caption: str, note: str | None = None, dpi: int = FIGURE_DPI) -> int:
-        """'图N caption' + the matplotlib figure as a PNG (dpi 200), then the figure is closed; returns N."""
+    def figure(self, fig, caption: str, note: str | None = None, dpi: int = FIGURE_DPI,
+               slide: str | None = None) -> int:
+        """'图N caption' + the matplotlib figure as a PNG (dpi 200), then the figure is closed; returns N.
+        ``slide``: the figure also goes on the 发布会 deck, on a slide with this (short) title."""
         import matplotlib.pyplot as plt
 
         self.n_figure += 1
@@ -294,6 +296,8 @@ class Report:
         note_md = _note(note)
         meta = {"kind": "figure", "number": n, "caption": label, "note": note_md or None,
                 "width_pct": width_pct}
+        if slide:
+            meta["slide"] = _clean(slide)
         self.items.append(dict(meta, png=len(png)))
         b64 = base64.b64encode(png).decode("ascii")
         # the image (JupyterLab shows it at a screen size), then its caption line
@@ -313,6 +317,13 @@ class Report:
         meta = {"kind": "callout", "callout": kind, "title": title, "body": body}
         self.items.append(dict(meta))
         self._emit({"text/markdown": quoted, "text/plain": body}, meta)
+
+    def deck(self, part: str, **data: Any) -> None:
+        """Content for the 发布会 deck (``yibao render --to pptx``), not for the report: an output with no
+        visible text whose metadata carries ``part`` (``key``: a group of key figures, ``explain``: the
+        named institutions, ``next``: 下一步) and its data (plain strings; the renderer escapes them)."""
+        self.items.append({"kind": "deck", "part": part})
+        self._emit({"text/markdown": "", "text/plain": ""}, {"kind": "deck", "part": part, "data": data})
 
     def meta(self, **fields: Any) -> None:
         """Report metadata from inside the notebook (title, subtitle, region_name, period_label,

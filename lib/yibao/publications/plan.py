@@ -48,6 +48,7 @@ KINDS = ("monthly", "quarterly", "annual", "topic")
 KIND_ZH = {"monthly": "月推送", "quarterly": "季发布", "annual": "年通报", "topic": "专题分析"}
 FORM_PUSH, FORM_OFFLINE, FORM_ONLINE, FORM_WRITTEN = "定向推送", "面对面", "线上", "书面"
 FORMS = (FORM_PUSH, FORM_OFFLINE, FORM_ONLINE, FORM_WRITTEN)
+DECK_KINDS = ("quarterly",)        # kinds whose release can carry ``deck: true`` (the 发布会 slides, pptx)
 MONTHLY_DAY = 20                   # after the monthly settlement
 QUARTER_MONTHS = (2, 5, 8, 11)     # the second month of each quarter
 QUARTERLY_DAY = 15
@@ -94,7 +95,8 @@ def schedule(year: int) -> list[dict]:
         data = Period(year, (m - 1) // 3 * 3 + 1, 3).previous()  # the quarter before the one containing m
         out.append({"kind": "quarterly", "period": data.code,
                     "date": working_day(dt.date(year, m, QUARTERLY_DAY)).isoformat(),
-                    "form": FORM_OFFLINE if m in OFFLINE_QUARTER_MONTHS else FORM_ONLINE})
+                    "form": FORM_OFFLINE if m in OFFLINE_QUARTER_MONTHS else FORM_ONLINE,
+                    "deck": True})  # every quarter has a face-to-face release (四(二)): its slides
     out.append({"kind": "annual", "period": str(year - 1),
                 "date": working_day(dt.date(year, *ANNUAL_DATE)).isoformat(), "form": FORM_OFFLINE})
     return out
@@ -332,6 +334,8 @@ def _entry_yaml(e: dict) -> str:
         v = e[k]
         if k in ("period", "date"):
             parts.append(f"{k}: {json.dumps(str(v))}")
+        elif isinstance(v, bool):
+            parts.append(f"{k}: {'true' if v else 'false'}")
         elif isinstance(v, (list, tuple)):
             parts.append(f"{k}: [{', '.join(_s(x) for x in v)}]")
         else:
@@ -348,6 +352,7 @@ def dump_plan(plan: dict) -> str:
         f"{y} --data …` 即按本文件重新生成 plan-{y}.xlsx 和 plan-{y}.md（本文件存在时不会被覆盖）。",
         "# kind: monthly 月推送 | quarterly 季发布 | annual 年通报 | topic 专题分析；period: 数据期间；date: 发布日期；",
         "# form: 定向推送 | 面对面（线下面对面发布活动）| 线上（线上面对面）| 书面；topics: ADRG（DRG地区）或ICD-10类目（DIP地区）。",
+        "# deck: true — 季发布同时生成发布会幻灯片（pptx，面对面发布用）；false 则不生成。",
         "# 规则和依据见 docs/plan.md。`yibao run --plan 本文件 --due YYYY-MM` 运行该月到期的全部发布。",
         f"year: {int(y)}",
     ]
@@ -417,6 +422,11 @@ def load_plan(path) -> dict:
                 entry["lead"] = "" if e.get("lead") is None else str(e.get("lead"))
             elif e.get("form") is not None:
                 entry["form"] = str(e["form"])
+            if "deck" in e:
+                if not isinstance(e["deck"], bool):
+                    raise YibaoError(f"{where}: deck 应为 true 或 false（是否生成发布会幻灯片），收到 {e['deck']!r}")
+                if e["deck"] and kind not in DECK_KINDS:
+                    raise YibaoError(f"{where}: deck: true — 发布会幻灯片目前只有季发布（quarterly）提供")
             rels.append(entry)
         plan["regions"][code] = {"name": str(r.get("name") or code), "pay_method": str(r.get("pay_method") or "").upper(),
                                  "releases": rels}

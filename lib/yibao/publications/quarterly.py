@@ -15,7 +15,7 @@ from yibao.metrics import analysis
 from yibao.metrics.catalogue import SUPPRESS_MIN, SUPPRESSED_MARK
 from yibao import fmt
 from yibao.data.contract import LEVEL_ORDER
-from yibao.publications import services
+from yibao.publications import deck, services
 from yibao.publications.context import Context
 
 SEVERITY_ZH = {"high": "高", "medium": "中", "low": "低"}
@@ -78,6 +78,7 @@ def overview(ctx: Context, rep) -> None:
         f"纳入分析的定点医疗机构{len(h)}家、定点零售药店{n_ph}家；数据来源为医保基金报表和医保信息平台结算数据"
         f"（截至{fmt.date_zh(ctx.period.end - dt.timedelta(days=1))}），退费结算已冲销。"
         f"累计数为{ctx.period.range_label}合计，当期数为{ctx.label}合计。")
+    deck.emit_key_figures(ctx, rep)  # the 发布会 deck's key figures (no visible output)
 
 
 # ---- 一、钱 ----------------------------------------------------------------------------------------
@@ -162,7 +163,7 @@ def trend_chart(ctx: Context, rep) -> None:
     w = w.reset_index()
     cols = [c for c in ("职工医保收入", "职工医保支出", "居民医保收入", "居民医保支出") if c in w.columns]
     fig = charts.trend(w, "month", cols, ylabel="万元", annotate_last=False)
-    rep.figure(fig, f"{ctx.name}近24个月医保基金收支月度趋势",
+    rep.figure(fig, f"{ctx.name}近24个月医保基金收支月度趋势", slide="钱：近24个月基金收支趋势",
                note="职工医保含统筹基金和个人账户。居民医保收入集中在年初到账（按年缴费），月度收支不可直接相减判断结余。")
 
 
@@ -373,7 +374,7 @@ def efficiency(ctx: Context, rep) -> None:
     charts = _charts()
     fig = charts.scatter(h.dropna(subset=["time", "cost"]), "time", "cost", label_col="fixmedins_name",
                          hue_col="lv_group", xlabel="时间消耗指数", ylabel="费用消耗指数", xref=1.0, yref=1.0)
-    rep.figure(fig, f"{ctx.label}各医疗机构时间消耗指数与费用消耗指数",
+    rep.figure(fig, f"{ctx.label}各医疗机构时间消耗指数与费用消耗指数", slide="效：各医疗机构时间、费用消耗指数",
                note="虚线为区域整体水平（=1）；右上方机构住院时间和费用均高于区域同病组平均水平。")
     h = _sort_level(h, "lv_group")
     t = pd.DataFrame({"机构名称": h["fixmedins_name"], "级别": h["lv_group"],
@@ -497,7 +498,8 @@ def peer_indicator(ctx: Context, rep, iid: int) -> None:
     flagged = set(named_hi["fixmedins_name"]) if len(named_hi) else set()
     fig = charts.box_by_level(d, "lv_group", "value", label_col="fixmedins_name", highlight=flagged,
                               ylabel=f"{name}{'（%）' if unit == '%' else ''}")
-    rep.figure(fig, f"{ctx.label}各级别医疗机构{name}分布", note="红色为偏离同级水平或点名提示的机构。")
+    rep.figure(fig, f"{ctx.label}各级别医疗机构{name}分布", note="红色为偏离同级水平或点名提示的机构。",
+               slide=f"错：{name}（分级别）")
 
 
 def base_group_tertiary(ctx: Context, rep) -> None:
@@ -626,6 +628,9 @@ def next_steps(ctx: Context, rep, release_date: str | None = None, explain_days:
                 rows.append({"机构名称": g["fixmedins_name"].iloc[0], "需说明事项": topics,
                              "线索条数": str(len(g)), "截止日期": fmt.date_zh(due)})
             rep.table(pd.DataFrame(rows), "需提交书面说明的机构及事项")
+            rep.deck("explain", due=fmt.date_zh(due), to=f"{ctx.name}医疗保障局",
+                     rows=[{"name": r["机构名称"], "topics": r["需说明事项"].split("；"), "count": r["线索条数"]}
+                           for r in rows])
             n += 1
     default = [
         "**数据质量。**各定点医疗机构要按时、完整上传医保结算清单，提高质控通过率，上传率、质控通过率低于区域平均水平的机构要落实专人负责。",
@@ -635,6 +640,23 @@ def next_steps(ctx: Context, rep, release_date: str | None = None, explain_days:
     for text in (items or []) + default:
         rep.md(f"{n}. {text}")
         n += 1
+    rep.deck("next", items=_deck_next(ctx, rel, due, f, items))
+
+
+def _deck_next(ctx: Context, rel: dt.date, due: dt.date, f, items) -> list[dict]:
+    """下一步 on the deck: the same steps as the report, each with its date."""
+    hm = f[f["severity"].isin(["high", "medium"])] if f is not None and not f.empty else None
+    out = []
+    if hm is not None and len(hm):
+        out.append({"title": "问题线索核查说明", "date": fmt.date_zh(due),
+                    "text": f"{hm['fixmedins_code'].nunique()}家机构向{ctx.name}医疗保障局提交书面说明（必要时附整改措施）"})
+    out += [{"title": "", "date": "", "text": t} for t in (items or [])]
+    out.append({"title": "数据质量", "date": "每月结算后",
+                "text": "按时、完整上传医保结算清单，提高质控通过率；低于区域平均水平的机构落实专人负责"})
+    out.append({"title": "意见反馈", "date": "收到报告后10个工作日内",
+                "text": "对本期发布数据有异议的，通过数据工作组邮箱或书面形式反馈，下期发布时通报采纳情况"})
+    out.append({"title": "下期发布", "date": "", "text": _next_release_text(ctx, rel).rstrip("。")})
+    return out
 
 
 def _next_release_text(ctx: Context, rel: dt.date) -> str:

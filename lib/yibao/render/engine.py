@@ -14,6 +14,9 @@ Two engines, one input (DESIGN.md, "Choices"; docs/render.md):
   compiles the A4 PDF (title page, table of contents, running header, page numbers) with the CJK fonts
   of the ``mplfonts`` package embedded.
 
+``pptx`` is the 发布会 deck (:mod:`yibao.render.deck`): the slides the notebook's sections emitted for it,
+written by pandoc with a reference deck (builtin) or by Quarto's ``pptx`` format (quarto), finished alike.
+
 Publication metadata (title, subtitle, issuer, date, confidentiality …) comes from
 ``nb.metadata["yibao"]`` (set by ``yibao run``) and ``Report.meta`` outputs.
 
@@ -28,8 +31,9 @@ import tempfile
 from pathlib import Path
 
 from yibao.render.builtin import reference_docx, render_docx, render_html, render_pdf, to_markdown
+from yibao.render.deck import render_pptx
 from yibao.render.prepare import FORMATS, RenderError, document_meta, prepare
-from yibao.render.quarto import PROJECT_QUARTO, quarto_project, render_quarto
+from yibao.render.quarto import PROJECT_QUARTO, quarto_project, render_quarto, render_quarto_pptx
 
 __all__ = ["FORMATS", "render", "prepare", "document_meta", "to_markdown", "reference_docx",
            "quarto_project", "engine_for", "RenderError", "PROJECT_QUARTO"]
@@ -45,7 +49,7 @@ def engine_for(engine: str) -> str:
     return engine
 
 
-def render(notebook: str | os.PathLike, formats=FORMATS, engine: str = "auto",
+def render(notebook: str | os.PathLike, formats=("html", "docx", "pdf"), engine: str = "auto",
            out_dir: str | os.PathLike | None = None) -> dict[str, Path]:
     """Render an executed notebook to ``<out_dir>/<stem>.{html,docx,pdf}``; returns {format: path}.
     Each file appears atomically; the notebook is never executed."""
@@ -69,14 +73,22 @@ def render(notebook: str | os.PathLike, formats=FORMATS, engine: str = "auto",
     eng = engine_for(engine)
     with tempfile.TemporaryDirectory(prefix=".render-", dir=out_dir) as tmp:
         work = Path(tmp)
-        if eng == "quarto":
-            return render_quarto(nb, meta, work, notebook.stem, formats, out_dir)
         done = {}
-        for fmt in formats:
-            target = out_dir / f"{notebook.stem}.{fmt}"
-            {"html": render_html, "docx": render_docx, "pdf": render_pdf}[fmt](nb, meta, work, target)
-            done[fmt] = target
-        return done
+        docs = [f for f in formats if f != "pptx"]
+        if eng == "quarto" and docs:
+            done.update(render_quarto(nb, meta, work, notebook.stem, docs, out_dir))
+        elif docs:
+            for fmt in docs:
+                target = out_dir / f"{notebook.stem}.{fmt}"
+                {"html": render_html, "docx": render_docx, "pdf": render_pdf}[fmt](nb, meta, work, target)
+                done[fmt] = target
+        if "pptx" in formats:  # the 发布会 deck, from the deck outputs of the same executed notebook
+            target = out_dir / f"{notebook.stem}.pptx"
+            deck_work = work / "deck"
+            deck_work.mkdir()
+            (render_quarto_pptx if eng == "quarto" else render_pptx)(raw_nb, meta, deck_work, target)
+            done["pptx"] = target
+        return {f: done[f] for f in formats}
 
 
 def run_cli(args) -> int:

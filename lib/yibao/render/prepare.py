@@ -10,7 +10,7 @@ from pathlib import Path
 
 from yibao.errors import YibaoError
 
-FORMATS = ("html", "docx", "pdf")
+FORMATS = ("html", "docx", "pdf", "pptx")  # pptx: the 发布会 deck (render/deck.py)
 RESOURCES = Path(__file__).resolve().parent / "resources"
 DEFAULT_CONFIDENTIALITY = "数据仅限本统筹地区定点医药机构内部使用，不得对外传播"
 #: cells with these tags never reach a report (papermill's parameter cells; Quarto's / JupyterLab's remove tags)

@@ -164,3 +164,34 @@ def render_quarto(nb, meta: dict, work: Path, stem: str, formats, out_dir: Path)
             shutil.copy(produced, tmp)
         done[fmt] = target
     return done
+
+
+def render_quarto_pptx(raw_nb, meta: dict, work: Path, target: Path) -> None:
+    """The 发布会 deck through Quarto's ``pptx`` format: the same slide Markdown as the builtin route
+    (:func:`yibao.render.deck.deck_markdown`) with the title slide in its front matter and the reference deck
+    as ``reference-doc``; Quarto does not execute a ``.md`` file. Then :func:`yibao.render.deck.finish`."""
+    import yaml
+
+    from yibao.render import deck
+
+    quarto = shutil.which("quarto")
+    if not quarto:
+        raise RenderError("--engine quarto：PATH 中没有 quarto（conda install -c conda-forge quarto，或改用 --engine builtin）")
+    content = deck.deck_content(raw_nb)
+    body = deck.deck_markdown(content, work / "assets-deck")
+    ref = deck.reference_pptx(work / "reference.pptx")
+    front = dict(deck.deck_meta(meta))
+    front["date"] = str(meta["date"])[:10]  # Quarto parses the date; date-format writes it 2026年11月16日
+    front["date-format"] = "YYYY[年]M[月]D[日]"
+    front["format"] = {"pptx": {"reference-doc": ref.name, "slide-level": 2}}
+    (work / "_quarto.yml").write_text(
+        yaml.safe_dump({"project": {"type": "default"}}, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    src = work / "deck.md"
+    src.write_text("---\n" + yaml.safe_dump(front, allow_unicode=True, sort_keys=False) + "---\n\n" + body,
+                   encoding="utf-8")
+    proc = subprocess.run([quarto, "render", src.name, "--to", "pptx"], cwd=work, capture_output=True, text=True)
+    produced = work / "deck.pptx"
+    if proc.returncode != 0 or not produced.exists():
+        raise RenderError(f"quarto render --to pptx 失败：{(proc.stderr or proc.stdout).strip()[-800:]}")
+    deck.finish(produced, meta, deck.key_titles(content))
+    deck.write_stable(produced, meta, target)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-SCANNED_SUFFIXES = (".html", ".htm", ".docx", ".pdf", ".csv", ".xlsx", ".ipynb", ".md", ".txt", ".json")
+SCANNED_SUFFIXES = (".html", ".htm", ".docx", ".pdf", ".pptx", ".csv", ".xlsx", ".ipynb", ".md", ".txt", ".json")
 
 
 @dataclass
@@ -85,6 +85,21 @@ def parse_html(path: Path) -> _HTMLText:
     return p
 
 
+def pptx_text(path: Path) -> str:
+    """The text of every slide of a deck (the 发布会 pptx), one line per paragraph, slides in order."""
+    import zipfile
+    from xml.etree import ElementTree as ET
+    a = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
+    with zipfile.ZipFile(path) as z:
+        names = sorted((n for n in z.namelist() if re.fullmatch(r"ppt/slides/slide\d+\.xml", n)),
+                       key=lambda n: int(re.sub(r"\D", "", n)))
+        lines = []
+        for n in names:
+            root = ET.fromstring(z.read(n))
+            lines += ["".join(t.text or "" for t in para.iter(f"{a}t")) for para in root.iter(f"{a}p")]
+    return "\n".join(lines)
+
+
 def docx_text(path: Path) -> str:
     import docx
     d = docx.Document(str(path))
@@ -150,6 +165,8 @@ def read_output(path: Path) -> ScannedFile:
         return ScannedFile(path, docx_text(path))
     if s == ".pdf":
         return ScannedFile(path, pdf_text(path))
+    if s == ".pptx":
+        return ScannedFile(path, pptx_text(path))
     if s == ".csv":
         cells = _csv_cells(path)
         return ScannedFile(path, "\n".join(cells), cells)
