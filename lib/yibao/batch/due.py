@@ -145,7 +145,8 @@ def run_due(args) -> int:
         data_dir_arg = data_dir
         results = batch.run_batch(runnable, data_dir_arg, args.out, formats, engine,
                                   int(getattr(args, "jobs", 1) or 1), bool(getattr(args, "force", False)),
-                                  progress=not getattr(args, "no_progress", False))
+                                  progress=not getattr(args, "no_progress", False),
+                                  scheduler=getattr(args, "scheduler", None))
     if failed:
         writer = getattr(batch, "_write_manifests", None)
         if writer:
