@@ -46,7 +46,7 @@ def run_tasks(address: str, calls: list[tuple[str, Callable, tuple]], on_done: C
     try:
         futs = {client.submit(fn, *args, key=key, pure=False): i for i, (key, fn, args) in enumerate(calls)}
         try:
-            for fut in as_completed(list(futs)):
+            for fut in as_completed(list(futs), loop=client.loop):
                 try:
                     result, error = fut.result(), None
                 except Exception as exc:  # noqa: BLE001 - reported by the caller, the others go on
