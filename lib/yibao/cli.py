@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("synth", help="generate a synthetic contract dataset with planted anomalies")
     s.add_argument("--out", required=True, help="dataset directory to write")
-    s.add_argument("--scale", default="small", choices=["tiny", "small", "medium", "large"])
+    s.add_argument("--scale", default="small", choices=["tiny", "small", "medium", "large", "province"])
     s.add_argument("--seed", type=int, default=1)
     s.add_argument("--clean", action="store_true", help="plant no anomalies (for false-alarm checks)")
     s.set_defaults(module="synth.generate")

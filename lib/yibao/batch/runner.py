@@ -313,14 +313,8 @@ def _run_job(job: Job, data_dir: str, out: str, formats: list[str], engine: str,
     pub.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f"{STAGE_PREFIX}{os.getpid()}-{job.stem}-", dir=pub.parent))
     try:
-        # 1. the 数据底稿 and findings (files other tools read), written into the staging area
-        from yibao.findings import engine as findings
-        from yibao.metrics import outputs
-        outputs.write_outputs(data_dir, job.region, job.period, stage / "_out")
-        findings.write_findings(data_dir, job.region, job.period, stage / "_out")
-        for f in sorted(publication_dir(stage / "_out", job.period, job.region).iterdir()):
-            shutil.move(str(f), stage / f.name)
-        shutil.rmtree(stage / "_out", ignore_errors=True)
+        # 1. the 数据底稿 and findings (files other tools read) and the aggregates the notebook reads
+        write_precomputed(job, data_dir, stage)
         check_stopped()
         # 2. execute
         params = job_params(job, data_dir, extra_params)
@@ -372,6 +366,21 @@ def _run_job(job: Job, data_dir: str, out: str, formats: list[str], engine: str,
                          round(time.time() - t0, 2), [], detail, worker_name())
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def write_precomputed(job: Job, data_dir: Path, stage: Path) -> None:
+    """A job's data step, into its staging directory: indicators.csv, digao.xlsx, checks.csv, findings.csv and
+    commendations.csv (published), and the region-period aggregates the notebook's sections read instead of
+    recomputing them (``.aggregates/``, not published; :mod:`yibao.metrics.aggregates`)."""
+    from yibao.findings import engine as findings
+    from yibao.metrics import aggregates, outputs, shared
+    outputs.write_outputs(data_dir, job.region, job.period, stage / "_out")
+    findings.write_findings(data_dir, job.region, job.period, stage / "_out")
+    for f in sorted(publication_dir(stage / "_out", job.period, job.region).iterdir()):
+        shutil.move(str(f), stage / f.name)
+    shutil.rmtree(stage / "_out", ignore_errors=True)
+    if job.kind in aggregates.KIND_ANALYSES:
+        aggregates.write(data_dir, job.region, job.period, job.kind, stage / shared.STORE_DIR)
 
 
 def reproducible_notebook(nb, stage: Path):
