@@ -89,3 +89,23 @@ def test_the_notebook_with_the_store_publishes_exactly_what_it_computes_without(
     a, b = _outputs(with_store), _outputs(without)
     assert sum(len(x) for x in a) > 20
     assert a == b
+
+
+def test_a_batch_computes_a_region_periods_aggregates_once(data, tmp_path):
+    """Two jobs of one region and period (two kinds) share one store under OUT/P/.aggregates: the second
+    job computes nothing its kind shares with the first, and both stages link to the same store."""
+    root = tmp_path / "out" / PERIOD / ".aggregates"
+    s1, s2 = tmp_path / "s1", tmp_path / "s2"
+    s1.mkdir()
+    s2.mkdir()
+    runner.write_precomputed(runner.Job(REGION, PERIOD, "quarterly"), data, s1, root)
+    files = {p.name: p.stat().st_mtime_ns for p in (s1 / shared.STORE_DIR).glob("*.parquet")}
+    runner.write_precomputed(runner.Job(REGION, PERIOD, "annual"), data, s2, root)
+    assert (s1 / shared.STORE_DIR).is_symlink() and (s2 / shared.STORE_DIR).is_symlink()
+    assert (s1 / shared.STORE_DIR).resolve() == (s2 / shared.STORE_DIR).resolve()
+    after = {p.name: p.stat().st_mtime_ns for p in (s2 / shared.STORE_DIR).glob("*.parquet")}
+    assert after == files  # budget_execution (the annual kind's table) was already there: nothing rewritten
+    assert len(list((root / REGION).iterdir())) == 2  # the store and its lock
+    shutil.rmtree(s1)
+    assert (root / REGION).is_dir() and after == {p.name: p.stat().st_mtime_ns
+                                                  for p in next(d for d in (root / REGION).iterdir() if d.is_dir()).glob("*.parquet")}

@@ -98,7 +98,7 @@ def _files(out: Path) -> dict[str, bytes]:
     root = out / "2026Q3"
     files = {}
     for p in sorted(root.rglob("*")):
-        if not p.is_file() or p.name in ("manifest.json", ".manifest.lock", *REVIEW) or ".jobs" in p.parts:
+        if not p.is_file() or p.name in ("manifest.json", ".manifest.lock", *REVIEW) or {".jobs", ".aggregates"} & set(p.parts):
             continue
         if p.name == "review.json":
             files[p.relative_to(root).as_posix()] = json.dumps(

@@ -314,7 +314,7 @@ def _run_job(job: Job, data_dir: str, out: str, formats: list[str], engine: str,
     stage = Path(tempfile.mkdtemp(prefix=f"{STAGE_PREFIX}{os.getpid()}-{job.stem}-", dir=pub.parent))
     try:
         # 1. the 数据底稿 and findings (files other tools read) and the aggregates the notebook reads
-        write_precomputed(job, data_dir, stage)
+        write_precomputed(job, data_dir, stage, pub.parent / shared_aggregates_dir())
         check_stopped()
         # 2. execute
         params = job_params(job, data_dir, extra_params)
@@ -368,10 +368,18 @@ def _run_job(job: Job, data_dir: str, out: str, formats: list[str], engine: str,
         shutil.rmtree(stage, ignore_errors=True)
 
 
-def write_precomputed(job: Job, data_dir: Path, stage: Path) -> None:
+def shared_aggregates_dir() -> str:
+    """Where a batch keeps the region-period aggregates its jobs share: ``OUT/P/.aggregates/``."""
+    from yibao.metrics.shared import STORE_DIR
+    return STORE_DIR
+
+
+def write_precomputed(job: Job, data_dir: Path, stage: Path, shared_root: Path | None = None) -> None:
     """A job's data step, into its staging directory: indicators.csv, digao.xlsx, checks.csv, findings.csv and
     commendations.csv (published), and the region-period aggregates the notebook's sections read instead of
-    recomputing them (``.aggregates/``, not published; :mod:`yibao.metrics.aggregates`)."""
+    recomputing them (``.aggregates/``, not published; :mod:`yibao.metrics.aggregates`). With ``shared_root``
+    (``OUT/P/.aggregates``) the aggregates are computed once per region and period for the whole batch and
+    ``.aggregates`` links to them."""
     from yibao.findings import engine as findings
     from yibao.metrics import aggregates, outputs, shared
     outputs.write_outputs(data_dir, job.region, job.period, stage / "_out")
@@ -379,8 +387,13 @@ def write_precomputed(job: Job, data_dir: Path, stage: Path) -> None:
     for f in sorted(publication_dir(stage / "_out", job.period, job.region).iterdir()):
         shutil.move(str(f), stage / f.name)
     shutil.rmtree(stage / "_out", ignore_errors=True)
-    if job.kind in aggregates.KIND_ANALYSES:
+    if job.kind not in aggregates.KIND_ANALYSES:
+        return
+    if shared_root is None:
         aggregates.write(data_dir, job.region, job.period, job.kind, stage / shared.STORE_DIR)
+    else:
+        store = aggregates.shared_store(data_dir, job.region, job.period, job.kind, shared_root)
+        (stage / shared.STORE_DIR).symlink_to(store.resolve(), target_is_directory=True)
 
 
 def reproducible_notebook(nb, stage: Path):
