@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("synth", help="generate a synthetic contract dataset with planted anomalies")
     s.add_argument("--out", required=True, help="dataset directory to write")
-    s.add_argument("--scale", default="small", choices=["tiny", "small", "medium", "large"])
+    s.add_argument("--scale", default="small", choices=["tiny", "small", "medium", "large", "province"])
     s.add_argument("--seed", type=int, default=1)
     s.add_argument("--clean", action="store_true", help="plant no anomalies (for false-alarm checks)")
     s.set_defaults(module="synth.generate")
@@ -40,6 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--data", required=True)
     s.add_argument("--max-rows", type=int, default=5, help="example rows listed per problem")
     s.set_defaults(module="data.validate")
+
+    s = sub.add_parser("ingest", help="raw exports -> Parquet partitioned by poolarea_no and month, validated once")
+    s.add_argument("--from", dest="raw", required=True, metavar="RAW", help="raw dataset directory (CSV / xlsx / Parquet)")
+    s.add_argument("--to", dest="dest", required=True, metavar="DIR", help="new dataset directory to write")
+    s.set_defaults(module="data.ingest")
 
     s = sub.add_parser("indicators", help="compute the 49-indicator 数据底稿: indicators.csv, digao.xlsx, checks.csv")
     s.add_argument("--data", required=True)
@@ -76,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="YYYY-MM-DD: the documents' date and every timestamp inside them (default today); the "
                         "same inputs and release date give byte-identical outputs")
     s.add_argument("--no-progress", action="store_true")
+    s.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="tcp://HOST:PORT of a Dask scheduler: run the jobs on its workers (docs/scale.md); "
+                        "default: a local pool of --jobs processes")
     s.set_defaults(module="batch.runner")
 
     s = sub.add_parser("render", help="render an executed notebook to html, docx, pdf or pptx (no re-execution)")

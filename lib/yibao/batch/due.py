@@ -149,7 +149,8 @@ def run_due(args) -> int:
         if jobs:
             results += batch.run_batch(jobs, data_dir, args.out, fmts, engine,
                                        int(getattr(args, "jobs", 1) or 1), bool(getattr(args, "force", False)),
-                                       progress=not getattr(args, "no_progress", False))
+                                       progress=not getattr(args, "no_progress", False),
+                                       scheduler=getattr(args, "scheduler", None))
     if failed:
         writer = getattr(batch, "_write_manifests", None)
         if writer:

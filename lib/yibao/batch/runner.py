@@ -88,6 +88,7 @@ class JobResult:
     seconds: float
     files: list[dict] = field(default_factory=list)
     error: str | None = None
+    worker: str | None = None  # who built it: a Dask worker's address, else host:pid of the local process
 
 
 STAGE_PREFIX = ".stage-"
@@ -198,6 +199,29 @@ def job_params(job: Job, data_dir: Path, extra: dict | None = None) -> dict:
     return params
 
 
+def worker_name() -> str:
+    """The worker running this code: the Dask worker's address on a cluster, else ``host:pid``."""
+    import socket
+    from yibao.batch import cluster
+    return cluster.here() or f"{socket.gethostname()}:{os.getpid()}"
+
+
+def run_job_on_worker(job: Job, data_dir: str, out: str, formats: list[str], engine: str, key: str,
+                      extra_params: dict | None, release_date: str | None, code_fp: str) -> JobResult:
+    """One job as a Dask task (``--scheduler``): the local path (:func:`_run_job`) after checking that the
+    worker runs the client's code and sees the dataset (shared storage, same path)."""
+    def refuse(why: str) -> JobResult:
+        return JobResult(job.name, job.region, job.kind, job.period, job.topic, "failed", 0.0, [], why,
+                         worker_name())
+    if _code_fingerprint() != code_fp:  # a worker with other code would publish other bytes
+        return refuse(f"worker {worker_name()} 运行的 yibao 代码与提交端不同，请在所有节点安装同一版本 "
+                      f"(rule: one code version per batch)")
+    if not Path(data_dir).is_dir():
+        return refuse(f"worker {worker_name()} 看不到数据目录 {data_dir}（数据与输出须在共享存储上，各节点路径相同）"
+                      f"(rule: shared storage)")
+    return _run_job(job, data_dir, out, formats, engine, key, extra_params, release_date)
+
+
 def _error_line(exc: BaseException) -> str:
     name = type(exc).__name__
     if name == "PapermillExecutionError":
@@ -290,14 +314,8 @@ def _run_job(job: Job, data_dir: str, out: str, formats: list[str], engine: str,
     pub.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f"{STAGE_PREFIX}{os.getpid()}-{job.stem}-", dir=pub.parent))
     try:
-        # 1. the 数据底稿 and findings (files other tools read), written into the staging area
-        from yibao.findings import engine as findings
-        from yibao.metrics import outputs
-        outputs.write_outputs(data_dir, job.region, job.period, stage / "_out")
-        findings.write_findings(data_dir, job.region, job.period, stage / "_out")
-        for f in sorted(publication_dir(stage / "_out", job.period, job.region).iterdir()):
-            shutil.move(str(f), stage / f.name)
-        shutil.rmtree(stage / "_out", ignore_errors=True)
+        # 1. the 数据底稿 and findings (files other tools read) and the aggregates the notebook reads
+        write_precomputed(job, data_dir, stage, pub.parent / shared_aggregates_dir())
         check_stopped()
         # 2. execute
         params = job_params(job, data_dir, extra_params)
@@ -338,19 +356,48 @@ def _run_job(job: Job, data_dir: str, out: str, formats: list[str], engine: str,
                 files.append({"path": f"{job.region}/{f.name}", "sha256": sha256(pub / f.name)})
         stamp = pub / ".jobs" / f"{job.stem}.json"
         stamp.parent.mkdir(exist_ok=True)
+        worker = worker_name()
         write_text(stamp, json.dumps({"key": key, "files": [f["path"].split("/", 1)[1] for f in files],
-                                      "sha256": {f["path"].split("/", 1)[1]: f["sha256"] for f in files}},
-                                     ensure_ascii=False, indent=1))
+                                      "sha256": {f["path"].split("/", 1)[1]: f["sha256"] for f in files},
+                                      "worker": worker}, ensure_ascii=False, indent=1))
         return JobResult(job.name, job.region, job.kind, job.period, job.topic, "ok", round(time.time() - t0, 2),
-                         files)
+                         files, worker=worker)
     except Exception as exc:  # noqa: BLE001 - a failing region is reported, the others go on
         detail = _error_line(exc)
         if os.environ.get("YIBAO_DEBUG"):
             traceback.print_exc()
         return JobResult(job.name, job.region, job.kind, job.period, job.topic, "failed",
-                         round(time.time() - t0, 2), [], detail)
+                         round(time.time() - t0, 2), [], detail, worker_name())
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def shared_aggregates_dir() -> str:
+    """Where a batch keeps the region-period aggregates its jobs share: ``OUT/P/.aggregates/``."""
+    from yibao.metrics.shared import STORE_DIR
+    return STORE_DIR
+
+
+def write_precomputed(job: Job, data_dir: Path, stage: Path, shared_root: Path | None = None) -> None:
+    """A job's data step, into its staging directory: indicators.csv, digao.xlsx, checks.csv, findings.csv and
+    commendations.csv (published), and the region-period aggregates the notebook's sections read instead of
+    recomputing them (``.aggregates/``, not published; :mod:`yibao.metrics.aggregates`). With ``shared_root``
+    (``OUT/P/.aggregates``) the aggregates are computed once per region and period for the whole batch and
+    ``.aggregates`` links to them."""
+    from yibao.findings import engine as findings
+    from yibao.metrics import aggregates, outputs, shared
+    outputs.write_outputs(data_dir, job.region, job.period, stage / "_out")
+    findings.write_findings(data_dir, job.region, job.period, stage / "_out")
+    for f in sorted(publication_dir(stage / "_out", job.period, job.region).iterdir()):
+        shutil.move(str(f), stage / f.name)
+    shutil.rmtree(stage / "_out", ignore_errors=True)
+    if job.kind not in aggregates.KIND_ANALYSES:
+        return
+    if shared_root is None:
+        aggregates.write(data_dir, job.region, job.period, job.kind, stage / shared.STORE_DIR)
+    else:
+        store = aggregates.shared_store(data_dir, job.region, job.period, job.kind, shared_root)
+        (stage / shared.STORE_DIR).symlink_to(store.resolve(), target_is_directory=True)
 
 
 def reproducible_notebook(nb, stage: Path):
@@ -409,15 +456,18 @@ def _skippable(job: Job, out: str, key: str) -> JobResult | None:
         if recorded.get(name) != digest:  # truncated, edited or replaced since the run: rebuild
             return None
         files.append({"path": f"{job.region}/{name}", "sha256": digest})
-    return JobResult(job.name, job.region, job.kind, job.period, job.topic, "skipped", 0.0, files)
+    return JobResult(job.name, job.region, job.kind, job.period, job.topic, "skipped", 0.0, files,
+                     worker=info.get("worker"))  # who built the files that stand
 
 
 # ---- the batch ---------------------------------------------------------------------------------
 
 def run_batch(jobs: list[Job], data_dir: Path, out: str, formats: list[str], engine: str = "auto",
               n_jobs: int = 1, force: bool = False, progress: bool = True,
-              extra_params: dict | None = None, release_date: str | None = None) -> list[JobResult]:
-    """Run jobs with a bounded pool of processes; returns one result per job and updates manifests.
+              extra_params: dict | None = None, release_date: str | None = None,
+              scheduler: str | None = None) -> list[JobResult]:
+    """Run jobs with a bounded pool of processes — or on the Dask cluster at ``scheduler``
+    (:mod:`yibao.batch.cluster`); returns one result per job and updates manifests.
     ``release_date`` (``YYYY-MM-DD``, default today) dates the documents and every timestamp inside them."""
     for period in sorted({j.period for j in jobs}):
         remove_leftovers(Path(out) / period)
@@ -444,7 +494,10 @@ def run_batch(jobs: list[Job], data_dir: Path, out: str, formats: list[str], eng
         from tqdm import tqdm
         bar = tqdm(total=len(todo), desc="yibao run", unit="job", file=sys.stderr)
     try:
-        if n_jobs <= 1 or len(todo) <= 1:
+        if scheduler and todo:
+            _run_on_cluster(scheduler, todo, data_dir, out, formats, engine, extra_params, release_date, code_fp,
+                            results, bar)
+        elif n_jobs <= 1 or len(todo) <= 1:
             for job, key in todo:
                 check_stopped()
                 if bar:
@@ -497,6 +550,27 @@ def run_batch(jobs: list[Job], data_dir: Path, out: str, formats: list[str], eng
     order = {j.name: i for i, j in enumerate(jobs)}
     results.sort(key=lambda r: order.get(r.job, 1 << 30))
     return results
+
+
+def _run_on_cluster(scheduler: str, todo: list[tuple[Job, str]], data_dir: Path, out: str, formats: list[str],
+                    engine: str, extra_params: dict | None, release_date: str | None, code_fp: str,
+                    results: list[JobResult], bar) -> None:
+    """The jobs as Dask tasks (one per job, named after it); each result is recorded as it arrives."""
+    from yibao.batch import cluster
+    data, dest = str(Path(data_dir).resolve()), str(Path(out).resolve())
+    calls = [(f"yibao-{job.period}-{job.name.replace('/', '-')}-{key[:12]}", run_job_on_worker,
+              (job, data, dest, formats, engine, key, extra_params, release_date, code_fp)) for job, key in todo]
+
+    def done(i: int, result: JobResult | None, error: BaseException | None) -> None:
+        job = todo[i][0]
+        if result is None:  # lost with its workers too often, or the task could not run
+            result = JobResult(job.name, job.region, job.kind, job.period, job.topic, "failed", 0.0, [],
+                               _error_line(error))
+        results.append(result)
+        if bar:
+            bar.set_postfix_str(job.name)
+            bar.update(1)
+    cluster.run_tasks(scheduler, calls, done)
 
 
 def _write_manifests(results: list[JobResult], out: str, engine: str, formats: list[str]) -> None:
@@ -555,7 +629,8 @@ def run_cli(args) -> int:
     require_valid(data_dir, regions=sorted({j.region for j in jobs}), period=args.period)
     print_warnings(warnings)
     results = run_batch(jobs, data_dir, out, args.formats, args.engine, args.jobs, args.force,
-                        progress=not args.no_progress, release_date=getattr(args, "release_date", None))
+                        progress=not args.no_progress, release_date=getattr(args, "release_date", None),
+                        scheduler=getattr(args, "scheduler", None))
     return report_results(results, out)
 
 

@@ -38,9 +38,41 @@ def fingerprint(data_dir: str | os.PathLike) -> str:
     h = hashlib.sha256(json.dumps([str(d.resolve()), items]).encode("utf-8"))
     here = Path(__file__).resolve().parent
     for name in ("validate.py", "validate_checks.py", "validate_rules.py", "contract.py", "warehouse.py",
-                 "load.py", "gate.py"):
+                 "load.py", "gate.py", "ingest.py"):
         h.update((here / name).read_bytes())
     return h.hexdigest()[:32]
+
+
+def files_fingerprint(data_dir: str | os.PathLike) -> list:
+    """Every file of a dataset but the ingest marker: relative path, size, mtime (ns)."""
+    from yibao.data.load import INGEST_MARKER
+    d = Path(data_dir)
+    out = []
+    for path in sorted(d.rglob("*")):
+        if path.is_file() and path.name != INGEST_MARKER:
+            st = path.stat()
+            out.append([path.relative_to(d).as_posix(), st.st_size, st.st_mtime_ns])
+    return out
+
+
+def ingest_verdict(data_dir: str | os.PathLike) -> list | None:
+    """The warnings that ``yibao ingest`` recorded when it validated the dataset's source, as long as the
+    dataset's files are exactly those it wrote (path, size, mtime); None otherwise (the gate then validates
+    as for any dataset). A dataset is validated once, when it is ingested (docs/scale.md)."""
+    from yibao.data.load import INGEST_FORMAT, INGEST_MARKER
+    from yibao.data.validate import Problem
+    path = Path(data_dir) / INGEST_MARKER
+    if not path.is_file():
+        return None
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+        if info.get("format") != INGEST_FORMAT or not (info.get("validation") or {}).get("passed"):
+            return None
+        if info.get("files") != files_fingerprint(data_dir):
+            return None
+        return [Problem(**p) for p in info["validation"]["warnings"]]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
 
 
 def _cache_file(key: str) -> Path | None:
@@ -64,6 +96,10 @@ def validated(data_dir: str | os.PathLike) -> list:
     key = fingerprint(d)
     if key in _MEMO:
         return _MEMO[key]
+    trusted = ingest_verdict(d)
+    if trusted is not None:
+        _MEMO[key] = trusted
+        return trusted
     cache = _cache_file(key)
     if cache is not None and cache.exists():
         try:
@@ -101,6 +137,9 @@ def cached_warnings(data_dir: str | os.PathLike) -> list | None:
         return None
     if key in _MEMO:
         return _MEMO[key]
+    trusted = ingest_verdict(data_dir)
+    if trusted is not None:
+        return trusted
     cache = _cache_file(key)
     if cache is None or not cache.exists():
         return None

@@ -27,6 +27,8 @@ from yibao.errors import DataError
 from yibao.fsutil import pid_alive
 
 FORMATS = ("parquet", "csv", "xlsx")
+INGEST_MARKER = "_ingest.json"  # written by ``yibao ingest`` (yibao.data.ingest) beside the tables it wrote
+INGEST_FORMAT = "yibao.ingest/1"
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,21 @@ def find_source(data_dir: str | os.PathLike, table: str) -> Source | None:
         names = ", ".join(c.display for c in candidates)
         raise DataError(f"{d}: 表 {table} 有多个文件 ({names})；每张表只能有一个文件或目录 (rule: one entry per table)")
     return candidates[0] if candidates else None
+
+
+def ingest_layout(data_dir: str | os.PathLike) -> dict:
+    """The partition keys of the tables of a dataset written by ``yibao ingest`` ({table: [key, …]}),
+    read from its marker file; {} for any other dataset (its partition directories, if any, are only
+    a way of storing files: nothing is derived from their names)."""
+    import json
+    path = Path(data_dir) / INGEST_MARKER
+    if not path.is_file():
+        return {}
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+        return {str(t): [str(k) for k in keys] for t, keys in (info.get("partitions") or {}).items()}
+    except (OSError, ValueError, AttributeError, TypeError):
+        raise DataError(f"{path}: 无法读取 ingest 标记文件 (rule: {INGEST_MARKER} as written by yibao ingest)") from None
 
 
 def detect_encoding(path: Path, sample: int = 1 << 20) -> str:

@@ -178,7 +178,8 @@ class _Validator:
                          ("poolarea", self.unknown_poolarea), ("reversals", self.reversals),
                          ("setl amounts", self.setl_amounts), ("setl_list", self.setl_list_checks),
                          ("group codes", self.group_codes), ("special_case", self.special_case_checks),
-                         ("catalogues", self.catalogue_coverage), ("months", self.month_gaps)):
+                         ("catalogues", self.catalogue_coverage), ("months", self.month_gaps),
+                         ("partitions", self.partitions)):
             self.safe("", name, fn)
         self.safe("", "row checks", self.flush)
 
@@ -480,6 +481,29 @@ class _Validator:
                     "统筹区编号不在 poolarea 中 / unknown poolarea_no (not in poolarea)", "unknown_poolarea",
                     values=True)
 
+    def partitions(self) -> None:
+        """A ``yibao ingest`` dataset: every row sits in the partition of its region and month (the warehouse
+        reads ``month`` from the partition and skips other partitions on it)."""
+        def key(col: str, k: str) -> str:
+            return f"regexp_extract({col}, '/{k}=([^/]+)/', 1)"
+        if self.wh.part("setl", "month") and self.cols("setl", "setl_time"):
+            self.rows_problem(
+                "setl", "setl_time",
+                f"SELECT _file, _row, setl_id AS _v FROM chk_setl "
+                f"WHERE {key('_file', 'month')} IS DISTINCT FROM strftime(setl_time, '%Y-%m')",
+                "分区月份与结算时间不一致 / row in the wrong month partition (month = the month of setl_time)",
+                "partition_mismatch", values=True)
+        keys = [k for k in ("poolarea_no", "month") if self.wh.part("setl_list", k)]
+        if keys and self.cols("setl_list", "setl_id") and self.cols("setl", "setl_id", "poolarea_no", "setl_time"):
+            theirs = {"poolarea_no": "s.poolarea_no", "month": "strftime(s.setl_time, '%Y-%m')"}
+            differ = " OR ".join(f"{key('l._file', k)} IS DISTINCT FROM {theirs[k]}" for k in keys)
+            self.rows_problem(
+                "setl_list", ", ".join(keys),
+                f"SELECT l._file, l._row, l.setl_id AS _v FROM chk_setl_list l JOIN chk_setl s "
+                f"ON s.setl_id = l.setl_id WHERE {differ}",
+                "清单所在分区与其结算的统筹区、月份不一致 / list row in another partition than its settlement",
+                "partition_mismatch", values=True)
+
     def reversals(self) -> None:
         if not self.cols("setl", "setl_id", "refd_setl_flag"):
             return
@@ -502,6 +526,14 @@ class _Validator:
             _known("chk_setl", "setl_id", "SELECT init_setl_id FROM chk_setl WHERE refd_setl_flag = '1'") + ")",
             "原结算ID 不是已有的 setl_id，退费指向不存在的结算 / reversal points nowhere: init_setl_id is not an "
             "existing setl_id", "reversal_unknown_init", values=True)
+        if "poolarea_no" in self.present["setl"]:  # netting matches a reversal within its region (warehouse)
+            self.rows_problem(
+                "setl", "poolarea_no",
+                "SELECT r._file, r._row, r.setl_id || ': ' || r.poolarea_no || ' ≠ ' || o.poolarea_no AS _v "
+                "FROM chk_setl r JOIN chk_setl o ON o.setl_id = r.init_setl_id "
+                "WHERE r.refd_setl_flag = '1' AND r.poolarea_no <> o.poolarea_no",
+                "退费行的就医地统筹区与原结算不一致 / a reversal's poolarea_no differs from the settlement it reverses",
+                "reversal_region_mismatch", values=True)
         self.rows_problem(
             "setl", "init_setl_id",
             "SELECT _file, _row, init_setl_id AS _v FROM chk_setl WHERE coalesce(refd_setl_flag, '0') <> '1' "

@@ -11,7 +11,8 @@ Derived views (the contract's Definitions):
 ``setl``       every settlement row, typed (reversals included)
 ``setl_all``   ``setl`` with derived columns
 ``setl_net``   netted settlements: reversal rows and the settlements they reverse count as nothing
-               (``refd_setl_flag = '1'`` rows and every setl_id named by one in ``init_setl_id``).
+               (``refd_setl_flag = '1'`` rows and every setl_id named by one in ``init_setl_id``, a reversal
+               being matched within its own region: ``setl_reversed``).
                Derived columns: ``cls`` ('门诊类' for med_type 11/14/51, '住院类' for 2x and 52,
                '药店' for 41, else '其他'), ``is_ip``, ``is_op``, ``is_local``
                (``insu_admdvs = poolarea_no``), ``month`` (``YYYY-MM`` of ``setl_time``)
@@ -39,7 +40,7 @@ import pandas as pd
 from yibao.data.contract import MED_TYPE_OUTPATIENT, MED_TYPE_PHARMACY, TABLES, Field, Table, level_group_sql
 from yibao.errors import DataError
 from yibao.fsutil import write_text
-from yibao.data.load import Source, csv_for_duckdb, find_source, plan_headers, private_dir
+from yibao.data.load import Source, csv_for_duckdb, find_source, ingest_layout, plan_headers, private_dir
 from yibao.data.periods import Period
 
 _NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
@@ -238,6 +239,10 @@ class Warehouse:
         self.headers: dict[str, dict] = {}  # table -> HeaderPlan
         self.missing_columns: dict[str, list[str]] = {}
         self.clean_codes: dict[str, set[str]] = {}  # table -> code fields used as stored (see _clean_codes)
+        # a dataset written by ``yibao ingest``: table -> its hive partition keys (poolarea_no, month). A key
+        # that is not a field of the table is exposed as ``_part_<key>`` so the derived views can filter and
+        # join on it, which lets DuckDB skip every other region's and month's files (docs/scale.md)
+        self.partitions: dict[str, list[str]] = ingest_layout(self.data_dir)
         for name, spec in TABLES.items():
             if name == "workgroup_pool":
                 continue
@@ -256,8 +261,9 @@ class Warehouse:
         if src.fmt == "parquet":
             return f"read_parquet({lit(src.path)}, union_by_name = true)"
         if src.fmt == "parquet-dir":
+            # partition values stay text ('350100', '2026-09'), as the contract's codes and months are
             return (f"read_parquet({lit(str(src.path) + '/**/*.parquet')}, hive_partitioning = true, "
-                    f"union_by_name = true)")
+                    f"hive_types_autocast = false, union_by_name = true)")
         if src.fmt == "csv":
             p = csv_for_duckdb(src.path)
             # RFC 4180: '"' quotes, a doubled '""' is a quote inside a field, a quoted newline is data
@@ -300,6 +306,10 @@ class Warehouse:
             else:
                 typed.append(f"CAST(NULL AS {_SQL_TYPE[f.kind]}) AS {q(f.name)}")
                 raw.append(f"CAST(NULL AS VARCHAR) AS {q(f.name)}")
+        if src.fmt == "parquet-dir":
+            fields = {f.name for f in spec.fields}
+            typed += [f"{q(k)} AS {q('_part_' + k)}" for k in self.partitions.get(spec.name, [])
+                      if k not in fields and k in types]
         self.con.execute(f"CREATE OR REPLACE VIEW {q(spec.name)} AS SELECT {', '.join(typed)} FROM {scan}")
         row = "row_number() OVER ()" if src.fmt in ("csv", "xlsx") else "file_row_number + 1"
         if src.fmt in ("parquet", "parquet-dir"):  # _row counts within each file: _file names it
@@ -354,32 +364,50 @@ class Warehouse:
                 pass
         return out
 
+    def part(self, table: str, key: str) -> bool:
+        """The table is stored partitioned by ``key`` (a ``yibao ingest`` dataset) and its view has ``_part_<key>``."""
+        src = self.sources.get(table)
+        return src is not None and src.fmt == "parquet-dir" and key in self.partitions.get(table, [])
+
     def _derive(self) -> None:
         if "setl" in self.sources:
+            # an ingested dataset's month partition is strftime(setl_time) by construction (and checked by the
+            # validator): a filter on month then skips the other months' files
+            month = "_part_month" if self.part("setl", "month") else "strftime(setl_time, '%Y-%m')"
+            hidden = " EXCLUDE (_part_month)" if self.part("setl", "month") else ""
             self.con.execute(f"""
                 CREATE OR REPLACE VIEW setl_all AS
-                SELECT *,
+                SELECT *{hidden},
                   {cls_sql('med_type')} AS cls,
-                  strftime(setl_time, '%Y-%m') AS month,
+                  {month} AS month,
                   (insu_admdvs = poolarea_no) AS is_local
                 FROM setl""")
+            # netting: a reversal is matched within its own region (validated: a reversal is in the region of the
+            # settlement it reverses), written as a LEFT JOIN … IS NULL so that a filter on poolarea_no reaches
+            # both sides and a region's query reads only that region's partitions
+            self.con.execute("""
+                CREATE OR REPLACE VIEW setl_reversed AS
+                SELECT DISTINCT init_setl_id AS rev_setl_id, poolarea_no AS rev_poolarea_no FROM setl_all
+                WHERE refd_setl_flag = '1' AND init_setl_id IS NOT NULL""")
             self.con.execute("""
                 CREATE OR REPLACE VIEW setl_net AS
-                SELECT *, cls = '住院类' AS is_ip, cls = '门诊类' AS is_op
-                FROM setl_all s
-                WHERE coalesce(s.refd_setl_flag, '0') <> '1'
-                  AND s.setl_id NOT IN (SELECT init_setl_id FROM setl_all
-                                        WHERE refd_setl_flag = '1' AND init_setl_id IS NOT NULL)""")
+                SELECT s.*, s.cls = '住院类' AS is_ip, s.cls = '门诊类' AS is_op
+                FROM setl_all s LEFT JOIN setl_reversed r
+                  ON r.rev_setl_id = s.setl_id AND r.rev_poolarea_no = s.poolarea_no
+                WHERE coalesce(s.refd_setl_flag, '0') <> '1' AND r.rev_setl_id IS NULL""")
         if "setl_list" in self.sources and "setl" in self.sources:
-            self.con.execute("""
+            keys = [k for k in ("poolarea_no", "month") if self.part("setl_list", k)]
+            hidden = f" EXCLUDE ({', '.join('_part_' + k for k in keys)})" if keys else ""
+            on = "".join(f" AND l._part_{k} = s.{k}" for k in keys)  # the partitions of the list meet the settlement's
+            self.con.execute(f"""
                 CREATE OR REPLACE VIEW setl_list_net AS
-                SELECT l.*, s.poolarea_no, s.month, s.is_local, s.setl_time, s.psn_no, s.begndate, s.enddate,
+                SELECT l.*{hidden}, s.poolarea_no, s.month, s.is_local, s.setl_time, s.psn_no, s.begndate, s.enddate,
                        s.medfee_sumamt, s.fulamt_ownpay_amt, s.hifp_pay, s.psn_cash_pay, s.acct_pay,
                        s.insutype, s.med_type
-                FROM setl_list l JOIN setl_all s USING (setl_id)
-                WHERE coalesce(s.refd_setl_flag, '0') <> '1'
-                  AND s.setl_id NOT IN (SELECT init_setl_id FROM setl_all
-                                        WHERE refd_setl_flag = '1' AND init_setl_id IS NOT NULL)""")
+                FROM setl_list l JOIN setl_all s ON l.setl_id = s.setl_id{on}
+                  LEFT JOIN setl_reversed r
+                  ON r.rev_setl_id = s.setl_id AND r.rev_poolarea_no = s.poolarea_no
+                WHERE coalesce(s.refd_setl_flag, '0') <> '1' AND r.rev_setl_id IS NULL""")
             # (= setl_list JOIN setl_net, written so that the join with the lists comes before the netting)
         if "fixmedins" in self.sources:
             self.con.execute(f"""

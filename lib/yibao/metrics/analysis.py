@@ -2,7 +2,9 @@
 
 Every function takes a :class:`~yibao.data.warehouse.Warehouse`, a region and a period and returns a small
 DataFrame (or dict); all heavy work is DuckDB SQL over the netted settlement views. Amounts in 元.
-Institution-level results only ever contain the region's own institutions.
+Institution-level results only ever contain the region's own institutions. The tables the publications show
+are :func:`~yibao.metrics.shared.shared`: computed once per job into a store (:mod:`yibao.metrics.aggregates`)
+and read from it by the notebook.
 
 Sources in the seeds: handbook 附录2 (一) 1–2 (收支、结构、可支付月数), (二) 1–3 (服务、效率、费用结构、
 个人负担), 附录3 1–2.
@@ -15,6 +17,7 @@ from yibao.data.contract import LEVEL_ORDER
 from yibao.data.periods import Period
 from yibao.data.warehouse import Warehouse, lit, months_filter
 from yibao.metrics.catalogue import SUPPRESS_MIN
+from yibao.metrics.shared import shared
 
 FUND_NAMES = {"310": "职工医保统筹基金", "310A": "职工医保个人账户", "390": "居民医保基金", "MAF": "城乡医疗救助"}
 INCOME_ROWS = [  # (fund, item, label) in the order a 基金收入 table reads
@@ -38,6 +41,7 @@ def _fund_sum(wh: Warehouse, region: str, months: list[str]) -> pd.DataFrame:
         GROUP BY fund, item""", [region])
 
 
+@shared
 def fund_income(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
     """Income by fund and source, 累计 (January → period end), with the same span a year earlier."""
     p = Period.parse(period)
@@ -65,6 +69,7 @@ def fund_totals(wh: Warehouse, region: str, months: list[str]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+@shared
 def fund_monthly(wh: Warehouse, region: str, period: str, n: int = 24) -> pd.DataFrame:
     """Monthly income and expenditure of the two insurance schemes for the n months ending with the period.
 
@@ -81,6 +86,7 @@ def fund_monthly(wh: Warehouse, region: str, period: str, n: int = 24) -> pd.Dat
     return df
 
 
+@shared
 def fund_capacity(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
     """Balance and months of payment capacity (可支付月数) per fund 310 / 390.
 
@@ -136,6 +142,7 @@ def settlement_cube(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
     return cache[key]
 
 
+@shared
 def expenditure_by_level(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
     """统筹基金支出 (Σ hifp_pay of netted settlements at the region's institutions) by hospital level,
     current period and the same period a year earlier; pharmacies as their own row."""
@@ -156,6 +163,7 @@ def expenditure_by_level(wh: Warehouse, region: str, period: str) -> pd.DataFram
     return df
 
 
+@shared
 def expenditure_by_direction(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
     """统筹基金支出 by direction: 住院, 普通门诊, 门诊慢特病 (门慢), 生育门诊, 定点药店购药; current and 同比 base."""
     c = settlement_cube(wh, region, period)
@@ -185,6 +193,7 @@ def out_of_region(wh: Warehouse, region: str, period: str) -> dict:
     return r.iloc[0].to_dict()
 
 
+@shared
 def inpatient_profile(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
     """Inpatient settlements of the period and a year earlier, by level: cases, average cost, average LOS,
     personal burden per case and its share, fee structure shares.
@@ -224,6 +233,7 @@ def inpatient_profile(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
     return df.sort_values(["period", "_o"]).drop(columns="_o").reset_index(drop=True)
 
 
+@shared
 def special_cases_by_hospital(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
     """特例单议 by hospital: applications in the period (those about a reversed settlement count for nothing,
     as in indicators 33/34), approved, pending, approved amount."""
@@ -242,6 +252,7 @@ def special_cases_by_hospital(wh: Warehouse, region: str, period: str) -> pd.Dat
         GROUP BY 1, 2, 3 ORDER BY applied DESC, 1""", [region, p.start, p.end])
 
 
+@shared
 def settlement_progress(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
     """Per hospital, 累计 months of the year: declared, refused, payable, paid, 支付率 and the mean
     申报→拨付 lag in days (paid_date − declare_date). Empty when the optional table is absent."""
@@ -259,6 +270,7 @@ def settlement_progress(wh: Warehouse, region: str, period: str) -> pd.DataFrame
         GROUP BY 1, 2, 3 ORDER BY 1""", [region])
 
 
+@shared
 def settlement_claims(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
     """One row per hospital and month of the year so far (累计): the claim's declared / payable / paid
     amounts, its declare and paid dates and the 预付金; plus ``as_of``, the latest date the table knows
@@ -282,6 +294,7 @@ def settlement_claims(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
     return df
 
 
+@shared
 def budget_execution(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
     """The year's region budgets (by item) and DRG/DIP spending so far: Σ hifp_pay of inpatient
     settlements at drg_dip_flag = 1 institutions, 累计, against the drg_dip budget."""
@@ -300,6 +313,7 @@ def budget_execution(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
     return b
 
 
+@shared
 def hospital_budget_execution(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
     """Per hospital with a budget of its own for the year (``item`` drg_dip, else inpatient): the budget,
     the budget in proportion to the months elapsed (时间进度), DRG/DIP fund spending so far (Σ hifp_pay of
@@ -330,6 +344,7 @@ def hospital_budget_execution(wh: Warehouse, region: str, period: str) -> pd.Dat
     return b
 
 
+@shared
 def top_groups(wh: Warehouse, region: str, period: str, n: int = 10) -> pd.DataFrame:
     """The region's n most common DRG/DIP groups of the period (grouped cases), with the region's average
     cost, the group's 支付标准 (catalogue pay_std; NaN without a catalogue), and the spread of hospital averages
@@ -362,6 +377,7 @@ def top_groups(wh: Warehouse, region: str, period: str, n: int = 10) -> pd.DataF
         ORDER BY g.cases DESC, g.grp""", [region])
 
 
+@shared
 def institution_counts(wh: Warehouse, region: str) -> pd.DataFrame:
     """Designated institutions by kind and level, with beds."""
     return wh.df("""

@@ -18,6 +18,7 @@ import pandas as pd
 from yibao import fmt
 from yibao.data.periods import Period
 from yibao.data.warehouse import Warehouse
+from yibao.metrics import shared
 
 
 @dataclass
@@ -44,8 +45,18 @@ class Context:
             raise DataError(f"poolarea · pay_method · 统筹区 {region} · 支付方式为 {info.get('pay_method')!r}，"
                             f"必须为 DRG 或 DIP (rule: pay_method in DRG/DIP)")
         pre = Path(precomputed) if precomputed else None
-        return cls(Path(data_dir), region, Period.parse(period), wh, info,
-                   pre if pre is not None and pre.is_dir() else None)
+        pre = pre if pre is not None and pre.is_dir() else None
+        if pre is not None and (pre / shared.STORE_DIR).is_dir():
+            # the region-period aggregates the job computed once (metrics/aggregates.py): sections read them
+            shared.attach(wh, shared.Store(pre / shared.STORE_DIR))
+        return cls(Path(data_dir), region, Period.parse(period), wh, info, pre)
+
+    def _stored(self, period: Period, strict: bool) -> pd.DataFrame | None:
+        store = self.wh.__dict__.get("_yibao_aggregates")
+        if store is None:
+            return None
+        from yibao.metrics.aggregates import indicators_key
+        return store.get(indicators_key(self.region, period.code, strict))
 
     def _precomputed(self, name: str, numeric: tuple[str, ...]) -> pd.DataFrame | None:
         if self.precomputed is None or not (self.precomputed / name).is_file():
@@ -100,7 +111,8 @@ class Context:
         from yibao.metrics import indicators
         cache = self.__dict__.setdefault("_ind_cache", {})
         if period.code not in cache:  # for a year, 上期 and 同比 are the same period: computed once
-            cache[period.code] = indicators.compute(self.wh, self.region, period.code)
+            stored = self._stored(period, True)
+            cache[period.code] = stored if stored is not None else indicators.compute(self.wh, self.region, period.code)
         return cache[period.code]
 
     @cached_property
@@ -134,6 +146,9 @@ class Context:
     def ind_all(self) -> pd.DataFrame:
         """The period's indicators ignoring publication frequency (e.g. the yearly 46/47 in a quarter)."""
         from yibao.metrics import indicators
+        stored = self._stored(self.period, False)
+        if stored is not None:
+            return stored
         return indicators.compute(self.wh, self.region, self.period.code, strict_frequency=False)
 
     def value_any(self, iid, code: str | None = None):

@@ -72,23 +72,38 @@ def render(notebook: str | os.PathLike, formats=("html", "docx", "pdf"), engine:
     meta = document_meta(raw_nb)
     eng = engine_for(engine)
     with tempfile.TemporaryDirectory(prefix=".render-", dir=out_dir) as tmp:
-        work = Path(tmp)
+        def one(fmt: str) -> dict[str, Path]:
+            work = Path(tmp) / fmt  # each format in its own work directory: nothing shared between them
+            work.mkdir()
+            target = out_dir / f"{notebook.stem}.{fmt}"
+            if fmt == "pptx":  # the 发布会 deck, from the deck outputs of the same executed notebook
+                (render_quarto_pptx if eng == "quarto" else render_pptx)(raw_nb, meta, work, target)
+                return {fmt: target}
+            if eng == "quarto":
+                return render_quarto(nb, meta, work, notebook.stem, [fmt], out_dir)
+            {"html": render_html, "docx": render_docx, "pdf": render_pdf}[fmt](nb, meta, work, target)
+            return {fmt: target}
+        return _each_format(one, formats)
+
+
+def _each_format(one, formats: list[str]) -> dict[str, Path]:
+    """``one(fmt)`` for every format, in parallel threads: the work is pandoc, Typst and Quarto processes
+    (and the Typst compiler, which does not hold the interpreter), so the formats of one publication take about
+    as long as the slowest. ``YIBAO_RENDER_SERIAL=1`` renders one after another. The first failure is raised
+    after the others have finished (each output appears atomically or not at all)."""
+    import concurrent.futures as cf
+    if len(formats) <= 1 or os.environ.get("YIBAO_RENDER_SERIAL"):
         done = {}
-        docs = [f for f in formats if f != "pptx"]
-        if eng == "quarto" and docs:
-            done.update(render_quarto(nb, meta, work, notebook.stem, docs, out_dir))
-        elif docs:
-            for fmt in docs:
-                target = out_dir / f"{notebook.stem}.{fmt}"
-                {"html": render_html, "docx": render_docx, "pdf": render_pdf}[fmt](nb, meta, work, target)
-                done[fmt] = target
-        if "pptx" in formats:  # the 发布会 deck, from the deck outputs of the same executed notebook
-            target = out_dir / f"{notebook.stem}.pptx"
-            deck_work = work / "deck"
-            deck_work.mkdir()
-            (render_quarto_pptx if eng == "quarto" else render_pptx)(raw_nb, meta, deck_work, target)
-            done["pptx"] = target
-        return {f: done[f] for f in formats}
+        for fmt in formats:
+            done.update(one(fmt))
+        return done
+    with cf.ThreadPoolExecutor(max_workers=len(formats), thread_name_prefix="yibao-render") as pool:
+        futs = [pool.submit(one, fmt) for fmt in formats]
+        cf.wait(futs)
+    done = {}
+    for f in futs:
+        done.update(f.result())
+    return {fmt: done[fmt] for fmt in formats}
 
 
 def run_cli(args) -> int:

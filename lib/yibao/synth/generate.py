@@ -40,10 +40,10 @@ from yibao.synth.world import (
     ANALYSIS_PERIOD,
     MONTHS,
     PROV_NAME,
-    REGIONS,
     SCALES,
     World,
     assign_plan,
+    regions_of,
     build_institutions,
     build_persons,
     plant_volumes,
@@ -59,18 +59,19 @@ CSV_TABLES = ("poolarea", "fixmedins", "psn_insu_month", "fund_report", "budget"
 # ---- world --------------------------------------------------------------------------------------------
 def build_world(seed: int, scale: str, clean: bool) -> tuple[World, sc.Lookups, list]:
     sca = SCALES[scale]
+    regions = regions_of(sca)
     inst, _ = build_institutions(seed, sca)
     persons, visitors, admdvs = build_persons(seed, sca)
     plan = assign_plan(seed, inst, clean)
     plant_volumes(inst, plan, sca)
     drg = pd.concat([build_drg_catalog(r.code, r.rate, rng_for(seed, "drg-catalog", r.code), sca.extra_adrgs)
-                     for r in REGIONS if r.pay_method == "DRG"], ignore_index=True)
+                     for r in regions if r.pay_method == "DRG"], ignore_index=True)
     groups = build_dip_groups(rng_for(seed, "dip-catalog"))
-    dip = st.dip_catalog(groups, REGIONS)
-    world = World(seed=seed, scale=sca, clean=clean, regions=REGIONS, inst=inst, persons=persons, visitors=visitors,
+    dip = st.dip_catalog(groups, regions)
+    world = World(seed=seed, scale=sca, clean=clean, regions=regions, inst=inst, persons=persons, visitors=visitors,
                   admdvs_codes=admdvs, plan=plan, drg_catalog=drg, dip_catalog=dip, dip_groups=groups)
     lk = sc.build_lookups(seed)
-    groupings = [sc.build_grouping(world, ri, lk) for ri in range(len(REGIONS))]
+    groupings = [sc.build_grouping(world, ri, lk) for ri in range(len(regions))]
     casemix.prepare(world, lk, groupings)
     return world, lk, groupings
 
@@ -262,7 +263,7 @@ def generate(out_dir, scale: str = "small", seed: int = 1, clean: bool = False, 
     with atomic_path(out) as tmp:
         tmp.mkdir()
         sink = Sink(tmp, world.scale.partitioned)
-        tot = st.Totals(n_inst=len(world.inst.level), n_regions=len(REGIONS))
+        tot = st.Totals(n_inst=len(world.inst.level), n_regions=len(world.regions))
         try:
             write_settlements(world, lk, groupings, sink, tot, log)
         finally:

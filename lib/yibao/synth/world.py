@@ -64,6 +64,7 @@ class Scale:
     chunk_rows: int = 1_500_000
     op_factor: float = 1.0  # outpatient and pharmacy volumes × this (small: fewer rows, same structure)
     planted_min: dict = field(default_factory=dict)  # rule -> minimum inpatients a month of its planted hospital
+    regions: tuple = ()  # the pooling regions (RegionDef); empty: the three regions of REGIONS
 
 
 # small: inpatients a month a planted hospital needs at least (the rule's minimum volumes in one quarter
@@ -117,6 +118,25 @@ REGIONS = (
               ("城关镇", "大岙镇", "霞屿镇", "东峤镇", "笏石镇", "北高镇", "平海镇", "埭头镇", "山亭乡", "月塘乡")),
 )
 MAIN_DRG, MAIN_DIP = "350100", "350200"
+
+# the province scale: the three regions above and nine more of 闽江省, each a copy of one of the three in
+# structure (DRG/DIP, city/county, roster and volumes of the small scale), with its own code, name and data
+_PROVINCE_MORE = (("350900", "北岚市", 0), ("351000", "东屿市", 1), ("351100", "临溪县", 2), ("351200", "青崖市", 0),
+                  ("351300", "南岭市", 1), ("351400", "白沙县", 2), ("351500", "云江市", 0), ("351600", "石港市", 1),
+                  ("351700", "梅川县", 2))
+PROVINCE_REGIONS = REGIONS + tuple(
+    RegionDef(code, name, REGIONS[t].pay_method, REGIONS[t].kind, REGIONS[t].rate, REGIONS[t].specialty,
+              REGIONS[t].districts, REGIONS[t].towns) for code, name, t in _PROVINCE_MORE)
+_SMALL = SCALES["small"]
+SCALES["province"] = Scale(
+    "province", {**_SMALL.ip, **{code: _SMALL.ip[REGIONS[t].code] for code, _, t in _PROVINCE_MORE}},
+    {**_SMALL.roster, **{code: _SMALL.roster[REGIONS[t].code] for code, _, t in _PROVINCE_MORE}}, False,
+    _SMALL.extra_adrgs, op_factor=_SMALL.op_factor, planted_min=_SMALL.planted_min, regions=PROVINCE_REGIONS)
+
+
+def regions_of(scale: Scale) -> tuple:
+    """The pooling regions of a scale."""
+    return scale.regions or REGIONS
 # insured regions outside the dataset (异地 patients): 6-digit codes and weights
 OUTSIDE_ADMDVS = ("350400", "350500", "350600", "350700", "350800", "360100", "330100", "440300", "110000",
                   "320500")
@@ -286,7 +306,7 @@ def _lin(rng: np.random.Generator, n: int, lo: float, hi: float) -> np.ndarray:
 def build_institutions(seed: int, scale: Scale) -> tuple[Institutions, dict]:
     """Hospitals (by level, incl. one specialty hospital and one new campus per region) and pharmacies."""
     rows, attrs = [], []
-    for ri, reg in enumerate(REGIONS):
+    for ri, reg in enumerate(regions_of(scale)):
         rng = rng_for(seed, "inst", reg.code)
         nT, nS, nP, nB, nR = scale.roster[reg.code]
         vol = scale.ip[reg.code]
@@ -380,7 +400,7 @@ def build_institutions(seed: int, scale: Scale) -> tuple[Institutions, dict]:
     beds = np.zeros(n, dtype=np.int64)
     begn = []
     lv_code = []
-    for ri, reg in enumerate(REGIONS):
+    for ri, reg in enumerate(regions_of(scale)):
         rng = rng_for(seed, "behaviour", reg.code)
         for lv in (T, S, P, B):
             idx = np.flatnonzero((region == ri) & (level == lv))
@@ -428,7 +448,7 @@ def build_institutions(seed: int, scale: Scale) -> tuple[Institutions, dict]:
     df = pd.DataFrame({
         "fixmedins_code": [r["code"] for r in rows],
         "fixmedins_name": [r["name"] for r in rows],
-        "poolarea_no": [REGIONS[r["region"]].code for r in rows],
+        "poolarea_no": [regions_of(scale)[r["region"]].code for r in rows],
         "fixmedins_type": np.where(is_pharm, "2", "1"),
         "hosp_lv": lv_code,
         "medins_type": [r["medins_type"] for r in rows],
@@ -463,16 +483,19 @@ def specialty_mix(specialty: str) -> np.ndarray:
 
 def build_persons(seed: int, scale: Scale) -> tuple[list[Persons], list[Persons], tuple[str, ...]]:
     """Local insured pools (≈ 月末参保人数) and the 异地 visitor pools, with draw sub-pools."""
-    admdvs = tuple(r.code for r in REGIONS) + OUTSIDE_ADMDVS
+    regions = regions_of(scale)
+    step = 10 ** 9 if len(regions) <= 4 else 10 ** 8  # psn_no keeps its 10 digits (province: < 10⁸ persons a region)
+    admdvs = tuple(r.code for r in regions) + OUTSIDE_ADMDVS
     local, visitors = [], []
-    for ri, reg in enumerate(REGIONS):
+    for ri, reg in enumerate(regions):
         n = int(round(scale.ip[reg.code] * 12 / 0.165 * 0.93))
-        local.append(_pool(rng_for(seed, "persons", reg.code), (ri + 1) * 10 ** 9, n,
+        local.append(_pool(rng_for(seed, "persons", reg.code), (ri + 1) * step, n,
                            np.full(n, ri), 0.62 if reg.kind == "city" else 0.4))
         nv = max(200, n // 25)
         rng = rng_for(seed, "visitors", reg.code)
-        adm = len(REGIONS) + rng.choice(len(OUTSIDE_ADMDVS), size=nv, p=OUTSIDE_W / OUTSIDE_W.sum())
-        visitors.append(_pool(rng, (ri + 5) * 10 ** 9, nv, adm, 0.55))
+        adm = len(regions) + rng.choice(len(OUTSIDE_ADMDVS), size=nv, p=OUTSIDE_W / OUTSIDE_W.sum())
+        # (person ids: locals from 10⁹, visitors after every region's locals)
+        visitors.append(_pool(rng, (ri + 1 + max(4, len(regions))) * step, nv, adm, 0.55))
     return local, visitors, admdvs
 
 
