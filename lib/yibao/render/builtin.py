@@ -13,6 +13,7 @@ from pathlib import Path
 
 from yibao.escape import html as escape_html, markdown_text
 from yibao.fsutil import atomic_path, stable_zip
+from yibao.render import docx_finish, webfonts
 from yibao.render.prepare import RESOURCES, RenderError
 
 SHORT_TABLE_ROWS = 18  # PDF: tables up to this many rows (and no long text) are never split across pages
@@ -158,8 +159,9 @@ def render_html(nb, meta: dict, work: Path, target: Path) -> None:
     _pandoc(["html.md", "-f", "markdown-smart", "-t", "html5", "-s", "--embed-resources", "--toc",
              "--toc-depth=2", "--css", "report.css", "--metadata-file", "html.yaml",
              "--include-before-body", "banner.html", "--resource-path", str(work), "-o", "out.html"], work)
+    page = webfonts.embed((work / "out.html").read_text(encoding="utf-8"))
     with atomic_path(target) as tmp:
-        shutil.copy(work / "out.html", tmp)
+        tmp.write_text(page, encoding="utf-8")
 
 
 def reference_docx(path: Path, meta: dict) -> Path:
@@ -288,6 +290,15 @@ def reference_docx(path: Path, meta: dict) -> Path:
         except KeyError:
             pass
 
+    for level, (east, indent) in enumerate((("黑体", 0), ("宋体", 24)), start=1):
+        s = style(f"TOC {level}")  # the table of contents' entries (render/docx_finish.py fills them)
+        fonts(s, east, size=12)
+        s.paragraph_format.first_line_indent = Pt(0)
+        s.paragraph_format.left_indent = Pt(indent)
+        s.paragraph_format.space_before = Pt(6 if level == 1 else 0)
+        s.paragraph_format.space_after = Pt(2)
+    _language(doc, "zh-CN")
+
     try:
         table = styles["Table"]
         _three_line_table(table.element)
@@ -320,6 +331,20 @@ def reference_docx(path: Path, meta: dict) -> Path:
     doc.save(str(path))
     default.unlink(missing_ok=True)
     return path
+
+
+def _language(doc, lang: str) -> None:
+    """The document's default language (docDefaults): ``lang`` for Latin and East Asian text."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    rpr = doc.styles.element.find(qn("w:docDefaults")).find(qn("w:rPrDefault")).find(qn("w:rPr"))
+    el = rpr.find(qn("w:lang"))
+    if el is None:
+        el = OxmlElement("w:lang")
+        rpr.append(el)
+    el.set(qn("w:val"), lang)
+    el.set(qn("w:eastAsia"), lang)
+    el.set(qn("w:bidi"), "ar-SA")
 
 
 def _border(ppr, side: str, sz: int, color: str) -> None:
@@ -435,7 +460,7 @@ def render_docx(nb, meta: dict, work: Path, target: Path) -> None:
              "--reference-doc", str(ref), "--metadata-file", "docx.yaml", "--resource-path", str(work),
              "-o", "out.docx"], work)
     # reproducible: the zip's member dates and the document's created/modified stamps are the release date
-    data = stable_zip((work / "out.docx").read_bytes(), _release_date(meta))
+    data = stable_zip(docx_finish.finish((work / "out.docx").read_bytes(), meta), _release_date(meta))
     with atomic_path(target) as tmp:
         tmp.write_bytes(data)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from yibao import PROJECT_DIR
 from yibao.escape import markdown_text
 from yibao.fsutil import atomic_path
+from yibao.render import docx_finish, webfonts
 from yibao.render.builtin import _typst_fonts, reference_docx
 from yibao.render.prepare import RESOURCES, RenderError
 
@@ -161,6 +162,11 @@ def render_quarto(nb, meta: dict, work: Path, stem: str, formats, out_dir: Path)
             raise RenderError(f"quarto render --to {to} 失败：{(proc.stderr or proc.stdout).strip()[-800:]}")
         target = out_dir / f"{stem}.{fmt}"
         with atomic_path(target) as tmp:
-            shutil.copy(produced, tmp)
+            if fmt == "html":
+                tmp.write_text(webfonts.embed(produced.read_text(encoding="utf-8")), encoding="utf-8")
+            elif fmt == "docx":
+                tmp.write_bytes(docx_finish.finish(produced.read_bytes(), meta))
+            else:
+                shutil.copy(produced, tmp)
         done[fmt] = target
     return done
