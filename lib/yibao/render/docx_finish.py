@@ -263,7 +263,7 @@ def core_properties(xml: bytes, meta: dict) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
-def finish(data: bytes, meta: dict) -> bytes:
+def finish(data: bytes, meta: dict, refresh_fields: bool = True) -> bytes:
     """A pandoc DOCX (bytes) with the table of contents filled, the font fallbacks and the core
     properties set; every other member unchanged."""
     src = zipfile.ZipFile(io.BytesIO(data))
@@ -275,7 +275,7 @@ def finish(data: bytes, meta: dict) -> bytes:
                 blob = fill_toc(blob)
             elif info.filename == "word/fontTable.xml":
                 blob = font_table(blob)
-            elif info.filename == "word/settings.xml":
+            elif info.filename == "word/settings.xml" and refresh_fields:
                 blob = update_fields(blob)
             elif info.filename == "docProps/core.xml":
                 blob = core_properties(blob, meta)
