@@ -58,67 +58,95 @@ def markdown(info: dict, checks: list[Check], signoff: pd.DataFrame, files: list
     return "\n".join(lines) + "\n"
 
 
+def _number(v):
+    """序号 as a number (sorts 1, 2, …, 10); anything else unchanged."""
+    return int(v) if isinstance(v, str) and v.isdigit() else v
+
+
+#: column widths of the 审议记录 sheet (Excel units): 类别/序号, 编号/姓名, 检查项/单位, 结果/职务, 说明/意见, 签字, 日期
+SHEET_WIDTHS = (12, 14, 30, 16, 60, 12, 12)
+
+
 def write_xlsx(path: Path, info: dict, checks: list[Check], signoff: pd.DataFrame, files: list[dict],
                corrections: list[dict] | None = None) -> Path:
+    """review.xlsx: sheet 审议记录 (the record's header, the checks, corrections, the sign-off table) and
+    sheet 文件清单; each prints A4 landscape one page wide with its table's header row repeated, headers
+    tall enough for their wrapped text, an autofilter on the checks (and on the file list), numeric 序号."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+
+    from yibao.metrics.digao import header_height, print_setup
 
     wb = Workbook()
     ws = wb.active
     ws.title = "审议记录"
+    ncols = len(SHEET_WIDTHS)
     thin = Side(style="thin", color="999999")
     box = Border(left=thin, right=thin, top=thin, bottom=thin)
     wrap = Alignment(wrap_text=True, vertical="top")
+    head_al = Alignment(wrap_text=True, vertical="center", horizontal="center")
     bold = Font(bold=True)
+    head_fill = PatternFill("solid", fgColor="DDEBF7")
     fill = {PASS: "E2EFDA", FAIL: "F8CBAD", NOTE: "FFF2CC", SKIP: "EDEDED"}
+
+    def header_row(cols: list[str]) -> int:
+        ws.append(cols)
+        r = ws.max_row
+        for c in ws[r][:len(cols)]:
+            c.font, c.border, c.alignment, c.fill = bold, box, head_al, head_fill
+        ws.row_dimensions[r].height = header_height(cols, list(SHEET_WIDTHS))
+        return r
+
     ws.append(["数据发布工作组审议记录"])
     ws["A1"].font = Font(bold=True, size=14)
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=ncols)
     for k, v in info.items():
         ws.append([k, v])
-        ws.cell(ws.max_row, 1).font = bold
+        r = ws.max_row
+        ws.cell(r, 1).font = bold
+        ws.cell(r, 2).alignment = wrap
+        ws.merge_cells(start_row=r, start_column=2, end_row=r, end_column=ncols)
     ws.append([])
     ws.append(["一、自动检查（准确性、完整性、合规性）"])
     ws.cell(ws.max_row, 1).font = bold
     cf = checks_frame(checks)
-    ws.append(list(cf.columns))
-    for c in ws[ws.max_row]:
-        c.font, c.border = bold, box
+    first = header_row(list(cf.columns))
     for row in cf.itertuples(index=False):
         ws.append(list(row))
-        for c in ws[ws.max_row]:
+        for c in ws[ws.max_row][:len(cf.columns)]:
             c.border, c.alignment = box, wrap
         ws.cell(ws.max_row, 4).fill = PatternFill("solid", fgColor=fill.get(row[3], "FFFFFF"))
+    print_setup(ws, first, len(cf.columns), ws.max_row, f"数据发布工作组审议记录　{info.get('报告', '')}")
     if corrections:
         ws.append([])
         ws.append(["修改意见与复审"])
         ws.cell(ws.max_row, 1).font = bold
         cols = list(corrections[0])
-        ws.append(cols)
-        for c in ws[ws.max_row]:
-            c.font, c.border = bold, box
+        header_row(cols)
         for row in corrections:
-            ws.append([row[k] for k in cols])
-            for c in ws[ws.max_row]:
+            ws.append([_number(row[k]) for k in cols])
+            for c in ws[ws.max_row][:len(cols)]:
                 c.border, c.alignment = box, wrap
     ws.append([])
     ws.append(["二、成员审议意见与签字确认"])
     ws.cell(ws.max_row, 1).font = bold
-    ws.append(list(signoff.columns))
-    for c in ws[ws.max_row]:
-        c.font, c.border = bold, box
+    header_row(list(signoff.columns))
     for row in signoff.itertuples(index=False):
-        ws.append(list(row))
+        ws.append([_number(v) for v in row])
         ws.row_dimensions[ws.max_row].height = 30
-        for c in ws[ws.max_row]:
+        for c in ws[ws.max_row][:len(signoff.columns)]:
             c.border, c.alignment = box, wrap
-    for col, w in zip("ABCDEFG", (16, 22, 34, 12, 60, 14, 12)):
-        ws.column_dimensions[col].width = w
+    for j, w in enumerate(SHEET_WIDTHS, 1):
+        ws.column_dimensions[chr(64 + j)].width = w
     ws2 = wb.create_sheet("文件清单")
-    ws2.append(["文件", "SHA-256"])
-    for f in files:
-        ws2.append([f["文件"], f["SHA-256"]])
-    ws2.column_dimensions["A"].width = 32
-    ws2.column_dimensions["B"].width = 70
+    ws2.append(["序号", "文件", "SHA-256"])
+    for c in ws2[1]:
+        c.font, c.border, c.alignment, c.fill = bold, box, head_al, head_fill
+    for i, f in enumerate(files, start=1):
+        ws2.append([i, f["文件"], f["SHA-256"]])
+    for col, w in zip("ABC", (8, 32, 70)):
+        ws2.column_dimensions[col].width = w
+    print_setup(ws2, 1, 3, ws2.max_row, f"审议文件清单　{info.get('报告', '')}")
     xlsx_workbook(wb)  # names and notes from data stay text (never a formula)
     with atomic_path(path) as tmp:
         wb.save(str(tmp))
