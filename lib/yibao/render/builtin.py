@@ -57,6 +57,36 @@ def _short_table(table_md: str) -> bool:
     return max((_display_width(c.strip()) for c in cells), default=0) <= SHORT_CELL_WIDTH
 
 
+WIDE_TABLE_NEED = 120   # display units a table needs (see wide_table) above which it gets a landscape page
+LANDSCAPE_START, LANDSCAPE_END = "YibaoLandscapeStart", "YibaoLandscapeEnd"  # DOCX markers (docx_finish)
+
+
+def wide_table(table_md: str) -> bool:
+    """A table too wide for an A4 portrait page (about 100 display units at the table type size): nine or
+    more columns whose widest cells (headers counted up to 12 units, as they wrap; cells up to 30) need
+    more than WIDE_TABLE_NEED units. It is set on a landscape page in DOCX and PDF."""
+    from yibao.publications.display import _display_width
+    rows = [line.strip().strip("|").split("|") for line in table_md.strip().splitlines()]
+    if len(rows) < 2 or len(rows[0]) < 9:
+        return False
+    need = 0
+    for j, head in enumerate(rows[0]):
+        cells = [_display_width(r[j].strip()) for r in rows[2:] if j < len(r)]
+        need += max([min(_display_width(head.strip()), 12)] + [min(c, 30) for c in cells]) + 2
+    return need > WIDE_TABLE_NEED
+
+
+def landscape(block: str, fmt: str) -> str:
+    """``block`` (a table with its caption and note) on landscape pages: a Typst ``page(flipped: true)``,
+    or DOCX marker paragraphs that :mod:`yibao.render.docx_finish` turns into section breaks."""
+    if fmt == "typst":
+        return _raw("typst", "#page(flipped: true)[") + block + _raw("typst", "]")
+    if fmt == "docx":
+        marker = '<w:p><w:pPr><w:pStyle w:val="{}"/></w:pPr></w:p>'
+        return _raw("openxml", marker.format(LANDSCAPE_START)) + block + _raw("openxml", marker.format(LANDSCAPE_END))
+    return block
+
+
 def to_markdown(nb, fmt: str, assets: Path) -> str:
     """The prepared notebook as one pandoc Markdown document for ``fmt`` (html, docx, typst).
     Images are written to ``assets`` and referenced relative to its parent directory."""
@@ -82,6 +112,8 @@ def to_markdown(nb, fmt: str, assets: Path) -> str:
                     block = _raw("typst", "#block(breakable: false, width: 100%)[") + block + _raw("typst", "]")
                 if meta.get("note"):
                     block += _note_block(meta["note"], fmt)
+                if wide_table(meta["table"]):
+                    block = landscape(block, fmt)
                 parts.append(block)
             elif "image/png" in data:
                 n_img += 1

@@ -263,6 +263,52 @@ def core_properties(xml: bytes, meta: dict) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
+def landscape_sections(doc_xml: bytes, start: str = "YibaoLandscapeStart", end: str = "YibaoLandscapeEnd") -> bytes:
+    """document.xml with each span between a ``start`` and an ``end`` marker paragraph (a wide table, put
+    there by ``render/builtin.landscape``) in a landscape section of its own: the start marker becomes the
+    paragraph that ends the portrait section before it, the end marker the one that ends the landscape
+    section. Every section repeats the document's header and footer references; only the first keeps the
+    title page's different first page."""
+    import copy
+
+    from lxml import etree
+
+    root = etree.fromstring(doc_xml)
+    body = root.find("w:body", NS)
+    final = body.find("w:sectPr", NS)
+    markers = [p for p in body.iter(_q("w:p")) if _style(p) in (start, end)]
+    if final is None or not markers:
+        return doc_xml
+
+    def section(orientation: str, first: bool):
+        sp = copy.deepcopy(final)
+        if not first:
+            for t in sp.findall("w:titlePg", NS):
+                sp.remove(t)
+        size = sp.find("w:pgSz", NS)
+        if size is not None:
+            w, h = int(size.get(_q("w:w"))), int(size.get(_q("w:h")))
+            if orientation == "landscape":
+                size.set(_q("w:w"), str(max(w, h)))
+                size.set(_q("w:h"), str(min(w, h)))
+                size.set(_q("w:orient"), "landscape")
+            else:
+                size.attrib.pop(_q("w:orient"), None)
+        return sp
+
+    first = True
+    for p in markers:
+        kind = "portrait" if _style(p) == start else "landscape"
+        for child in list(p):
+            p.remove(child)
+        ppr = _sub(p, "w:pPr")
+        ppr.append(section(kind, first))
+        first = False
+    for t in final.findall("w:titlePg", NS):  # the last section starts after a landscape one
+        final.remove(t)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
 def finish(data: bytes, meta: dict, refresh_fields: bool = True) -> bytes:
     """A pandoc DOCX (bytes) with the table of contents filled, the font fallbacks and the core
     properties set; every other member unchanged."""
@@ -272,7 +318,7 @@ def finish(data: bytes, meta: dict, refresh_fields: bool = True) -> bytes:
         for info in src.infolist():
             blob = src.read(info.filename)
             if info.filename == "word/document.xml":
-                blob = fill_toc(blob)
+                blob = landscape_sections(fill_toc(blob))
             elif info.filename == "word/fontTable.xml":
                 blob = font_table(blob)
             elif info.filename == "word/settings.xml" and refresh_fields:

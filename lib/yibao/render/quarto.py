@@ -14,7 +14,7 @@ from yibao import PROJECT_DIR
 from yibao.escape import markdown_text
 from yibao.fsutil import atomic_path
 from yibao.render import docx_finish, webfonts
-from yibao.render.builtin import _typst_fonts, reference_docx
+from yibao.render.builtin import _typst_fonts, landscape, reference_docx, wide_table
 from yibao.render.prepare import RESOURCES, RenderError
 
 PROJECT_QUARTO = PROJECT_DIR / "_quarto.yml"
@@ -112,6 +112,9 @@ def table_markdown(y: dict) -> str:
                      f"{y['note']}\n:::\n:::")
         parts.append("```{=typst}\n#block(above: 0.5em, below: 1em)[#set text(size: 8.5pt, fill: rgb(\"#444444\")); "
                      f"#set par(first-line-indent: 0pt); #{_typst_string(y['note'])}]\n```")
+    if wide_table(y["table"]):  # DOCX and PDF set it on landscape pages (as the builtin route)
+        body = "\n\n".join(parts)
+        return landscape(landscape(body, "typst"), "docx") + "\n"
     return "\n\n".join(parts) + "\n"
 
 
