@@ -139,6 +139,8 @@ def _break_before_body(sdt) -> None:
     if len(brs) != 1 or brs[0].get(_q("w:type")) != "page":
         return
     body_p = nxt.getnext()
+    while body_p is not None and body_p.tag in (_q("w:bookmarkStart"), _q("w:bookmarkEnd")):
+        body_p = body_p.getnext()  # pandoc puts a heading's bookmark before its paragraph
     if body_p is None or body_p.tag != _q("w:p"):
         return
     nxt.getparent().remove(nxt)
@@ -312,6 +314,8 @@ def landscape_sections(doc_xml: bytes, start: str = "YibaoLandscapeStart", end: 
 def finish(data: bytes, meta: dict, refresh_fields: bool = True) -> bytes:
     """A pandoc DOCX (bytes) with the table of contents filled, the font fallbacks and the core
     properties set; every other member unchanged."""
+    if not zipfile.is_zipfile(io.BytesIO(data)):  # not a DOCX (a converter's stand-in): nothing to finish
+        return data
     src = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
