@@ -112,9 +112,10 @@ def table_markdown(y: dict) -> str:
                      f"{y['note']}\n:::\n:::")
         parts.append("```{=typst}\n#block(above: 0.5em, below: 1em)[#set text(size: 8.5pt, fill: rgb(\"#444444\")); "
                      f"#set par(first-line-indent: 0pt); #{_typst_string(y['note'])}]\n```")
-    if wide_table(y["table"]):  # DOCX and PDF set it on landscape pages (as the builtin route)
-        body = "\n\n".join(parts)
-        return landscape(landscape(body, "typst"), "docx") + "\n"
+    if wide_table(y["table"]):
+        # DOCX: on landscape pages, as the builtin route. Not in Quarto's PDF: Quarto's Typst puts every
+        # cell output in a block, and Typst allows no page() inside a container
+        return landscape("\n\n".join(parts), "docx") + "\n"
     return "\n\n".join(parts) + "\n"
 
 
