@@ -423,13 +423,25 @@ def test_workbook_layout(outputs):
     assert ws.freeze_panes == "D5"
     rows = {str(r[0].value): r for r in ws.iter_rows(min_row=5) if r[0].value is not None}
     assert rows["39"][8].value == 14 and rows["1"][8].number_format == "#,##0.00"
-    assert rows["17"][9].value == pytest.approx(2.38) and rows["17"][10].value == pytest.approx(14.67)
+    # growth rates and percentages stored as fractions with a % format (a formula on them is right)
+    assert rows["17"][9].value == pytest.approx(0.0238) and rows["17"][10].value == pytest.approx(0.1467)
+    assert rows["17"][9].number_format.startswith("+0.00%")
     assert rows["1"][10].value == "—"                      # 累计: no 环比
     assert rows["14"][8].value == "—" and rows["16"][8].value is None
-    assert rows["28"][8].number_format == "0.00" and "百分点" in rows["28"][10].number_format
+    assert rows["28"][8].number_format == "0.00%" and 0 <= rows["28"][8].value <= 1
+    assert "百分点" in rows["28"][10].number_format
+    assert isinstance(rows["39"][0].value, int)            # 序号 numeric: sorts 1, 2, …, 10
+    assert ws.auto_filter.ref.startswith("A4:P") and ws.print_title_rows == "$4:$4"
+    assert ws.page_setup.orientation == "landscape" and ws.page_setup.fitToWidth == 1
+    assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToHeight == 0
+    assert {str(r) for r in ws.merged_cells.ranges} >= {"A1:P1", "A2:P2", "A3:P3"}
     wi = wb["医疗机构"]
     assert wi["A3"].value == digao.CONFIDENTIALITY
     hrow = [c.value for c in wi[4]]
+    last = openpyxl.utils.get_column_letter(len(hrow))
+    assert f"A1:{last}1" in {str(r) for r in wi.merged_cells.ranges}  # the title spans the whole table
+    assert wi.auto_filter.ref == f"A4:{last}{wi.max_row}" and wi.print_title_rows == "$4:$4"
+    assert wi.row_dimensions[4].height >= 3 * 13                       # three-line headers not clipped
     assert hrow[:4] == ["机构编码", "机构名称", "医院等级", "开展DRG/DIP付费"]
     col39 = hrow.index("39 出院人次（人次）") + 1
     body = {wi.cell(r, 2).value: wi.cell(r, col39).value for r in range(5, wi.max_row + 1)}

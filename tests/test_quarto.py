@@ -107,8 +107,12 @@ def test_docx_title_page_toc_header_and_reference_document(quarterly):
     assert styled.get("Title") == meta["title"] and styled.get("Date") == meta["date_label"]
     assert styled.get("Author") == meta["issuer"]
     xml = zipfile.ZipFile(path).read("word/document.xml").decode("utf-8")
-    assert re.search(r'<w:instrText[^>]*>\s*TOC\b', xml)  # the table of contents field
-    assert '<w:br w:type="page"/>' in xml  # the body starts on its own page
+    # the contents written out (render/docx_finish.py): headings with PAGEREF fields, no empty TOC field
+    assert not re.search(r'<w:instrText[^>]*>\s*TOC\b', xml)
+    assert len(re.findall(r"PAGEREF _Toc\d+", xml)) >= 10
+    assert "w:pageBreakBefore" in xml  # the body starts on its own page
+    assert re.search(r'font-family: "Yibao Serif";[^}]*base64,', (quarterly["quarto"] / "quarterly.html")
+                     .read_text(encoding="utf-8"))  # the HTML embeds its CJK font subsets too
     assert "Invalid Date" not in xml
     header = "".join(p.text for s in d.sections for p in s.header.paragraphs)
     assert meta["confidentiality"] in header

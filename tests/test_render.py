@@ -151,6 +151,27 @@ def test_html_is_self_contained_with_real_captions(builtin):
     assert not re.search(r'(src|href)="(?!data:|#)[^"]+"', html)  # no external files
     assert '<nav id="TOC"' in html and CONF in html and 'lang="zh-CN"' in html
     assert '<td style="text-align: right;">12,345</td>' in html  # numbers right-aligned
+    assert html.count(">目录<") == 1 and 'content: "目录"' not in html  # one 目录, not a second from the CSS
+
+
+def test_html_embeds_the_cjk_fonts_it_needs(builtin):
+    """Issue 14: the CJK fonts are embedded as subsets holding every character of the page (and little
+    more), so a reader without any Chinese font sees the text."""
+    import base64
+    import io
+    from fontTools.ttLib import TTFont
+    from yibao.render import webfonts
+    page = builtin["done"]["html"].read_text(encoding="utf-8")
+    faces = dict(re.findall(r'font-family: "(Yibao \w+)";[^}]*?base64,([A-Za-z0-9+/=]+)\)', page))
+    assert set(faces) == {"Yibao Sans", "Yibao Serif"}
+    cmaps = {k: TTFont(io.BytesIO(base64.b64decode(v))).getBestCmap() for k, v in faces.items()}
+    text = readback.text(builtin["done"]["html"])
+    cjk = {c for c in text if "\u4e00" <= c <= "\u9fff"}
+    assert len(cjk) > 50 and cjk <= {chr(u) for u in cmaps["Yibao Serif"]}
+    assert set("东岚市医保数据季度发布") <= {chr(u) for u in cmaps["Yibao Serif"]}
+    assert len(cmaps["Yibao Serif"]) < len(webfonts.page_characters(page)) + 10  # a subset: the page's only
+    assert set("基金收支及结算情况目录") <= {chr(u) for u in cmaps["Yibao Sans"]}  # headings' characters
+    assert '"Yibao Serif"' in page.split("</style>")[0] or 'font-family: "Yibao Serif", "Noto Serif CJK SC"' in page
 
 
 def test_docx_styles_for_a_chinese_report(builtin):
@@ -169,7 +190,25 @@ def test_docx_styles_for_a_chinese_report(builtin):
         footers = "".join(z.read(n).decode("utf-8") for n in names if n.startswith("word/footer"))
         document = z.read("word/document.xml").decode("utf-8")
     assert "PAGE" in footers  # page numbers
-    assert "TOC \\o" in document  # table of contents field
+    # the contents written out (issue 14): each heading a TOC line linking a bookmark, with a PAGEREF
+    # field LibreOffice computes; no empty TOC field that only Word would fill
+    assert "TOC \\o" not in document
+    from docx.text.paragraph import Paragraph
+    every = [Paragraph(p, d) for p in d.element.body.iter(qn("w:p"))]  # the contents sit in a w:sdt
+    entries = [p for p in every if p.style.name in ("TOC 1", "TOC 2")]
+    assert [p.text.split("\t")[0] for p in entries] == ["一、基金收支及结算情况（钱）", "（一）收入情况", "二、下一步工作安排"]
+    marks = re.findall(r'w:bookmarkStart w:id="\d+" w:name="(_Toc\d+)"', document)
+    assert re.findall(r"PAGEREF (_Toc\d+) \\h", document) == marks and len(marks) == 3
+    assert all(re.search(r"\t\d+$", p.text) for p in entries)  # a stored page number after the tab
+    assert 'w:pageBreakBefore' in document and '<w:br w:type="page"/>' not in document
+    # zh-CN and East Asian fonts with their fallbacks; the issuer as author
+    styles = zipfile.ZipFile(builtin["done"]["docx"]).read("word/styles.xml").decode("utf-8")
+    lang = re.search(r"<w:docDefaults>.*?<w:lang ([^>]*)/>", styles, flags=re.S).group(1)
+    assert 'w:val="zh-CN"' in lang and 'w:eastAsia="zh-CN"' in lang
+    fonts = zipfile.ZipFile(builtin["done"]["docx"]).read("word/fontTable.xml").decode("utf-8")
+    assert re.search(r'w:name="宋体"><w:altName w:val="SimSun;Noto Serif CJK SC;Source Han Serif SC"/>', fonts)
+    assert re.search(r'w:name="黑体"><w:altName w:val="SimHei;Noto Sans CJK SC', fonts)
+    assert d.core_properties.language == "zh-CN" and d.core_properties.author not in ("", "python-docx")
     assert any(n.startswith("word/media/") for n in names)  # the chart is embedded
     tables = d.tables
     assert len(tables) == 1 and tables[0].style.name == "Table"

@@ -469,3 +469,34 @@ def test_topic_studies_render_through_quarto(synth_topics, tmp_path):
     for region, stem in (("350100", "topic-EJ1"), ("350200", "topic-I63")):
         pub = synth_topics["out"] / region
         check_quarto_renders(pub / f"{stem}.ipynb", pub, tmp_path / stem)
+
+
+def test_benchmark_label_sits_above_the_bars_not_on_the_axis():
+    """Issue 14: the 标杆值 label of the hospitals chart was drawn at the foot of the plot, over the x axis
+    and its tick labels; it now sits above the top bar, left of its dotted line, clear of the median's label."""
+    from types import SimpleNamespace
+    from yibao.publications.topic import hospitals
+    names = [f"东岚市第{i}医院" for i in range(1, 7)]
+    st = SimpleNamespace(
+        hosp=pd.DataFrame({"eligible": [True] * 6, "fixmedins_name": names,
+                           "avg_cost": [18000.0, 16500.0, 15200.0, 14800.0, 13900.0, 12500.0]}),
+        verify=pd.DataFrame({"fixmedins_name": [names[0]]}), bench={"median": 15000.0, "benchmark": 13950.0},
+        period=SimpleNamespace(label="2026年第三季度"), topic=SimpleNamespace(title="I63 脑梗死"), min_cases=10)
+    got = {}
+
+    class Rep:
+        def figure(self, fig, caption, note=None):
+            got["fig"] = fig
+
+    hospitals._hospital_chart(Rep(), st)
+    ax = got["fig"].axes[0]
+    labels = {t.get_text().split()[0]: t for t in ax.texts if t.get_text().strip().startswith(("标杆值", "资源消耗中位数"))}
+    bench, median = labels["标杆值"], labels["资源消耗中位数"]
+    ymin, ymax = ax.get_ylim()
+    assert bench.get_position()[1] > len(names) - 1 and bench.get_position()[1] >= ymax - 0.1  # at the top
+    got["fig"].canvas.draw()
+    r = got["fig"].canvas.get_renderer()
+    b, m = bench.get_window_extent(r), median.get_window_extent(r)
+    ticks = [t.get_window_extent(r) for t in ax.get_xticklabels() if t.get_text()]
+    assert not any(b.overlaps(t) for t in ticks) and not b.overlaps(m)
+    assert b.y0 >= ax.get_window_extent(r).y1 - 2  # above the plot area, not on the x axis

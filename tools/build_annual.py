@@ -60,7 +60,7 @@ a.procurement(ctx, rep, sec)
 '''),
 ("code", "a.supervision(ctx, rep, sec)"),
 ("code", "a.next_steps(ctx, rep, sec, next_steps)"),
-("code", 'feedback.section(ctx, rep, "annual")'),
+("code", 'feedback.section(ctx, rep, "annual");'),
 ("md", "# 附录"),
 ("md", "## 附录1 数据底稿（区域，年度）"),
 ("code", "q.appendix_digao(ctx, rep)"),

@@ -28,6 +28,6 @@ m.overview(ctx, rep)
 ("code", "m.digao(ctx, rep)"),
 ("md", "# 五、有关事项"),
 ("code", "m.closing(ctx, rep)"),
-("code", 'feedback.section(ctx, rep, "monthly")'),
+("code", 'feedback.section(ctx, rep, "monthly");'),
 ]
 write_notebook("notebooks/monthly.ipynb", cells, "医保数据月度推送")

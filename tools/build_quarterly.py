@@ -56,7 +56,7 @@ q.overview(ctx, rep)
 ("code", "q.findings_list(ctx, rep)"),
 ("md", "# 四、下一步工作安排"),
 ("code", "q.next_steps(ctx, rep, release_date or None, explain_days, next_steps)"),
-("code", 'feedback.section(ctx, rep, "quarterly", release=release_date or None)'),
+("code", 'feedback.section(ctx, rep, "quarterly", release=release_date or None);'),
 ("md", "# 附录"),
 ("md", "## 附录1 数据底稿（区域）"),
 ("code", "q.appendix_digao(ctx, rep)"),

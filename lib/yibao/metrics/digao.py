@@ -15,7 +15,9 @@ Three sheets:
 
 Every sheet starts with a title row (region and period) and the confidentiality line
 数据仅限本统筹地区定点医药机构内部使用，不得对外传播; headers are frozen, numbers carry Excel formats
-(#,##0.00 for 元, 0.00 for %). The file is byte-identical for identical inputs (fixed document
+(#,##0.00 for 元; percentages and growth rates stored as fractions with a % format, so formulas on
+them are right; changes of percentage indicators in 个百分点). Every sheet prints A4 landscape, one page
+wide, its header row repeated, with an autofilter on the table. The file is byte-identical for identical inputs (fixed document
 properties and zip timestamps).
 """
 from __future__ import annotations
@@ -54,6 +56,9 @@ _CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 
 
 def number_format(ind: catalogue.Indicator) -> str:
+    """The Excel format of an indicator's values; percentages are stored as fractions (0.0519 → 5.19%)."""
+    if ind.unit == "%":
+        return "0." + "0" * ind.decimals + "%" if ind.decimals else "0%"
     if ind.unit == "元":
         return "#,##0.00"
     if ind.kind == "count":
@@ -62,9 +67,59 @@ def number_format(ind: catalogue.Indicator) -> str:
 
 
 def change_format(kind: str) -> str:
+    """同比/环比: percentage points as numbers of points; growth rates as fractions with a % format."""
     if kind == "pp":
         return '+0.00"个百分点";-0.00"个百分点";0.00"个百分点"'
-    return '+0.00"%";-0.00"%";0.00"%"'
+    return "+0.00%;-0.00%;0.00%"
+
+
+def cell_value(ind: catalogue.Indicator, value) -> float:
+    """An indicator's value as the workbook stores it: a percentage as a fraction (5.19 % → 0.0519), so
+    that formulas on it are right; everything else as it is."""
+    v = float(value)
+    return v / 100.0 if ind.unit == "%" else v
+
+
+def change_value(kind: str, value) -> float:
+    """同比/环比 as stored: growth rates as fractions (+5.19 % → 0.0519), percentage points as they are."""
+    v = float(value)
+    return v if kind == "pp" else v / 100.0
+
+
+def _display_width(text: str) -> int:
+    import unicodedata
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in str(text))
+
+
+def print_setup(ws, header_row: int, ncols: int, last_row: int, title: str) -> None:
+    """Ready to print and to filter: A4 landscape, fitted to one page wide, the header row repeated on
+    every page, page numbers in the footer, the sheet title in the header, an autofilter over the
+    table (header row to last row)."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = f"{header_row}:{header_row}"
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.page_margins.top = ws.page_margins.bottom = 0.6
+    ws.print_options.horizontalCentered = True
+    ws.oddHeader.center.text = title.replace("&", "&&")
+    ws.oddHeader.center.size = 9
+    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+    ws.oddFooter.center.size = 9
+    ws.auto_filter.ref = f"A{header_row}:{get_column_letter(ncols)}{max(last_row, header_row + 1)}"
+
+
+def header_height(headers: list[str], widths: list[float], points: float = 10) -> float:
+    """A header row tall enough for its longest wrapped header (Excel widths are in '0' characters;
+    a CJK character of the 10 pt header takes about two)."""
+    lines = 1
+    for h, w in zip(headers, widths):
+        per_line = max(2.0, w - 1.5)
+        for part in str(h).split("\n"):
+            lines = max(lines, -(-_display_width(part) // int(per_line)))
+    return round(lines * points * 1.35 + 6, 1)
 
 
 def _title(ws, ncols: int, title: str, subtitle: str) -> None:
@@ -76,11 +131,11 @@ def _title(ws, ncols: int, title: str, subtitle: str) -> None:
     ws.row_dimensions[1].height = 24
 
 
-def _header(ws, row: int, headers: list[str]) -> None:
+def _header(ws, row: int, headers: list[str], widths: list[float]) -> None:
     for j, h in enumerate(headers, 1):
         c = ws.cell(row, j, h)
         c.font, c.fill, c.alignment, c.border = _BOLD, _HEAD_FILL, _CENTER, _BOX
-    ws.row_dimensions[row].height = 30
+    ws.row_dimensions[row].height = header_height(headers, widths)
 
 
 def _widths(ws, widths: list[float]) -> None:
@@ -99,13 +154,14 @@ def region_sheet(wb: Workbook, cmp: pd.DataFrame, info: dict, period: Period) ->
            f"统筹区编号：{info.get('poolarea_no', '')}　付费方式：{info.get('pay_method') or '—'}　"
            f"累计数：{period.range_label}　当期数：{period.label}　金额单位：元　"
            f"同比/环比：金额、人次、指数为增长率，百分比指标为百分点变化")
-    _header(ws, 4, headers)
+    widths = [6, 12, 24, 7, 14, 26, 7, 22, 16, 11, 11, 7, 16, 16, 9, 40]
+    _header(ws, 4, headers, widths)
     reg = cmp[cmp["fixmedins_code"].fillna("") == ""].set_index("indicator_id")
     row = 5
     for ind in catalogue.ordered():
         r = reg.loc[ind.id] if ind.id in reg.index else None
         st = "not_applicable" if r is None else str(r["status"])
-        vals = [ind.id, ind.category, ind.name, ind.frequency, ind.source, ind.formula, ind.scope, ind.note]
+        vals = [int(ind.id) if ind.id.isdigit() else ind.id, ind.category, ind.name, ind.frequency, ind.source, ind.formula, ind.scope, ind.note]
         for j, v in enumerate(vals, 1):
             c = ws.cell(row, j, v)
             c.font, c.alignment, c.border = (_BOLD if ind.is_heading else _BODY), _WRAP, _BOX
@@ -114,7 +170,7 @@ def region_sheet(wb: Workbook, cmp: pd.DataFrame, info: dict, period: Period) ->
         if ind.is_heading:
             c.value = None
         elif st == "ok":
-            c.value = float(r["value"])
+            c.value = cell_value(ind, r["value"])
             c.number_format = number_format(ind)
         else:
             c.value = STATUS_CELL.get(st, st)
@@ -130,7 +186,7 @@ def region_sheet(wb: Workbook, cmp: pd.DataFrame, info: dict, period: Period) ->
                 cc.value = words  # a deficit's change in words, as the report writes it
                 cc.alignment = Alignment(horizontal="center")
             elif v is not None and not pd.isna(v):
-                cc.value = float(v)
+                cc.value = change_value(ind.change_kind, v)
                 cc.number_format = change_format(ind.change_kind)
             elif not ind.is_heading:
                 cc.value = "—"
@@ -139,7 +195,7 @@ def region_sheet(wb: Workbook, cmp: pd.DataFrame, info: dict, period: Period) ->
         for col, key, skey in ((13, "yoy_value", "yoy_status"), (14, "prev_value", "prev_status")):
             cc = ws.cell(row, col)
             if r is not None and r[skey] == "ok" and not pd.isna(r[key]):
-                cc.value = float(r[key])
+                cc.value = cell_value(ind, r[key])
                 cc.number_format = number_format(ind)
         ws.cell(row, 15, "" if ind.is_heading else STATUS_ZH.get(st, st))
         ws.cell(row, 16, ind.caliber).alignment = _WRAP
@@ -158,7 +214,8 @@ def region_sheet(wb: Workbook, cmp: pd.DataFrame, info: dict, period: Period) ->
     ws.cell(row + 1, 1).alignment = _WRAP
     ws.row_dimensions[row + 1].height = 45
     ws.freeze_panes = "D5"
-    _widths(ws, [7, 14, 30, 8, 16, 34, 7, 30, 16, 14, 14, 7, 16, 16, 10, 60])
+    _widths(ws, widths)
+    print_setup(ws, 4, len(headers), row - 1, f"{name}数据底稿（{period.label}）")
 
 
 def _level_rank(lv: str) -> int:
@@ -171,10 +228,11 @@ def institution_sheet(wb: Workbook, cmp: pd.DataFrame, info: dict, period: Perio
     headers = ["机构编码", "机构名称", "医院等级", "开展DRG/DIP付费"] + [
         f"{i.id} {i.display_label}" + (f"（{i.unit}）" if i.unit else "") for i in inds]
     name = str(info.get("poolarea_name") or info.get("poolarea_no") or "")
-    _title(ws, min(len(headers), 12), f"{name}定点医疗机构数据底稿指标（{period.label}）",
+    _title(ws, len(headers), f"{name}定点医疗机构数据底稿指标（{period.label}）",
            "每家定点医疗机构一行，首行为全统筹区；“<5”表示该值所依据的病例数少于5例，不予公布；“—”表示不适用；"
            "时间/费用消耗指数统筹地区整体为1。")
-    _header(ws, 4, headers)
+    widths = [15, 26, 9, 9] + [11] * len(inds)
+    _header(ws, 4, headers, widths)
     hosp = inst[inst["fixmedins_type"] == "1"].copy()
     hosp["_rank"] = hosp["lv_group"].map(_level_rank)
     hosp = hosp.sort_values(["_rank", "fixmedins_code"], kind="stable")
@@ -193,14 +251,15 @@ def institution_sheet(wb: Workbook, cmp: pd.DataFrame, info: dict, period: Perio
             if r is None:
                 c.value = "—"
             elif r.status == "ok":
-                c.value = float(r.value)
+                c.value = cell_value(ind, r.value)
                 c.number_format = number_format(ind)
             else:
                 c.value = STATUS_CELL.get(r.status, r.status)
             if not isinstance(c.value, float):
                 c.alignment = Alignment(horizontal="center")
     ws.freeze_panes = "C5"
-    _widths(ws, [15, 28, 10, 9] + [13] * len(inds))
+    _widths(ws, widths)
+    print_setup(ws, 4, len(headers), 4 + len(rows), f"{name}定点医疗机构数据底稿指标（{period.label}）")
 
 
 def notes_sheet(wb: Workbook, info: dict, period: Period) -> None:
@@ -227,12 +286,13 @@ def notes_sheet(wb: Workbook, info: dict, period: Period) -> None:
         ("来源", "医保信息平台", "结算清单与分组结果（28–32、43、44、CMI）；特例单议（33–35）；定点机构与参保人数（46、47）。"),
         ("知悉范围", "保密", CONFIDENTIALITY + "。本工作簿不含任何参保人个人信息。"),
     ]
-    _header(ws, 4, ["类别", "项目", "说明"])
+    _header(ws, 4, ["类别", "项目", "说明"], [12, 28, 100])
     for i, r in enumerate(rows, 5):
         for j, v in enumerate(r, 1):
             c = ws.cell(i, j, v)
             c.font, c.alignment, c.border = _BODY, _WRAP, _BOX
     _widths(ws, [12, 28, 100])
+    print_setup(ws, 4, 3, 4 + len(rows), f"{name}数据底稿说明（{period.label}）")
 
 
 def _stable_zip(data: bytes) -> bytes:

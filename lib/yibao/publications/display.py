@@ -88,7 +88,44 @@ def escape_cell(value: Any) -> str:
 def _escape_prose(text: str) -> str:
     """Prose keeps ``**strong**`` and its block markers; every other markup character — including any in
     the names, codes and free text the sentence interpolates — is escaped (:func:`yibao.escape.markdown_prose`)."""
-    return markdown_prose(text)
+    return closable_bold(markdown_prose(text))
+
+
+_BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
+
+
+def _punct(ch: str) -> bool:
+    """CommonMark's Unicode punctuation (general categories P and S)."""
+    return unicodedata.category(ch)[0] in "PS"
+
+
+def _flank_ok(ch: str) -> bool:
+    """A neighbour that lets a ``**`` next to punctuation open or close: none, whitespace or punctuation."""
+    return not ch or ch.isspace() or _punct(ch)
+
+
+def closable_bold(text: str) -> str:
+    """``**…**`` runs that CommonMark (JupyterLab, markdown-it) would leave as literal asterisks, rewritten
+    so they close: a run ending in punctuation and followed by a letter or CJK character
+    (``**数据安全。**报告…``) gets that punctuation after it (``**数据安全**。报告…``); one starting with
+    punctuation after such a character (``的**（注）**``) gets it before. pandoc reads both forms alike."""
+    def fix(m: re.Match) -> str:
+        inner = m.group(1)
+        before = text[m.start() - 1] if m.start() else ""
+        after = text[m.end()] if m.end() < len(text) else ""
+        lead = trail = ""
+        if not _flank_ok(after):
+            while inner and _punct(inner[-1]) and not inner.endswith("\\" + inner[-1]):
+                trail = inner[-1] + trail
+                inner = inner[:-1]
+        if not _flank_ok(before):
+            while inner and _punct(inner[0]) and inner[0] != "\\":
+                lead += inner[0]
+                inner = inner[1:]
+        if not inner.strip() or inner != inner.strip():
+            return m.group(0)
+        return f"{lead}**{inner}**{trail}"
+    return _BOLD.sub(fix, text)
 
 
 def _norm_align(align, columns: Sequence[str], numeric: Sequence[bool]) -> list[str]:

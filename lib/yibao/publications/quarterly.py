@@ -311,15 +311,17 @@ def special_cases(ctx: Context, rep) -> None:
         approved = SUPPRESSED_MARK if s34 == "suppressed" else fmt.count(a34["value"].get(r.fixmedins_code))
         amt = sc["approved_amt"].get(r.fixmedins_code) if s34 == "ok" else None
         rows.append({"机构名称": r.fixmedins_name, "级别": r.lv_group, "申请例数": applied, "通过例数": approved,
-                     "通过金额（万元）": fmt.wan(amt) if s34 == "ok" else "—"})
+                     # an amount only beside two published counts: a "<5" row's amount is "—" whether its
+                     # approvals are 0 or 1–4 (one rendering for every suppressed row)
+                     "通过金额（万元）": fmt.wan(amt) if s34 == "ok" and r.status == "ok" else "—"})
     t = pd.DataFrame(rows)
     vals33 = [a33.set_index("fixmedins_code")["value"].get(c) for c in d["fixmedins_code"]]
     vals34 = [a34["value"].get(c) for c in d["fixmedins_code"]]
     t["申请例数"] = complementary(list(t["申请例数"]), vals33)
     t["通过例数"] = complementary(list(t["通过例数"]), vals34)
-    t.loc[t["通过例数"] == COMPLEMENTARY, "通过金额（万元）"] = "—"
+    t.loc[(t["通过例数"] == COMPLEMENTARY) | (t["申请例数"] == COMPLEMENTARY), "通过金额（万元）"] = "—"
     rep.table(t, f"{ctx.label}各医疗机构特例单议申请和审核情况",
-              note=f"例数少于{SUPPRESS_MIN}例的显示为“{SUPPRESSED}”，其通过金额不予公布"
+              note=f"例数少于{SUPPRESS_MIN}例的显示为“{SUPPRESSED}”，该机构的通过金额不予公布（显示为“—”）"
               + (f"；“{COMPLEMENTARY}”为防止由合计数反推而一并不予公布的例数" if (t == COMPLEMENTARY).any().any() else "")
               + "。")
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from yibao.escape import html as escape_html, markdown_text
 from yibao.fsutil import atomic_path, stable_zip
+from yibao.render import docx_finish, webfonts
 from yibao.render.prepare import RESOURCES, RenderError
 
 SHORT_TABLE_ROWS = 18  # PDF: tables up to this many rows (and no long text) are never split across pages
@@ -56,6 +57,36 @@ def _short_table(table_md: str) -> bool:
     return max((_display_width(c.strip()) for c in cells), default=0) <= SHORT_CELL_WIDTH
 
 
+WIDE_TABLE_NEED = 120   # display units a table needs (see wide_table) above which it gets a landscape page
+LANDSCAPE_START, LANDSCAPE_END = "YibaoLandscapeStart", "YibaoLandscapeEnd"  # DOCX markers (docx_finish)
+
+
+def wide_table(table_md: str) -> bool:
+    """A table too wide for an A4 portrait page (about 100 display units at the table type size): nine or
+    more columns whose widest cells (headers counted up to 12 units, as they wrap; cells up to 30) need
+    more than WIDE_TABLE_NEED units. It is set on a landscape page in DOCX and PDF."""
+    from yibao.publications.display import _display_width
+    rows = [line.strip().strip("|").split("|") for line in table_md.strip().splitlines()]
+    if len(rows) < 2 or len(rows[0]) < 9:
+        return False
+    need = 0
+    for j, head in enumerate(rows[0]):
+        cells = [_display_width(r[j].strip()) for r in rows[2:] if j < len(r)]
+        need += max([min(_display_width(head.strip()), 12)] + [min(c, 30) for c in cells]) + 2
+    return need > WIDE_TABLE_NEED
+
+
+def landscape(block: str, fmt: str) -> str:
+    """``block`` (a table with its caption and note) on landscape pages: a Typst ``page(flipped: true)``,
+    or DOCX marker paragraphs that :mod:`yibao.render.docx_finish` turns into section breaks."""
+    if fmt == "typst":
+        return _raw("typst", "#page(flipped: true)[") + block + _raw("typst", "]")
+    if fmt == "docx":
+        marker = '<w:p><w:pPr><w:pStyle w:val="{}"/></w:pPr></w:p>'
+        return _raw("openxml", marker.format(LANDSCAPE_START)) + block + _raw("openxml", marker.format(LANDSCAPE_END))
+    return block
+
+
 def to_markdown(nb, fmt: str, assets: Path) -> str:
     """The prepared notebook as one pandoc Markdown document for ``fmt`` (html, docx, typst).
     Images are written to ``assets`` and referenced relative to its parent directory."""
@@ -81,6 +112,8 @@ def to_markdown(nb, fmt: str, assets: Path) -> str:
                     block = _raw("typst", "#block(breakable: false, width: 100%)[") + block + _raw("typst", "]")
                 if meta.get("note"):
                     block += _note_block(meta["note"], fmt)
+                if wide_table(meta["table"]):
+                    block = landscape(block, fmt)
                 parts.append(block)
             elif "image/png" in data:
                 n_img += 1
@@ -158,8 +191,9 @@ def render_html(nb, meta: dict, work: Path, target: Path) -> None:
     _pandoc(["html.md", "-f", "markdown-smart", "-t", "html5", "-s", "--embed-resources", "--toc",
              "--toc-depth=2", "--css", "report.css", "--metadata-file", "html.yaml",
              "--include-before-body", "banner.html", "--resource-path", str(work), "-o", "out.html"], work)
+    page = webfonts.embed((work / "out.html").read_text(encoding="utf-8"))
     with atomic_path(target) as tmp:
-        shutil.copy(work / "out.html", tmp)
+        tmp.write_text(page, encoding="utf-8")
 
 
 def reference_docx(path: Path, meta: dict) -> Path:
@@ -288,6 +322,15 @@ def reference_docx(path: Path, meta: dict) -> Path:
         except KeyError:
             pass
 
+    for level, (east, indent) in enumerate((("黑体", 0), ("宋体", 24)), start=1):
+        s = style(f"TOC {level}")  # the table of contents' entries (render/docx_finish.py fills them)
+        fonts(s, east, size=12)
+        s.paragraph_format.first_line_indent = Pt(0)
+        s.paragraph_format.left_indent = Pt(indent)
+        s.paragraph_format.space_before = Pt(6 if level == 1 else 0)
+        s.paragraph_format.space_after = Pt(2)
+    _language(doc, "zh-CN")
+
     try:
         table = styles["Table"]
         _three_line_table(table.element)
@@ -320,6 +363,20 @@ def reference_docx(path: Path, meta: dict) -> Path:
     doc.save(str(path))
     default.unlink(missing_ok=True)
     return path
+
+
+def _language(doc, lang: str) -> None:
+    """The document's default language (docDefaults): ``lang`` for Latin and East Asian text."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    rpr = doc.styles.element.find(qn("w:docDefaults")).find(qn("w:rPrDefault")).find(qn("w:rPr"))
+    el = rpr.find(qn("w:lang"))
+    if el is None:
+        el = OxmlElement("w:lang")
+        rpr.append(el)
+    el.set(qn("w:val"), lang)
+    el.set(qn("w:eastAsia"), lang)
+    el.set(qn("w:bidi"), "ar-SA")
 
 
 def _border(ppr, side: str, sz: int, color: str) -> None:
@@ -435,7 +492,7 @@ def render_docx(nb, meta: dict, work: Path, target: Path) -> None:
              "--reference-doc", str(ref), "--metadata-file", "docx.yaml", "--resource-path", str(work),
              "-o", "out.docx"], work)
     # reproducible: the zip's member dates and the document's created/modified stamps are the release date
-    data = stable_zip((work / "out.docx").read_bytes(), _release_date(meta))
+    data = stable_zip(docx_finish.finish((work / "out.docx").read_bytes(), meta), _release_date(meta))
     with atomic_path(target) as tmp:
         tmp.write_bytes(data)
 

@@ -13,7 +13,8 @@ from pathlib import Path
 from yibao import PROJECT_DIR
 from yibao.escape import markdown_text
 from yibao.fsutil import atomic_path
-from yibao.render.builtin import _typst_fonts, reference_docx
+from yibao.render import docx_finish, webfonts
+from yibao.render.builtin import _typst_fonts, landscape, reference_docx, wide_table
 from yibao.render.prepare import RESOURCES, RenderError
 
 PROJECT_QUARTO = PROJECT_DIR / "_quarto.yml"
@@ -111,6 +112,10 @@ def table_markdown(y: dict) -> str:
                      f"{y['note']}\n:::\n:::")
         parts.append("```{=typst}\n#block(above: 0.5em, below: 1em)[#set text(size: 8.5pt, fill: rgb(\"#444444\")); "
                      f"#set par(first-line-indent: 0pt); #{_typst_string(y['note'])}]\n```")
+    if wide_table(y["table"]):
+        # DOCX: on landscape pages, as the builtin route. Not in Quarto's PDF: Quarto's Typst puts every
+        # cell output in a block, and Typst allows no page() inside a container
+        return landscape("\n\n".join(parts), "docx") + "\n"
     return "\n\n".join(parts) + "\n"
 
 
@@ -161,7 +166,12 @@ def render_quarto(nb, meta: dict, work: Path, stem: str, formats, out_dir: Path)
             raise RenderError(f"quarto render --to {to} 失败：{(proc.stderr or proc.stdout).strip()[-800:]}")
         target = out_dir / f"{stem}.{fmt}"
         with atomic_path(target) as tmp:
-            shutil.copy(produced, tmp)
+            if fmt == "html":
+                tmp.write_text(webfonts.embed(produced.read_text(encoding="utf-8")), encoding="utf-8")
+            elif fmt == "docx":
+                tmp.write_bytes(docx_finish.finish(produced.read_bytes(), meta))
+            else:
+                shutil.copy(produced, tmp)
         done[fmt] = target
     return done
 

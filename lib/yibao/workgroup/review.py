@@ -149,6 +149,9 @@ def accuracy_checks(pub_dir: Path, region: str, period: str, wh, report_text: st
         detail = f"复核清单共 {len(ch)} 项：通过 {int(st.isin(['pass', 'ok', '通过']).sum())} 项"
         detail += f"，未通过 {len(fails)} 项" + (f"（{'、'.join(fails[:12])}{'…' if len(fails) > 12 else ''}）" if fails else "")
         detail += f"，提示 {len(warns)} 项" if warns else ""
+        skips = ch.loc[st.isin(["skip", "skipped", "未执行"]), "check_id"].tolist()
+        detail += (f"，未执行 {len(skips)} 项（{'、'.join(skips[:12])}{'…' if len(skips) > 12 else ''}）"
+                   if skips else "")
         out.append(Check("准确性", "A1", "复核清单（checks.csv）全部通过", FAIL if fails else PASS, detail))
     else:
         out.append(Check("准确性", "A1", "复核清单（checks.csv）全部通过", FAIL, "发布目录中缺少 checks.csv"))

@@ -89,7 +89,9 @@ def _hospital_chart(rep, st: Study) -> None:
                      ref=st.bench["median"], ref_label="资源消耗中位数")
     ax = fig.axes[0]
     ax.axvline(st.bench["benchmark"], color=charts.PALETTE[2], linestyle=":", linewidth=1.2)
-    ax.text(st.bench["benchmark"], -0.55, f"标杆值 {fmt.num(st.bench['benchmark'])} ", fontsize=7.5,
-            color=charts.PALETTE[2], va="top", ha="right")
+    # above the bars, left of its line (the median's label is right of the median's line, and the
+    # benchmark is never above the median), not down on the x axis among the tick labels
+    ax.text(st.bench["benchmark"], len(el) - 0.45, f"标杆值 {fmt.num(st.bench['benchmark'])} ", fontsize=7.5,
+            color=charts.PALETTE[2], va="bottom", ha="right")
     rep.figure(fig, f"{st.period.label}{st.topic.title}各机构次均费用",
                note=f"仅含病例数不少于{st.min_cases}例的机构；虚线为资源消耗中位数，点线为标杆值；红色为需核实的机构。")
