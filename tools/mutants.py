@@ -61,6 +61,7 @@ TARGETS: dict[str, dict] = {
                                  "tests/test_indicators.py::test_frequency_ignored_values",
                                  "tests/test_indicators.py::test_dip_region",
                                  "tests/test_indicators.py::test_h1_payment_rate",
+                                 "tests/test_indicators.py::test_edge_region_by_hand",
                                  "tests/test_numbers.py::test_suppression"]),
     "findings_rules": dict(module="yibao.findings.rules_admissions", functions=["_readmissions", "_rate_rule"],
                            tests=["tests/test_boundaries.py::test_readmission_windows",
