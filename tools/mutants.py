@@ -24,7 +24,9 @@ How it works
 3. It prints, per module, killed / total and the score, then the survivors (file:line, the change), and
    exits 1 when a module scores below ``--min-score`` (default 85).
 
-Usage: ``python tools/mutants.py [--module periods] [--min-score 85] [--list] [--max N] [--every K] [-v]``.
+Usage: ``python tools/mutants.py [--module periods] [--min-score 85] [--list] [--max N] [--every K]
+[--shard I/N] [-v]``. ``--shard I/N`` runs the mutants whose number is I modulo N: N runs side by side
+(``--shard 0/2`` and ``--shard 1/2``) together run every mutant once, and their killed / total add up.
 """
 from __future__ import annotations
 
@@ -365,6 +367,7 @@ def main(argv=None) -> int:
     ap.add_argument("--max", type=int, default=0, help="at most N mutants per module (a quick look)")
     ap.add_argument("--every", type=int, default=1,
                     help="run every K-th mutant only (a sampled score, reported as such)")
+    ap.add_argument("--shard", default="", help="I/N: only the mutants numbered I modulo N (runs side by side)")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every mutant's result as it comes")
     args = ap.parse_args(argv)
     signal.signal(signal.SIGTERM, _stop)
@@ -383,6 +386,9 @@ def main(argv=None) -> int:
         pts = list(enumerate(pts))
         if args.every > 1:
             pts = pts[::args.every]
+        if args.shard:
+            i, n_sh = (int(x) for x in args.shard.split("/"))
+            pts = [p for p in pts if p[0] % n_sh == i]
         if args.max:
             pts = pts[:args.max]
         if args.list:
@@ -408,7 +414,8 @@ def main(argv=None) -> int:
         n = len(pts)
         score = 100.0 * killed / n if n else 100.0
         results[name] = (killed, n, score, survivors, time.monotonic() - t0)
-        sample = f", every {args.every}th mutant" if args.every > 1 else ""
+        sample = (f", every {args.every}th mutant" if args.every > 1 else "") + \
+            (f", shard {args.shard}" if args.shard else "")
         print(f"{name:22s} {tgt['module']:32s} killed {killed:4d} / {n:4d}  score {score:5.1f} %  "
               f"({time.monotonic() - t0:.0f} s, clean run {base:.1f} s{sample})", flush=True)
         for s in survivors:
