@@ -159,16 +159,17 @@ def test_gate_stops_indicators(variant, tiny, tmp_path, capsys):
     assert _files(out) == []  # nothing computed, nothing written
 
 
-@pytest.mark.parametrize("command", ["findings", "run", "topics", "plan"])
+@pytest.mark.parametrize("command", ["findings", "run", "topics", "plan", "workgroup sample-pool"])
 def test_gate_stops_every_computing_command(command, tiny, tmp_path, capsys):
     d = _copy(tiny, tmp_path)
     _duplicate(d)
     out = tmp_path / "out"
     args = {"findings": ["--region", REGION, "--period", PERIOD, "--out", out],
+            "workgroup sample-pool": ["--region", REGION, "--out", out / "pool.csv"],
             "run": ["--region", REGION, "--period", PERIOD, "--out", out, "--formats", "html", "--no-progress"],
             "topics": ["--region", REGION, "--year", "2026"],
             "plan": ["--year", "2027", "--out", out]}[command]
-    rc, text = _cli(capsys, command, "--data", d, *args)
+    rc, text = _cli(capsys, *command.split(), "--data", d, *args)
     assert rc == 1 and "Traceback" not in text
     assert "setl.parquet · setl_id · " in text and "键重复" in text
     assert _files(out) == []
@@ -251,6 +252,28 @@ def test_gate_checks_only_the_region_and_months_the_command_reads(tiny, tmp_path
     rc, text = _cli(capsys, "validate", "--data", d)  # `yibao validate` still lists every row
     line = next(ln for ln in text.splitlines() if "金额不是数值" in ln)
     assert rc == 1 and f"行 {', '.join(str(i + 1) for i in sorted([own, other, old]))} · " in line
+
+
+def test_gate_scopes_settlement_lists_by_their_settlement(tiny, tmp_path):
+    """A settlement list row belongs to its settlement's region: an invalid qc_stas in a 350100 list row is
+    an error of 350100's scope only, one in a 350200 list row of 350200's only; the whole dataset has both."""
+    from yibao.data.validate import Scope, validate
+    d = _copy(tiny, tmp_path)
+    setl, lists = _setl(d), pd.read_parquet(d / "setl_list.parquet")
+    rows = {r: int(lists.index[lists["setl_id"] == setl.loc[_in_scope(setl, r, k=k), "setl_id"]][0])
+            for r in ("350100", "350200") for k in range(30)
+            if (lists["setl_id"] == setl.loc[_in_scope(setl, r, k=k), "setl_id"]).any()}
+    lists.loc[list(rows.values()), "qc_stas"] = "X"
+    lists.to_parquet(d / "setl_list.parquet", index=False)
+
+    def errors(scope=None):
+        return [str(p) for p in validate(d, scope=scope) if p.severity == "error"]
+    rule = " · qc_stas · 行 {} · 代码不在取值范围（0/1）/ invalid code (allowed: 0, 1)（例 e.g. 'X'）"
+    for region, row in rows.items():
+        assert errors(Scope.of(regions=[region], period=PERIOD)) == [
+            "[错误 error] setl_list.parquet" + rule.format(row + 1)]
+    assert errors(Scope.of(regions=["350300"], period=PERIOD)) == []
+    assert errors() == ["[错误 error] setl_list.parquet" + rule.format(", ".join(str(r + 1) for r in sorted(rows.values())))]
 
 
 def test_gate_verdict_for_one_scope_never_answers_for_another(tiny, tmp_path, monkeypatch):

@@ -107,10 +107,10 @@ def row_filter(scope: Scope, table: str, cols: set[str], usable) -> str | None:
         if regions is not None and "poolarea_no" in cols:
             insured = f" OR insu_admdvs IN ({regions})" if "insu_admdvs" in cols else ""
             conds.append(f"(poolarea_no IS NULL OR poolarea_no IN ({regions}){insured})")
-        if scope.first is not None and "setl_time" in cols:
-            m = "strftime(setl_time, '%Y-%m')"
-            late = f" OR (refd_setl_flag = '1' AND {m} > {_lit(scope.last)})" if "refd_setl_flag" in cols else ""
-            conds.append(f"({in_month(m)}{late})")
+        if scope.first is not None and "setl_time" in cols:  # compared as timestamps: no text per row
+            start, end = f"TIMESTAMP '{scope.first}-01'", f"(TIMESTAMP '{scope.last}-01' + INTERVAL 1 MONTH)"
+            late = " OR refd_setl_flag = '1'" if "refd_setl_flag" in cols else ""
+            conds.append(f"(setl_time IS NULL OR (setl_time >= {start} AND (setl_time < {end}{late})))")
     elif table == "setl_list":  # by its settlement (validator.scope_rows joins it): _in is NULL without one
         own = by_institution("fixmedins_code") or "TRUE"
         conds.append(f"coalesce(_in, {own})" if "setl_id" in cols and usable("setl", "setl_id") else own)
@@ -120,7 +120,11 @@ def row_filter(scope: Scope, table: str, cols: set[str], usable) -> str | None:
             conds.append(own)
         col = "apply_date" if table == "special_case" else "month"
         if scope.first is not None and col in cols:
-            conds.append(in_month(f"strftime({col}, '%Y-%m')" if col == "apply_date" else col))
+            if col == "apply_date":
+                conds.append(f"(apply_date IS NULL OR (apply_date >= DATE '{scope.first}-01' AND "
+                             f"apply_date < DATE '{scope.last}-01' + INTERVAL 1 MONTH))")
+            else:
+                conds.append(in_month(col))
     else:  # poolarea, fixmedins, fund_report, psn_insu_month, budget, the catalogues: by their region
         if regions is not None and "poolarea_no" in cols:
             conds.append(f"(poolarea_no IS NULL OR poolarea_no IN ({regions}))")
