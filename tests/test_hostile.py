@@ -58,23 +58,34 @@ def _cli(capsys, *args) -> tuple[int, str]:
 
 # ---- 1. the validation gate: every computing command stops on invalid data ---------------------------
 
-def _amount(value):
+def _in_scope(df: pd.DataFrame, region: str = REGION, period: str = PERIOD, k: int = 0) -> int:
+    """The index of the k-th settlement (not a reversal) of ``region`` in ``period``'s months: a row the
+    region's job reads (the gate checks the region's rows in the months the job reads, data/validate_scope.py)."""
+    from yibao.data.periods import Period
+    months = Period.parse(period).months
+    m = pd.to_datetime(df["setl_time"]).dt.strftime("%Y-%m")
+    own = df.index[(df["poolarea_no"] == region) & (df["insu_admdvs"] == region) & m.isin(months)
+                   & (df["refd_setl_flag"].astype(str) != "1")]
+    return int(own[k])
+
+
+def _amount(value, region=REGION, period=PERIOD):
     def mutate(d):
         df = _setl(d).astype({"medfee_sumamt": object})
-        df.loc[3, "medfee_sumamt"] = value
+        df.loc[_in_scope(df, region, period), "medfee_sumamt"] = value
         _setl_to_csv(d, df)
     return mutate
 
 
 def _date(d):
     df = _setl(d).astype({"begndate": object})
-    df.loc[2, "begndate"] = "2026/13/45"
+    df.loc[_in_scope(df, k=1), "begndate"] = "2026/13/45"
     _setl_to_csv(d, df)
 
 
 def _duplicate(d):
     df = _setl(d)
-    df.loc[7, "setl_id"] = df.loc[6, "setl_id"]
+    df.loc[_in_scope(df, k=3), "setl_id"] = df.loc[_in_scope(df, k=2), "setl_id"]
     df.to_parquet(d / "setl.parquet", index=False)
 
 
@@ -94,7 +105,7 @@ def _header_only(d):
 
 def _binary_inf(d):
     df = _setl(d)
-    df.loc[4, "hifp_pay"] = float("inf")
+    df.loc[_in_scope(df, k=4), "hifp_pay"] = float("inf")
     df.to_parquet(d / "setl.parquet", index=False)
 
 
@@ -105,9 +116,11 @@ def _poolarea_bad_method(d):
 
 
 def _ragged_csv(d):
-    path = _setl_to_csv(d, _setl(d))
+    df = _setl(d)
+    path = _setl_to_csv(d, df)
     lines = path.read_text(encoding="utf-8").splitlines()
-    lines[5] = ",".join(lines[5].split(",")[:3])
+    i = _in_scope(df, k=5) + 1  # below the header
+    lines[i] = ",".join(lines[i].split(",")[:3])
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -146,16 +159,17 @@ def test_gate_stops_indicators(variant, tiny, tmp_path, capsys):
     assert _files(out) == []  # nothing computed, nothing written
 
 
-@pytest.mark.parametrize("command", ["findings", "run", "topics", "plan"])
+@pytest.mark.parametrize("command", ["findings", "run", "topics", "plan", "workgroup sample-pool"])
 def test_gate_stops_every_computing_command(command, tiny, tmp_path, capsys):
     d = _copy(tiny, tmp_path)
     _duplicate(d)
     out = tmp_path / "out"
     args = {"findings": ["--region", REGION, "--period", PERIOD, "--out", out],
+            "workgroup sample-pool": ["--region", REGION, "--out", out / "pool.csv"],
             "run": ["--region", REGION, "--period", PERIOD, "--out", out, "--formats", "html", "--no-progress"],
-            "topics": ["--region", REGION, "--year", "2025"],
+            "topics": ["--region", REGION, "--year", "2026"],
             "plan": ["--year", "2027", "--out", out]}[command]
-    rc, text = _cli(capsys, command, "--data", d, *args)
+    rc, text = _cli(capsys, *command.split(), "--data", d, *args)
     assert rc == 1 and "Traceback" not in text
     assert "setl.parquet · setl_id · " in text and "键重复" in text
     assert _files(out) == []
@@ -200,8 +214,97 @@ def test_valid_dataset_passes_and_the_verdict_is_cached(tiny, tmp_path, monkeypa
     assert stat.S_IMODE(cache.stat().st_mode) == 0o700 and len(list(cache.glob("*.json"))) == 1
     gate._MEMO.clear()
     monkeypatch.setattr(validate, "validate", lambda *a, **k: pytest.fail("validated again"))
-    assert gate.validated(tiny) == []
-    assert gate.cached_warnings(tiny) == []
+    assert gate.require_valid(tiny, REGION, PERIOD) == []
+    assert gate.cached_warnings(tiny, REGION, PERIOD) == []
+    assert gate.cached_warnings(tiny, "350200", PERIOD) is None  # that verdict does not speak for 350200
+
+
+def _indicators(capsys, d, region, out, period=PERIOD):
+    return _cli(capsys, "indicators", "--data", d, "--region", region, "--period", period, "--out", out)
+
+
+def test_gate_checks_only_the_region_and_months_the_command_reads(tiny, tmp_path, capsys):
+    """An error in another region's rows (or in months the period does not read) does not stop a region's
+    job; the same error in the region's own rows does, with the validator's exact line."""
+    d = _copy(tiny, tmp_path)
+    df = _setl(d).astype({"medfee_sumamt": object})
+    other, old = _in_scope(df, "350200"), _in_scope(df, REGION, "2024Q1")
+    df.loc[[other, old], "medfee_sumamt"] = "八十元"
+    _setl_to_csv(d, df)
+    rc, text = _indicators(capsys, d, REGION, tmp_path / "a")
+    assert rc == 0 and "Traceback" not in text and "八十元" not in text
+    assert (tmp_path / "a" / PERIOD / REGION / "indicators.csv").exists()
+    rc, text = _indicators(capsys, d, "350200", tmp_path / "b")  # the other region's job stops
+    assert rc == 1 and _files(tmp_path / "b") == []
+    assert (f"  [错误 error] setl.csv · medfee_sumamt · 行 {other + 1} · 金额不是数值 / amount is not a number"
+            f"（例 e.g. '八十元'）") in text.splitlines()
+    assert f"行 {old + 1} " not in text  # 2024Q1 is not read for 2026Q3
+    own = _in_scope(df, REGION)
+    df.loc[own, "medfee_sumamt"] = "八十元"
+    _setl_to_csv(d, df)
+    rc, text = _indicators(capsys, d, REGION, tmp_path / "c")
+    lines = text.splitlines()
+    assert rc == 1 and "Traceback" not in text and _files(tmp_path / "c") == []
+    assert lines[0].startswith(f"错误 / error: {d}: 数据校验未通过（统筹区 {REGION} · 2024-06 至 2026-09），共 1 个错误，"
+                               f"未计算任何结果")
+    assert lines[1:] == [f"  [错误 error] setl.csv · medfee_sumamt · 行 {own + 1} · 金额不是数值 / amount is not "
+                         f"a number（例 e.g. '八十元'）"]
+    rc, text = _cli(capsys, "validate", "--data", d)  # `yibao validate` still lists every row
+    line = next(ln for ln in text.splitlines() if "金额不是数值" in ln)
+    assert rc == 1 and f"行 {', '.join(str(i + 1) for i in sorted([own, other, old]))} · " in line
+
+
+def test_gate_scopes_settlement_lists_by_their_settlement(tiny, tmp_path):
+    """A settlement list row belongs to its settlement's region: an invalid qc_stas in a 350100 list row is
+    an error of 350100's scope only, one in a 350200 list row of 350200's only; the whole dataset has both."""
+    from yibao.data.validate import Scope, validate
+    d = _copy(tiny, tmp_path)
+    setl, lists = _setl(d), pd.read_parquet(d / "setl_list.parquet")
+    rows = {r: int(lists.index[lists["setl_id"] == setl.loc[_in_scope(setl, r, k=k), "setl_id"]][0])
+            for r in ("350100", "350200") for k in range(30)
+            if (lists["setl_id"] == setl.loc[_in_scope(setl, r, k=k), "setl_id"]).any()}
+    lists.loc[list(rows.values()), "qc_stas"] = "X"
+    lists.to_parquet(d / "setl_list.parquet", index=False)
+
+    def errors(scope=None):
+        return [str(p) for p in validate(d, scope=scope) if p.severity == "error"]
+    rule = " · qc_stas · 行 {} · 代码不在取值范围（0/1）/ invalid code (allowed: 0, 1)（例 e.g. 'X'）"
+    for region, row in rows.items():
+        assert errors(Scope.of(regions=[region], period=PERIOD)) == [
+            "[错误 error] setl_list.parquet" + rule.format(row + 1)]
+    assert errors(Scope.of(regions=["350300"], period=PERIOD)) == []
+    assert errors() == ["[错误 error] setl_list.parquet" + rule.format(", ".join(str(r + 1) for r in sorted(rows.values())))]
+
+
+def test_gate_verdict_for_one_scope_never_answers_for_another(tiny, tmp_path, monkeypatch):
+    from yibao.data import gate, validate
+    from yibao.errors import DataError
+    monkeypatch.setenv("YIBAO_CACHE_DIR", str(tmp_path / "cache"))
+    d = _copy(tiny, tmp_path)
+    df = _setl(d).astype({"medfee_sumamt": object})
+    df.loc[_in_scope(df, "350200"), "medfee_sumamt"] = "八十元"
+    _setl_to_csv(d, df)
+    gate._MEMO.clear()
+    assert gate.require_valid(d, REGION, PERIOD, tables=gate.INDICATOR_TABLES) == []  # 350100: passes, cached
+    assert len(list((tmp_path / "cache" / "gate").glob("*.json"))) == 1
+    for scope in [dict(region="350200", period=PERIOD, tables=gate.INDICATOR_TABLES),  # another region
+                  dict(region=REGION, period=PERIOD, tables=gate.INDICATOR_TABLES),   # after the memo is gone
+                  ]:
+        gate._MEMO.clear()
+        if scope["region"] == REGION:
+            calls = []
+            real = validate.validate
+            monkeypatch.setattr(validate, "validate", lambda *a, **k: calls.append(1) or real(*a, **k))
+            assert gate.require_valid(d, **scope) == [] and calls == []  # the same scope: from the cache
+        else:
+            with pytest.raises(DataError, match="金额不是数值"):
+                gate.require_valid(d, **scope)
+    gate._MEMO.clear()
+    with pytest.raises(DataError, match="金额不是数值"):  # the whole dataset: not the region's verdict either
+        gate.validated(d)
+    with pytest.raises(DataError, match="金额不是数值"):  # every region of a run
+        gate.require_valid(d, regions=[REGION, "350200"], period=PERIOD)
+    assert len(list((tmp_path / "cache" / "gate").glob("*.json"))) == 1  # failing verdicts are not stored
 
 
 # ---- 3. arguments are values, not paths ---------------------------------------------------------------
@@ -348,11 +451,30 @@ def test_markdown_text_is_literal():
 
 
 def test_markdown_prose_keeps_strong_and_blocks_only():
-    text = f"## 标题\n- **{HOSTILE}** 费用`x` [l](u) ~s~ ^p^ | 带*的"
+    text = f"## 标题\n- {escape.strong(HOSTILE)} 费用`x` [l](u) ~s~ ^p^ | 带*的"
     assert escape.markdown_prose(text) == (
         "## 标题\n- **\\<script\\>alert(1)\\</script\\> \\*a\\* \\$b\\$ \\@c \\#d** 费用\\`x\\` \\[l\\](u) "
         "\\~s\\~ \\^p\\^ \\| 带\\*的")
     assert escape.markdown_prose("**未闭合") == "\\*\\*未闭合"
+
+
+MD_HOSTILE = "A**B**C __d__ ~~e~~ `f` [g](h) ***i*** _j_"
+
+
+def test_markdown_in_data_never_toggles_prose_markup():
+    """``**`` / ``__`` / ``~~`` / backticks / links inside a data string stay literal in prose — only the
+    section's own :func:`escape.strong` is strong — and the strong marks never leak into other formats."""
+    import pypandoc
+    prose = escape.markdown_prose(f"{escape.strong('说明。')}医院{MD_HOSTILE}的费用。{escape.strong(MD_HOSTILE)}")
+    assert prose == ("**说明。**医院A\\*\\*B\\*\\*C \\_\\_d\\_\\_ \\~\\~e\\~\\~ \\`f\\` \\[g\\](h) \\*\\*\\*i\\*\\*\\* "
+                     "\\_j\\_的费用。**A\\*\\*B\\*\\*C \\_\\_d\\_\\_ \\~\\~e\\~\\~ \\`f\\` \\[g\\](h) \\*\\*\\*i\\*\\*\\* \\_j\\_**")
+    html = pypandoc.convert_text(prose, "html5", format="markdown-smart")
+    assert html.count("<strong>") == 2 and "<em>" not in html and "<del>" not in html and "<code>" not in html
+    assert "<a " not in html and " ".join(html.split()).count(MD_HOSTILE) == 2  # (pandoc wraps long lines)
+    assert " ".join(pypandoc.convert_text(prose, "plain", format="markdown-smart").split()).count(MD_HOSTILE) == 2
+    for text in (escape.markdown_text(escape.strong("x")), escape.markdown_inline(escape.strong("x")),
+                 escape.html(escape.strong("x")), escape.typst(escape.strong("x")), escape.plain(escape.strong("x"))):
+        assert "strong" not in text and "x" in text
 
 
 def test_html_and_typst_escaping():
@@ -404,15 +526,18 @@ def test_digao_keeps_a_formula_name_as_text(tiny, tmp_path, capsys):
 
 
 def test_hostile_names_render_literally_and_the_job_succeeds(tiny, tmp_path, capsys):
-    """The region and its largest hospital renamed to a hostile string: HTML, DOCX and PDF show it as text."""
+    """The region and its largest hospital renamed to hostile strings (markup of HTML, Markdown, Typst and
+    citations): HTML (text content), DOCX (python-docx) and PDF (pdftotext) show them as written, in the
+    prose (which names the region in its sentences) as in the tables."""
+    import subprocess
     from readback import flat, text as read_text
     d = _copy(tiny, tmp_path)
     pa = pd.read_csv(d / "poolarea.csv", dtype=str, keep_default_na=False)
-    pa.loc[pa["poolarea_no"] == REGION, "poolarea_name"] = HOSTILE
+    pa.loc[pa["poolarea_no"] == REGION, "poolarea_name"] = f"{HOSTILE} {MD_HOSTILE}"
     pa.to_csv(d / "poolarea.csv", index=False)
     fix = pd.read_csv(d / "fixmedins.csv", dtype=str, keep_default_na=False)
     top = _setl(d).query("poolarea_no == @REGION")["fixmedins_code"].value_counts().index[0]
-    fix.loc[fix["fixmedins_code"] == top, "fixmedins_name"] = HOSTILE + " 医院"
+    fix.loc[fix["fixmedins_code"] == top, "fixmedins_name"] = f"{HOSTILE} {MD_HOSTILE} 医院"
     fix.to_csv(d / "fixmedins.csv", index=False)
     out = tmp_path / "out"
     rc, msg = _cli(capsys, "run", "--data", d, "--region", REGION, "--period", PERIOD, "--kind", "quarterly",
@@ -422,9 +547,14 @@ def test_hostile_names_render_literally_and_the_job_succeeds(tiny, tmp_path, cap
     html = (pub / "quarterly.html").read_text(encoding="utf-8")
     assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; *a* $b$ @c #d" in html
     assert "<em>a</em>" not in html and "<math" not in html and "citation" not in html
+    for markup in ("<strong>B</strong>", "<strong>d</strong>", "<del>", "<code>f</code>", '<a href="h"', "<em>j</em>"):
+        assert markup not in html, markup
     for name in ("quarterly.html", "quarterly.docx"):
-        assert HOSTILE in " ".join(read_text(pub / name).split()), name  # (pandoc wraps long lines)
-    assert flat(HOSTILE) in flat(read_text(pub / "quarterly.pdf"))
+        shown = " ".join(read_text(pub / name).split())  # (pandoc wraps long lines)
+        assert HOSTILE in shown and shown.count(MD_HOSTILE) >= 3, name  # title, prose, tables
+    pdf = subprocess.run(["pdftotext", "-enc", "UTF-8", str(pub / "quarterly.pdf"), "-"], capture_output=True,
+                         text=True, check=True).stdout
+    assert flat(HOSTILE) in flat(pdf) and flat(pdf).count(flat(MD_HOSTILE)) >= 3
 
 
 # ---- 6. faults -------------------------------------------------------------------------------------------
@@ -581,12 +711,26 @@ def test_sigterm_stops_queued_jobs_and_records_what_finished(tiny, tmp_path):
     assert _wait(lambda: not list((out / PERIOD).glob(".stage-*")), 30)
 
 
-def test_sigkill_of_the_parent_stops_the_workers(tiny, tmp_path):
+def test_sigkill_of_the_parent_stops_the_workers_and_the_next_run_leaves_no_kernel_file(tiny, tmp_path):
+    """SIGKILL to a running ``yibao run``: its workers and kernels exit, nothing is published; the next run
+    removes the staging folders, and no kernel connection file of the killed run remains anywhere — not in
+    a staging folder, not in ``jupyter --runtime-dir``, not in the temporary directory."""
     import signal
+    import subprocess
+    import sys
     out = tmp_path / "out"
+    env = dict(os.environ, TMPDIR=str(tmp_path / "tmp"), JUPYTER_DATA_DIR=str(tmp_path / "jupyter-data"))
+    (tmp_path / "tmp").mkdir()
+    runtime = Path(subprocess.run([sys.executable, "-m", "jupyter", "--runtime-dir"], env=env, text=True,
+                                  capture_output=True, check=True).stdout.strip())
+    assert runtime == tmp_path / "jupyter-data" / "runtime"
     proc = _yibao("run", "--data", tiny, "--period", PERIOD, "--kind", "quarterly", "--formats", "html",
-                  "--jobs", "2", "--out", out, "--no-progress")
-    assert _wait(lambda: len(list((out / PERIOD).glob(".stage-*"))) >= 1, 600)
+                  "--jobs", "2", "--out", out, "--no-progress", env=env)
+
+    def kernel_files():
+        return sorted(str(p) for p in (out / PERIOD).glob(".stage-*/.jupyter-runtime/kernel-*.json"))
+    assert _wait(lambda: kernel_files(), 600), _files(out)  # a kernel runs, its connection file in the stage
+    first = kernel_files()
     os.kill(proc.pid, signal.SIGKILL)
     proc.communicate(timeout=30)
 
@@ -596,11 +740,20 @@ def test_sigkill_of_the_parent_stops_the_workers(tiny, tmp_path):
         except ProcessLookupError:
             return True
         return False
-    assert _wait(group_gone, 30)  # every worker of the killed run exited
+    assert _wait(group_gone, 30)  # every worker and kernel of the killed run exited
     assert not any((out / PERIOD).glob("[0-9]*/quarterly.html"))  # and none went on to publish
-    from yibao.batch.runner import remove_leftovers
-    remove_leftovers(out / PERIOD)  # what a worker ended by its watchdog left, the next run removes
-    assert not list((out / PERIOD).glob(".stage-*"))
+
+    again = _yibao("run", "--data", tiny, "--period", PERIOD, "--region", REGION, "--kind", "quarterly",
+                   "--formats", "html", "--out", out, "--no-progress", env=env)
+    _, err = again.communicate(timeout=900)
+    assert again.returncode == 0, err
+    assert (out / PERIOD / REGION / "quarterly.html").exists()
+    assert not list((out / PERIOD).glob(".stage-*"))  # the killed run's staging folders are gone
+    assert not any(Path(f).exists() for f in first)
+    for where in (out, runtime, tmp_path / "tmp"):
+        left = [p for p in where.rglob("*.json") if p.name.startswith("kernel-")
+                or b'"shell_port"' in p.read_bytes()] if where.exists() else []
+        assert left == [], (where, left)
 
 
 def test_chart_labels_from_data_are_never_mathtext(tmp_path):

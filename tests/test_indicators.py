@@ -514,3 +514,153 @@ def test_fixture_formats():
     assert (TINY / "psn_insu_month.xlsx").exists()
     head = (TINY / "setl.csv").read_text(encoding="utf-8").splitlines()[0]
     assert "psn_name" in head and "certno" in head
+
+
+# ---- a third region by hand: an empty period, denominators of 0 and of 1, a group whose region mean is 0 -------
+#
+# 北礁县 350300 (DRG) is added to a copy of the tiny fixture; 东岚市 and 南屿县 are untouched. Two hospitals,
+# HC1 (100 beds) and HC2 (80 beds), both paid by DRG, no pharmacy. Every settlement is a local 职工医保 (310)
+# inpatient stay (med_type 21, insured in 北礁县):
+#   2024Q3  KC13 HC1 ES23 20 days 20000 元 (grouped; before 2024Q4: counts for nothing in 2024Q4)
+#   2024Q4  HC1: KC01–KC03 ES23 6 / 8 / 10 days, 8000 元 each; KC04 ZZ19 0 days 2000; KC05 ZZ29 1 day 3000;
+#               KC12 grouped (grp_stas 1) but without a group code, 50 days 50000
+#           HC2: KC06–KC08 ES23 8 days 8000 each; KC09 ZZ19 0 days 2000; KC10 ZZ29 0 days 1000;
+#               KC11 not grouped (grp_stas 0) although a code ES23 is filled in, 30 days 30000
+#   2025Q1  nothing at all (an empty period)
+#   2025Q2  KC20 HC1 ES23 5 days 6000 (hifp 4000)
+#   2025Q3  KC30 HC1 ES23 7 days 9000 (own 900, hifp 6000, weight 1.2, uploaded, qc 1, grouped, setl_way 1):
+#           the region's only settlement of the quarter
+# fund_report 2024-10 … 2025-09: only 310 exp_total 1000 a month (no income row, nothing for 390 or MAF);
+# psn_insu_month 2024-10 … 2025-09: 310 400 + 390 100 = 500; budget 2026: inpatient 100000 only;
+# settlement_progress: HC1 2025-08 payable 1.00 元, paid 1.00 元; special_case: none for 北礁县.
+C = "350300"
+HC1, HC2 = "H35030000001", "H35030000002"
+
+
+def _add_region_c(d: Path) -> None:
+    def append(name, lines, encoding="utf-8"):
+        with open(d / name, "a", encoding=encoding, newline="") as fh:
+            fh.write("".join(ln + "\n" for ln in lines))
+
+    append("poolarea.csv", [f"{C},北礁县,闽东省,DRG"])
+    append("fixmedins.csv", [f"{HC1},北礁县人民医院,{C},1,05,综合医院,公立,,100,1,2001-01-01",
+                             f"{HC2},北礁县中医院,{C},1,05,中医医院,公立,,80,1,2003-01-01"], encoding="gb18030")
+    append("drg_catalog.csv", [f"{C},ES23,呼吸系统感染/炎症，不伴并发症或合并症,ES2,MDCE,1.2,9600,1",
+                               f"{C},ZZ19,日间化疗,ZZ1,MDCZ,0.3,2400,0", f"{C},ZZ29,日间检查,ZZ2,MDCZ,0.3,2400,0"])
+    stays = [  # setl_id, hospital, discharge date, fee, hifp, group, grp_stas, days
+        ("KC13", HC1, "2024-08-20", 20000, 14000, "ES23", "1", 20),
+        ("KC01", HC1, "2024-10-10", 8000, 5600, "ES23", "1", 6), ("KC02", HC1, "2024-10-20", 8000, 5600, "ES23", "1", 8),
+        ("KC03", HC1, "2024-11-10", 8000, 5600, "ES23", "1", 10), ("KC04", HC1, "2024-11-20", 2000, 1400, "ZZ19", "1", 0),
+        ("KC05", HC1, "2024-12-10", 3000, 2100, "ZZ29", "1", 1), ("KC12", HC1, "2024-12-20", 50000, 35000, "", "1", 50),
+        ("KC06", HC2, "2024-10-11", 8000, 5600, "ES23", "1", 8), ("KC07", HC2, "2024-10-21", 8000, 5600, "ES23", "1", 8),
+        ("KC08", HC2, "2024-11-11", 8000, 5600, "ES23", "1", 8), ("KC09", HC2, "2024-11-21", 2000, 1400, "ZZ19", "1", 0),
+        ("KC10", HC2, "2024-12-11", 1000, 700, "ZZ29", "1", 0), ("KC11", HC2, "2024-12-21", 30000, 21000, "ES23", "0", 30),
+        ("KC20", HC1, "2025-05-10", 6000, 4000, "ES23", "1", 5),
+        ("KC30", HC1, "2025-08-10", 9000, 6000, "ES23", "1", 7),
+    ]
+    setl, lists = [], []
+    for sid, code, end, fee, hifp, grp, stas, days in stays:
+        own = 900 if sid == "KC30" else 0
+        setl.append(f"{sid},JZ{sid},RY{sid},,,{C},{C},310,{code},21,{end},{end},{end} 10:00:00,{fee:.2f},{own:.2f},"
+                    f"{hifp:.2f},0.00,{fee - hifp:.2f},0,,1,50")
+        lists.append(f"{sid},{code},{end} 12:00:00,1,,J18.900,,,{grp},,{stas},1,1.2,9600,{days},1,"
+                     f"{fee:.2f},0.00,0.00,0.00,0.00,0.00,0.00,0.00")
+    append("setl.csv", setl)
+    append("setl_list.csv", lists)
+    months = [f"2024-{m}" for m in ("10", "11", "12")] + [f"2025-{m:02d}" for m in range(1, 10)]
+    append("fund_report.csv", [f"{C},{m},310,exp_total,1000.00" for m in months])
+    append("budget.csv", [f"{C},2026,inpatient,100000.00,"])
+    append("settlement_progress.csv", [f"{HC1},2025-08,1.00,0.00,1.00,1.00,2025-09-05,2025-09-26"])
+    wb = openpyxl.load_workbook(d / "psn_insu_month.xlsx")
+    ws = wb.active
+    for m in months:
+        ws.append([C, m, "310", 400])
+        ws.append([C, m, "390", 100])
+    wb.save(d / "psn_insu_month.xlsx")
+
+
+@pytest.fixture(scope="module")
+def wh_c(tmp_path_factory):
+    d = tmp_path_factory.mktemp("edge") / "tiny"
+    shutil.copytree(TINY, d)
+    _add_region_c(d)
+    w = Warehouse(d)
+    yield w
+    w.close()
+
+
+# 北礁县 2025Q3, frequency ignored (every indicator computed), worked out by hand
+EXPECTED_C_Q3 = {
+    # no income row at all in 2025: every income sum is 0, not "missing" (the fund report is there every month)
+    ("1", ""): (0.0, OK), ("2", ""): (0.0, OK), ("3", ""): (0.0, OK), ("4", ""): (0.0, OK),
+    ("5", ""): (0.0, OK), ("6", ""): (0.0, OK), ("7", ""): (0.0, OK), ("22", ""): (0.0, OK), ("23", ""): (0.0, OK),
+    ("8", ""): (9000.0, OK), ("9", ""): (9000.0, OK), ("10", ""): (9000.0, OK),   # 9 months × 1000 (310)
+    ("12", ""): (0.0, OK),                       # no 390 row: 居民医保基金支出 0
+    ("11", ""): (10000.0, OK),                   # local 310 inpatient hifp Jan–Sep: KC20 4000 + KC30 6000
+    ("13", ""): (0.0, OK),                       # no 390 settlement: 0
+    # 14: HC1 owed 1.00 元 and paid 1.00 元 → 100 %; HC2 has no progress row
+    ("14", ""): (100.0, OK), ("14", HC1): (100.0, OK), ("14", HC2): (None, MISS),
+    ("15", ""): (-3000.0, OK), ("17", ""): (-3000.0, OK),   # Q3: no income − 3 × 1000
+    ("20", ""): (0.0, OK),                       # no 390 row in the quarter: balance 0
+    ("18", ""): (None, MISS), ("21", ""): (None, MISS),     # no bal_cum row
+    ("24", ""): (100000.0, OK), ("25", ""): (None, MISS),   # budget 2026: inpatient row only
+    # one inpatient case in the quarter (KC30): every rate of the region is computed on it
+    ("28", ""): (100.0, OK), ("29", ""): (100.0, OK), ("30", ""): (100.0, OK),
+    ("31", ""): (100.0, OK), ("32", ""): (0.0, OK),
+    ("28", HC1): (None, SUP), ("28", HC2): (None, SUP),       # 1 and 0 cases: fewer than 5
+    ("33", ""): (0, OK), ("33", HC1): (0, OK), ("34", ""): (0, OK),   # no application: 0
+    ("35", ""): (0.0, OK),                       # 0 approved × 100 / 1 case
+    ("36", ""): (9000.0, OK), ("36", HC1): (None, SUP), ("36", HC2): (0.0, OK),
+    ("37", ""): (9000.0, OK),                    # 9000 / 1
+    ("38", ""): (0, OK), ("39", ""): (1, OK), ("39", HC2): (0, OK),
+    ("40", ""): (0.0, OK),                       # 0 outpatient / 1 inpatient
+    ("41", ""): (0.0, OK),                       # Q2 1 case (KC20) → (1/1 − 1) × 100
+    ("42", ""): (0.2, OK),                       # 1 × 100 / 500 insured
+    ("43", ""): (1.0, OK), ("44", ""): (1.0, OK),
+    ("45", ""): (10.0, OK),                      # own 900 / 9000
+    ("46", ""): (360.0, OK),                     # (100 + 80) beds × 1000 / 500
+    ("47", ""): (0.0, OK),                       # no pharmacy
+    ("48", ""): (-12000.0, OK),                  # 12 months × −1000 (310)
+    ("49", ""): (0.0, OK),                       # no 390 row in 12 months
+    ("x_cmi", ""): (1.2, OK), ("x_ipt_days_avg", ""): (7.0, OK),
+}
+
+# 北礁县 2025Q1: fund and insured rows, no settlement at all
+EXPECTED_C_Q1 = {
+    ("1", ""): (0.0, OK), ("8", ""): (3000.0, OK), ("12", ""): (0.0, OK),
+    ("11", ""): (0.0, OK), ("13", ""): (0.0, OK),            # no settlement: 0, not missing
+    ("20", ""): (0.0, OK), ("17", ""): (-3000.0, OK),
+    # no case: nothing to divide by → not applicable (never 0 % or 100 %)
+    ("28", ""): (None, NA), ("29", ""): (None, NA), ("30", ""): (None, NA), ("31", ""): (None, NA),
+    ("32", ""): (None, NA), ("35", ""): (None, NA), ("37", ""): (None, NA), ("40", ""): (None, NA),
+    ("43", ""): (None, NA), ("44", ""): (None, NA), ("45", ""): (None, NA),
+    ("x_cmi", ""): (None, NA), ("x_ipt_days_avg", ""): (None, NA),
+    ("33", ""): (0, OK), ("34", ""): (0, OK), ("36", ""): (0.0, OK), ("38", ""): (0, OK), ("39", ""): (0, OK),
+    ("41", ""): (-100.0, OK),                    # 0 cases against 2024Q4's 12 (KC01–KC12) → −100 %
+    ("42", ""): (0.0, OK),                       # 0 admissions × 100 / 500 insured
+}
+
+# 北礁县 2024Q4, the consumption indices 43 (days) and 44 (cost) with a group whose region mean is 0:
+#   region means: ES23 days (6+8+10 + 8+8+8)/6 = 8, cost 8000; ZZ19 days (0+0)/2 = 0 → weighted 1, cost 2000;
+#   ZZ29 days (1+0)/2 = 0.5, cost (3000+1000)/2 = 2000. KC11 (not grouped), KC12 (no code) and KC13 (2024Q3)
+#   do not count.
+#   43 HC1: (3 × 8/8 + 1 × [ZZ19: 1] + 1 × 1/0.5) / 5 = (3 + 1 + 2) / 5 = 1.2; HC2: (3 + 1 + 0/0.5) / 5 = 0.8
+#   44 HC1: (3 × 1 + 2000/2000 + 3000/2000) / 5 = 5.5 / 5 = 1.1; HC2: (3 + 1 + 1000/2000) / 5 = 0.9
+#   region: Σ index × n / Σ n = (3 + 1 + 2 + 3 + 1 + 0) / 10 = 1 (43), (3 + 1 + 1.5 + 3 + 1 + 0.5) / 10 = 1 (44)
+EXPECTED_C_Q4 = {
+    ("43", ""): (1.0, OK), ("43", HC1): (1.2, OK), ("43", HC2): (0.8, OK),
+    ("44", ""): (1.0, OK), ("44", HC1): (1.1, OK), ("44", HC2): (0.9, OK),
+    # 30: grouped / all inpatient: HC1 6 (KC01–KC05, KC12) / 6; HC2 5 / 6 (KC11 not grouped) → 11/12
+    ("30", ""): (91.67, OK), ("30", HC1): (100.0, OK), ("30", HC2): (83.33, OK),
+    ("39", ""): (12, OK), ("39", HC1): (6, OK), ("39", HC2): (6, OK),
+}
+
+
+@pytest.mark.parametrize("period, expected", [("2025Q3", EXPECTED_C_Q3), ("2025Q1", EXPECTED_C_Q1),
+                                              ("2024Q4", EXPECTED_C_Q4)], ids=["one_case", "empty", "zero_mean"])
+def test_edge_region_by_hand(wh_c, period, expected):
+    d = indicators.compute(wh_c, C, period, strict_frequency=False)
+    for (iid, code), (val, st) in expected.items():
+        got_v, got_s = cell(d, iid, code)
+        assert got_s == st, (period, iid, code, got_s, got_v)
+        assert (got_v is None) if val is None else got_v == pytest.approx(val, abs=1e-9), (period, iid, code, got_v)

@@ -24,7 +24,10 @@ How it works
 3. It prints, per module, killed / total and the score, then the survivors (file:line, the change), and
    exits 1 when a module scores below ``--min-score`` (default 85).
 
-Usage: ``python tools/mutants.py [--module periods] [--min-score 85] [--list] [--max N] [--every K] [-v]``.
+Usage: ``python tools/mutants.py [--module periods] [--min-score 85] [--list] [--max N] [--every K]
+[--shard I/N] [--only N,M,…] [-v]``. ``--only`` runs the mutants with those numbers (as ``--list`` and ``-v``
+number them: the survivors of an earlier run, say). ``--shard I/N`` runs the mutants whose number is I modulo N: N runs side by side
+(``--shard 0/2`` and ``--shard 1/2``) together run every mutant once, and their killed / total add up.
 """
 from __future__ import annotations
 
@@ -61,6 +64,7 @@ TARGETS: dict[str, dict] = {
                                  "tests/test_indicators.py::test_frequency_ignored_values",
                                  "tests/test_indicators.py::test_dip_region",
                                  "tests/test_indicators.py::test_h1_payment_rate",
+                                 "tests/test_indicators.py::test_edge_region_by_hand",
                                  "tests/test_numbers.py::test_suppression"]),
     "findings_rules": dict(module="yibao.findings.rules_admissions", functions=["_readmissions", "_rate_rule"],
                            tests=["tests/test_boundaries.py::test_readmission_windows",
@@ -364,6 +368,8 @@ def main(argv=None) -> int:
     ap.add_argument("--max", type=int, default=0, help="at most N mutants per module (a quick look)")
     ap.add_argument("--every", type=int, default=1,
                     help="run every K-th mutant only (a sampled score, reported as such)")
+    ap.add_argument("--only", default="", help="N,M,…: only the mutants with these numbers (e.g. earlier survivors)")
+    ap.add_argument("--shard", default="", help="I/N: only the mutants numbered I modulo N (runs side by side)")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every mutant's result as it comes")
     args = ap.parse_args(argv)
     signal.signal(signal.SIGTERM, _stop)
@@ -382,6 +388,12 @@ def main(argv=None) -> int:
         pts = list(enumerate(pts))
         if args.every > 1:
             pts = pts[::args.every]
+        if args.shard:
+            i, n_sh = (int(x) for x in args.shard.split("/"))
+            pts = [p for p in pts if p[0] % n_sh == i]
+        if args.only:
+            wanted = {int(x) for x in args.only.split(",") if x.strip()}
+            pts = [p for p in pts if p[0] in wanted]
         if args.max:
             pts = pts[:args.max]
         if args.list:
@@ -407,7 +419,8 @@ def main(argv=None) -> int:
         n = len(pts)
         score = 100.0 * killed / n if n else 100.0
         results[name] = (killed, n, score, survivors, time.monotonic() - t0)
-        sample = f", every {args.every}th mutant" if args.every > 1 else ""
+        sample = (f", every {args.every}th mutant" if args.every > 1 else "") + \
+            (f", shard {args.shard}" if args.shard else "") + (", the mutants named by --only" if args.only else "")
         print(f"{name:22s} {tgt['module']:32s} killed {killed:4d} / {n:4d}  score {score:5.1f} %  "
               f"({time.monotonic() - t0:.0f} s, clean run {base:.1f} s{sample})", flush=True)
         for s in survivors:

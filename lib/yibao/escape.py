@@ -7,11 +7,13 @@ One layer, used by every writer (docs/security.md, "Escaping"):
   hospital named ``<script>alert(1)</script> *a* $b$ @c #d`` is text in HTML, DOCX and the Typst PDF
   (pandoc's writers then escape it for their own format).
 * :func:`markdown_prose` — prose written by the section functions, which interpolate names, codes and
-  free text from data into sentences. Prose keeps exactly the markup the sections write — ``**strong**``
-  and the block markers at the start of a line (``#`` headings, ``-`` / ``1.`` list items, ``>`` quotes) —
-  and escapes every other markup character, wherever it came from: raw HTML, emphasis with one ``*`` or
-  ``_``, math ``$``, citations ``@``, code spans, links, footnotes, subscripts. Data inside a sentence is
-  therefore literal too; the one thing data can still do in prose is close or open a ``**`` pair.
+  free text from data into sentences. Prose keeps exactly the markup the sections write — strong text
+  marked with :func:`strong` and the block markers at the start of a line (``#`` headings, ``-`` / ``1.``
+  list items, ``>`` quotes) — and escapes every other markup character, wherever it came from: raw HTML,
+  ``*`` / ``**`` / ``_`` / ``__`` emphasis, ``~`` / ``~~``, math ``$``, citations ``@``, code spans,
+  links, footnotes, subscripts. :func:`strong` marks with a token drawn at random when the process starts
+  (letters and digits, which no escaping touches), so no string from data can open or close strong text:
+  a hospital named ``A**B**C __d__ ~~e~~`` reads exactly so in HTML, DOCX and PDF.
 * :func:`html` — text in HTML we write ourselves (banners, templates).
 * :func:`typst` — text inside Typst markup we write ourselves.
 * :func:`xlsx_workbook` — every cell of an openpyxl workbook stays text: a string beginning with
@@ -24,8 +26,10 @@ stands between data and pandoc's Markdown reader.
 from __future__ import annotations
 
 import re
+import secrets
 
-__all__ = ["markdown_text", "markdown_inline", "markdown_prose", "html", "typst", "xlsx_workbook", "FORMULA_START"]
+__all__ = ["markdown_text", "markdown_inline", "markdown_prose", "strong", "plain", "html", "typst",
+           "xlsx_workbook", "FORMULA_START"]
 
 # Every ASCII punctuation character may be backslash-escaped in pandoc Markdown; these are the ones
 # that can start markup (raw HTML, emphasis, math, citations, code, links, footnotes, sub/superscript,
@@ -33,11 +37,26 @@ __all__ = ["markdown_text", "markdown_inline", "markdown_prose", "html", "typst"
 _MD_ACTIVE = set("\\`*_{}[]()<>#+-.!|$@~^&=:'\"")
 _LINE_BLOCK = re.compile(r"^(\s{0,3})(#{1,6} |[-*+] |\d{1,3}[.)] |> ?)")
 FORMULA_START = ("=", "+", "-", "@")
+# strong text in prose: opened and closed by tokens no data can know (drawn once per process)
+_TOKEN = secrets.token_hex(8)
+_STRONG_OPEN, _STRONG_CLOSE = f"Ystrong{_TOKEN}O", f"Ystrong{_TOKEN}C"
+_STRONG_ANY = re.compile(f"{_STRONG_OPEN}|{_STRONG_CLOSE}")
+
+
+def strong(text) -> str:
+    """``text`` as strong (bold) in section prose: what :func:`markdown_prose` writes as ``**text**``. The
+    only way prose gets strong text — ``**`` typed in a sentence or coming from data stays literal."""
+    return f"{_STRONG_OPEN}{text}{_STRONG_CLOSE}"
+
+
+def plain(text) -> str:
+    """Prose as plain text: the :func:`strong` marks dropped (for places that are not Markdown)."""
+    return _STRONG_ANY.sub("", str(text))
 
 
 def _flatten(s) -> str:
     """One line: data never starts a new Markdown block (a newline then ``# x`` would be a heading)."""
-    return str(s).replace("\r\n", " ").replace("\n", " ").replace("\r", " ").replace("\t", " ")
+    return plain(s).replace("\r\n", " ").replace("\n", " ").replace("\r", " ").replace("\t", " ")
 
 
 def markdown_text(value) -> str:
@@ -56,24 +75,14 @@ def markdown_inline(value) -> str:
 
 
 def _escape_inline(text: str) -> str:
-    """Prose inline text: ``**`` pairs stay strong, everything else that is markup is escaped."""
-    out = []
-    parts = text.split("**")
-    for i, part in enumerate(parts):
-        if i:
-            out.append("**")
-        out.append("".join("\\" + ch if ch in _MD_ACTIVE and ch not in ".-+!=:'\"()" else ch for ch in part))
-    # an unpaired ** (odd count) would swallow the rest of the paragraph into strong: make it literal
-    if len(parts) % 2 == 0:
-        last = "".join(out).rfind("**")
-        s = "".join(out)
-        return s[:last] + "\\*\\*" + s[last + 2:]
-    return "".join(out)
+    """Prose inline text: every markup character escaped, then the :func:`strong` marks become ``**``."""
+    out = "".join("\\" + ch if ch in _MD_ACTIVE and ch not in ".-+!=:'\"()" else ch for ch in text)
+    return out.replace(_STRONG_OPEN, "**").replace(_STRONG_CLOSE, "**")
 
 
 def markdown_prose(text: str) -> str:
-    """Section prose as Markdown: block markers at line starts and ``**strong**`` are kept, every other
-    markup character (from the sentence or from data inside it) is escaped."""
+    """Section prose as Markdown: block markers at line starts and :func:`strong` text are kept, every other
+    markup character (from the sentence or from data inside it, ``**`` included) is escaped."""
     lines = []
     for line in str(text).split("\n"):
         m = _LINE_BLOCK.match(line)
@@ -86,7 +95,7 @@ def markdown_prose(text: str) -> str:
 
 def html(value) -> str:
     """``value`` as HTML text (also safe inside a double- or single-quoted attribute)."""
-    return (str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return (plain(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
             .replace('"', "&quot;").replace("'", "&#x27;"))
 
 

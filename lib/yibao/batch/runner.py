@@ -623,11 +623,11 @@ def run_cli(args) -> int:
     data_dir = Path(args.data)
     if not data_dir.is_dir():
         raise YibaoError(f"--data: 数据目录 {data_dir} 不存在")
-    from yibao.data.gate import print_warnings, require_valid, validated
-    warnings = validated(data_dir)  # nothing is computed from a dataset that fails validation
+    from yibao.data.gate import Scope, print_warnings, require_valid, validated
+    validated(data_dir, Scope.of(tables=()))  # the regions (poolarea, fixmedins) can be read to plan the jobs
     jobs = plan_jobs(data_dir, args.period, args.region, args.kind, args.topic)
-    require_valid(data_dir, regions=sorted({j.region for j in jobs}), period=args.period)
-    print_warnings(warnings)
+    # nothing is computed from invalid data: every table, for the jobs' regions and the period's months
+    print_warnings(require_valid(data_dir, regions=sorted({j.region for j in jobs}), period=args.period))
     results = run_batch(jobs, data_dir, out, args.formats, args.engine, args.jobs, args.force,
                         progress=not args.no_progress, release_date=getattr(args, "release_date", None),
                         scheduler=getattr(args, "scheduler", None))

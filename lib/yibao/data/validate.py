@@ -31,6 +31,7 @@ from pathlib import Path
 from yibao.errors import DataError
 from yibao.data.validate_checks import _Validator
 from yibao.data.validate_rules import ERROR, WARNING, Problem
+from yibao.data.validate_scope import Scope
 
 ROW_NOTE = ("行号 = 数据行号：表头下第一行为第 1 行（电子表格中为第 行号+1 行）；parquet 目录按文件计行并注明文件 / "
             "rows are 1-based data rows: row 1 is the first row under the header (spreadsheet row = row + 1); "
@@ -38,9 +39,10 @@ ROW_NOTE = ("行号 = 数据行号：表头下第一行为第 1 行（电子表�
 
 
 # ---- public API -----------------------------------------------------------------------------
-def validate(data_dir: str | os.PathLike, max_rows: int = 5) -> list[Problem]:
-    """Every problem of the dataset in ``data_dir``, sorted by table (contract order) and file."""
-    v = _Validator(Path(data_dir), max_rows)
+def validate(data_dir: str | os.PathLike, max_rows: int = 5, scope: Scope | None = None) -> list[Problem]:
+    """Every problem of the dataset in ``data_dir``, sorted by table (contract order) and file; with a
+    :class:`~yibao.data.validate_scope.Scope`, those of its tables, regions and months only."""
+    v = _Validator(Path(data_dir), max_rows, scope)
     try:
         v.run()
     finally:
@@ -94,4 +96,4 @@ def report(data_dir, problems: list[Problem]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["Problem", "validate", "check_dataset", "run_cli", "report", "ERROR", "WARNING"]
+__all__ = ["Problem", "Scope", "validate", "check_dataset", "run_cli", "report", "ERROR", "WARNING"]

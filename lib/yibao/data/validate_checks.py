@@ -11,6 +11,7 @@ import duckdb
 from yibao.data.contract import FEE_COMPONENTS, TABLES, Table
 from yibao.errors import DataError
 from yibao.data.load import FORMATS, Source, find_source
+from yibao.data.validate_scope import Scope, row_filter
 from yibao.data.validate_rules import (AMOUNT_MAX, CODE_SETS, NUMBER_MAX, ERROR, FK_FIXMEDINS, FK_POOLAREA, KIND_RULE, MATERIALIZE_BYTES,
                                        MONTH_TABLES, NON_NEGATIVE, SOFT_CODE_SETS, TOLERANCE, WARNING, _MONTH_RX,
                                        Problem, _first_line, _is_empty, _known, _missing_months, _needs_raw,
@@ -19,8 +20,9 @@ from yibao.data.warehouse import Warehouse, _cast, lit, q
 
 
 class _Validator:
-    def __init__(self, data_dir: Path, max_rows: int):
+    def __init__(self, data_dir: Path, max_rows: int, scope: Scope | None = None):
         self.dir = data_dir
+        self.scope = scope or Scope()
         self.max_rows = max(1, int(max_rows))
         self.problems: list[Problem] = []
         self.sources: dict[str, Source] = {}
@@ -164,13 +166,16 @@ class _Validator:
                      code="unreadable", file=str(self.dir))
             return
         for t in TABLES:
-            if t in self.wh.sources and t not in self.skip:
+            if t in self.wh.sources and t not in self.skip and self.scope.wants(t):
                 try:
                     self.prepare(t)
                 except (duckdb.Error, DataError, OSError, ValueError, KeyError) as exc:
                     self.add(t, "—", "—", f"文件无法读取 / file cannot be read: {_first_line(exc)}", code="unreadable")
                     self.skip.add(t)
                     self.usable.pop(t, None)
+        for t in TABLES:  # the rows in the scope: chk_<t> (all_<t> is the whole table, for look-ups)
+            if t in self.usable:
+                self.safe(t, "scope", self.scope_rows, t)
         self.required_tables()
         for t in list(self.usable):
             self.safe(t, "fields", self.field_checks, t)
@@ -187,7 +192,7 @@ class _Validator:
     def discover(self) -> None:
         entries = list(self.dir.iterdir())
         for name, spec in TABLES.items():
-            if name == "workgroup_pool":
+            if name == "workgroup_pool" or not self.scope.wants(name):
                 continue
             try:
                 src = find_source(self.dir, name)
@@ -300,7 +305,7 @@ class _Validator:
                 types.update((r[0], r[1]) for r in self.con.execute(f"DESCRIBE {q('raw_' + t)}").fetchall())
             self._make_chk(t, spec, present, types, broken, table)
             if not table:
-                self.con.execute(f"SELECT {', '.join(f'count({q(c)})' for c in raw_cols)} FROM chk_{t}").fetchone()
+                self.con.execute(f"SELECT {', '.join(f'count({q(c)})' for c in raw_cols)} FROM all_{t}").fetchone()
         except duckdb.Error:
             try:  # can the file be read at all?
                 self.con.execute(f"SELECT count(*), {', '.join(f'count({q(c)})' for c in raw_cols)} "
@@ -320,7 +325,7 @@ class _Validator:
                     self.add(t, c, "—", f"值无法转换为{spec.field(c).kind} / values cannot be converted: "
                                         f"{_first_line(exc)}", code="not_convertible")
             self._make_chk(t, spec, present, types, broken, table)
-        n = self.con.execute(f"SELECT count(*) FROM chk_{t}").fetchone()[0]
+        n = self.con.execute(f"SELECT count(*) FROM all_{t}").fetchone()[0]
         self.present[t] = present - broken
         self.usable[t] = int(n)
         if n == 0 and spec.required:
@@ -341,8 +346,25 @@ class _Validator:
                             "timestamp": "TIMESTAMP"}.get(f.kind, "VARCHAR")
                 cols.append(f"CAST(NULL AS {sql_type}) AS {q(f.name)}")
         kind = "TABLE" if table else "VIEW"
-        self.con.execute(f"DROP {kind} IF EXISTS chk_{t}")
-        self.con.execute(f"CREATE TEMP {kind} chk_{t} AS SELECT {', '.join(cols)} FROM {q('raw_' + t)}")
+        self.con.execute(f"DROP {kind} IF EXISTS all_{t}")
+        self.con.execute(f"CREATE TEMP {kind} all_{t} AS SELECT {', '.join(cols)} FROM {q('raw_' + t)}")
+
+    def scope_rows(self, t: str) -> None:
+        """``chk_<t>``: the rows of ``all_<t>`` in the scope (validate_scope.row_filter); every row without one.
+        A filtered settlement list is read once into a temp table (its filter looks settlements up)."""
+        cond = row_filter(self.scope, t, self.present[t], self.cols)
+        if cond is None:
+            self.con.execute(f"CREATE OR REPLACE TEMP VIEW chk_{t} AS SELECT * FROM all_{t}")
+        elif t == "setl_list" and "_in" in cond:  # each list row beside whether its settlement is in the scope
+            setl = row_filter(self.scope, "setl", self.present["setl"], self.cols) or "TRUE"
+            self.con.execute(f"""CREATE OR REPLACE TEMP TABLE chk_{t} AS SELECT l.* EXCLUDE (_in) FROM (
+                SELECT x.*, s._in FROM all_{t} x LEFT JOIN (
+                    SELECT setl_id, bool_or({setl}) AS _in FROM all_setl
+                    WHERE setl_id IN (SELECT setl_id FROM all_{t} WHERE setl_id IS NOT NULL) GROUP BY setl_id
+                ) s ON s.setl_id = x.setl_id) l WHERE {cond}""")
+        else:
+            kind = "TABLE" if t == "setl_list" else "VIEW"
+            self.con.execute(f"CREATE OR REPLACE TEMP {kind} chk_{t} AS SELECT * FROM all_{t} WHERE {cond}")
 
     # -- tables --
     def methods(self) -> dict[str, str] | None:
@@ -350,7 +372,7 @@ class _Validator:
         if self._methods is False:
             self._methods = None
             if self.cols("poolarea", "poolarea_no", "pay_method"):
-                self._methods = dict(self.con.execute("SELECT poolarea_no, pay_method FROM chk_poolarea "
+                self._methods = dict(self.con.execute("SELECT poolarea_no, pay_method FROM all_poolarea "
                                                       "WHERE poolarea_no IS NOT NULL").fetchall())
         return self._methods
 
@@ -359,10 +381,10 @@ class _Validator:
             return t not in self.sources and t not in self.skip
 
         for t, spec in TABLES.items():
-            if spec.required and missing(t):
+            if spec.required and missing(t) and self.scope.wants(t):
                 self.add(t, "—", "—", f"缺少必需的表 {t}（{spec.zh}）/ required table missing", code="missing_table",
                          file=t)
-        if missing("budget"):
+        if missing("budget") and self.scope.wants("budget"):
             self.add("budget", "—", "—", "缺少 budget（总额预算）：年度指标 24–27 无法计算 / budget missing: annual "
                                          "indicators 24–27 cannot be computed", WARNING, "missing_table", file="budget")
         try:
@@ -371,17 +393,23 @@ class _Validator:
             methods = None
         if not methods:
             return
+        methods = self.in_scope(methods)
         drg = sorted(r for r, m in methods.items() if m == "DRG")
         dip = sorted(r for r, m in methods.items() if m == "DIP")
-        if (drg or dip) and missing("special_case"):
+        if (drg or dip) and missing("special_case") and self.scope.wants("special_case"):
             self.add("special_case", "—", "—", f"缺少必需的表 special_case（特例单议）：DRG/DIP 付费地区需要 "
                                                f"（{', '.join(drg + dip)}）/ required table missing: required "
                                                f"where DRG/DIP is paid", code="missing_table", file="special_case")
         for t, regions, m in (("drg_catalog", drg, "DRG"), ("dip_catalog", dip, "DIP")):
-            if regions and missing(t):
+            if regions and missing(t) and self.scope.wants(t):
                 self.add(t, "—", "—", f"缺少必需的表 {t}（{TABLES[t].zh}）：{m} 地区需要（{', '.join(regions)}）/ "
                                       f"required table missing: required for {m} regions", code="missing_table",
                          file=t)
+
+    def in_scope(self, methods: dict[str, str]) -> dict[str, str]:
+        """The regions of ``methods`` in the scope."""
+        regions = self.scope.regions
+        return methods if regions is None else {r: m for r, m in methods.items() if str(r) in regions}
 
     # -- fields --
     def field_checks(self, t: str) -> None:
@@ -441,7 +469,7 @@ class _Validator:
             keys = ", ".join(q(k) for k in spec.key)
             notnull = " AND ".join(f"{q(k)} IS NOT NULL" for k in spec.key)
             label = " || '/' || ".join(f"c.{q(k)}" for k in spec.key)
-            dup = f"SELECT {keys} FROM chk_{t} WHERE {notnull} GROUP BY ALL HAVING count(*) > 1"
+            dup = f"SELECT {keys} FROM all_{t} WHERE {notnull} GROUP BY ALL HAVING count(*) > 1"
             on = " AND ".join(f"d.{q(k)} = c.{q(k)}" for k in spec.key)
             self.rows_problem(
                 t, ", ".join(spec.key),
@@ -457,14 +485,14 @@ class _Validator:
                 self.rows_problem(
                     t, "fixmedins_code",
                     f"SELECT _file, _row, fixmedins_code AS _v FROM chk_{t} x WHERE fixmedins_code IS NOT NULL "
-                    f"AND fixmedins_code NOT IN ({_known('chk_fixmedins', 'fixmedins_code')})",
+                    f"AND fixmedins_code NOT IN ({_known('all_fixmedins', 'fixmedins_code')})",
                     "机构编号不在 fixmedins 中 / unknown fixmedins_code (not in fixmedins)", "unknown_fixmedins",
                     values=True)
         if self.cols("setl", "poolarea_no", "fixmedins_code") and self.cols("fixmedins", "poolarea_no"):
             self.rows_problem(
                 "setl", "poolarea_no",
                 "SELECT s._file, s._row, s.fixmedins_code || ': ' || s.poolarea_no || ' ≠ ' || f.poolarea_no AS _v "
-                "FROM chk_setl s JOIN (SELECT DISTINCT fixmedins_code, poolarea_no FROM chk_fixmedins) f "
+                "FROM chk_setl s JOIN (SELECT DISTINCT fixmedins_code, poolarea_no FROM all_fixmedins) f "
                 "ON f.fixmedins_code = s.fixmedins_code WHERE s.poolarea_no <> f.poolarea_no",
                 "就医地统筹区与机构所在统筹区不一致 / poolarea_no differs from the institution's region in fixmedins",
                 "region_mismatch", WARNING, values=True)
@@ -477,7 +505,7 @@ class _Validator:
                 self.rows_problem(
                     t, "poolarea_no",
                     f"SELECT _file, _row, poolarea_no AS _v FROM chk_{t} x WHERE poolarea_no IS NOT NULL "
-                    f"AND poolarea_no NOT IN ({_known('chk_poolarea', 'poolarea_no')})",
+                    f"AND poolarea_no NOT IN ({_known('all_poolarea', 'poolarea_no')})",
                     "统筹区编号不在 poolarea 中 / unknown poolarea_no (not in poolarea)", "unknown_poolarea",
                     values=True)
 
@@ -523,7 +551,7 @@ class _Validator:
             "setl", "init_setl_id",
             "SELECT _file, _row, init_setl_id AS _v FROM chk_setl x WHERE refd_setl_flag = '1' "
             "AND init_setl_id IS NOT NULL AND init_setl_id NOT IN (" +
-            _known("chk_setl", "setl_id", "SELECT init_setl_id FROM chk_setl WHERE refd_setl_flag = '1'") + ")",
+            _known("all_setl", "setl_id", "SELECT init_setl_id FROM chk_setl WHERE refd_setl_flag = '1'") + ")",
             "原结算ID 不是已有的 setl_id，退费指向不存在的结算 / reversal points nowhere: init_setl_id is not an "
             "existing setl_id", "reversal_unknown_init", values=True)
         if "poolarea_no" in self.present["setl"]:  # netting matches a reversal within its region (warehouse)
@@ -585,22 +613,22 @@ class _Validator:
             region = ["s.poolarea_no"]
             fix = ""
             if self.cols("fixmedins", "fixmedins_code", "poolarea_no"):
-                fix = ("LEFT JOIN (SELECT fixmedins_code, min(poolarea_no) AS poolarea_no FROM chk_fixmedins "
+                fix = ("LEFT JOIN (SELECT fixmedins_code, min(poolarea_no) AS poolarea_no FROM all_fixmedins "
                        "GROUP BY fixmedins_code) f ON f.fixmedins_code = l.fixmedins_code")
                 region.append("f.poolarea_no")
             method = "CAST(NULL AS VARCHAR)"
             pool = ""
             if self.cols("poolarea", "poolarea_no", "pay_method"):
-                pool = "LEFT JOIN (SELECT poolarea_no, min(pay_method) AS pay_method FROM chk_poolarea " \
+                pool = "LEFT JOIN (SELECT poolarea_no, min(pay_method) AS pay_method FROM all_poolarea " \
                        "GROUP BY poolarea_no) r ON r.poolarea_no = coalesce({})".format(", ".join(region))
                 method = "r.pay_method"
-            dups = self.con.execute("SELECT count(setl_id) > count(DISTINCT setl_id) FROM chk_setl").fetchone()[0]
+            dups = self.con.execute("SELECT count(setl_id) > count(DISTINCT setl_id) FROM all_setl").fetchone()[0]
             if dups:  # one row per setl_id (the duplicates are reported by duplicate_keys)
                 setl = ("(SELECT setl_id, min(med_type) AS med_type, min(medfee_sumamt) AS medfee_sumamt, "
-                        "min(fixmedins_code) AS fixmedins_code, min(poolarea_no) AS poolarea_no FROM chk_setl "
+                        "min(fixmedins_code) AS fixmedins_code, min(poolarea_no) AS poolarea_no FROM all_setl "
                         "WHERE setl_id IN (SELECT setl_id FROM chk_setl_list) GROUP BY setl_id)")
             else:
-                setl = "chk_setl"
+                setl = "all_setl"
             self.con.execute(f"""
                 CREATE OR REPLACE TEMP TABLE chk_list_x AS
                 SELECT l.*, s.setl_id IS NOT NULL AS _in_setl, s.med_type AS _med_type,
@@ -669,7 +697,7 @@ class _Validator:
                 self.rows_problem(
                     "setl_list", code,
                     f"SELECT _file, _row, _region || ': ' || {code} AS _v FROM chk_list_x x WHERE _method = '{method}' "
-                    f"AND {code} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM chk_{cat} c "
+                    f"AND {code} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM all_{cat} c "
                     f"WHERE c.poolarea_no = x._region AND c.{code} = x.{code})",
                     f"{code} 不在本地区 {cat} 目录中 / {code} not in the region's {cat}", "group_code_unknown",
                     WARNING, values=True)
@@ -679,14 +707,14 @@ class _Validator:
             self.rows_problem(
                 "special_case", "setl_id",
                 "SELECT _file, _row, setl_id AS _v FROM chk_special_case x WHERE setl_id IS NOT NULL "
-                "AND setl_id NOT IN (" + _known("chk_setl", "setl_id", "SELECT setl_id FROM chk_special_case") + ")",
+                "AND setl_id NOT IN (" + _known("all_setl", "setl_id", "SELECT setl_id FROM chk_special_case") + ")",
                 "特例单议的结算ID不在 setl 中 / special_case setl_id not in setl", "special_unknown_setl", values=True)
         if self.cols("special_case", "setl_id") and self.cols("setl_list", "setl_id") and self.cols("setl", "setl_id"):
             self.rows_problem(
                 "special_case", "setl_id",
                 "SELECT _file, _row, setl_id AS _v FROM chk_special_case x WHERE setl_id IS NOT NULL "
-                "AND setl_id IN (" + _known("chk_setl", "setl_id", "SELECT setl_id FROM chk_special_case") + ") "
-                "AND setl_id NOT IN (" + _known("chk_setl_list", "setl_id", "SELECT setl_id FROM chk_special_case") +
+                "AND setl_id IN (" + _known("all_setl", "setl_id", "SELECT setl_id FROM chk_special_case") + ") "
+                "AND setl_id NOT IN (" + _known("all_setl_list", "setl_id", "SELECT setl_id FROM chk_special_case") +
                 ")",
                 "特例单议的结算没有结算清单 / special case without a setl_list row", "special_no_list", WARNING,
                 values=True)
@@ -695,21 +723,25 @@ class _Validator:
         methods = self.methods()
         if not methods:
             return
+        methods = self.in_scope(methods)
         for cat, method in (("drg_catalog", "DRG"), ("dip_catalog", "DIP")):
             if not self.cols(cat, "poolarea_no"):
                 continue
-            have = {r for (r,) in self.con.execute(f"SELECT DISTINCT poolarea_no FROM chk_{cat}").fetchall()}
+            have = {r for (r,) in self.con.execute(f"SELECT DISTINCT poolarea_no FROM all_{cat}").fetchall()}
             for region in sorted(r for r, m in methods.items() if m == method and r not in have):
                 self.add(cat, "poolarea_no", "—", f"{method} 地区 {region} 在 {cat} 中没有目录行 / no {cat} rows for "
                                                   f"{method} region {region}", code="catalog_missing_region")
 
     def month_gaps(self) -> None:
+        own = ""  # in a scope: the scope's regions (chk_setl also holds their insured's stays elsewhere)
+        if self.scope.regions is not None:
+            own = f" AND poolarea_no IN ({', '.join(lit(r) for r in self.scope.regions)})"
         for t, col, expr in MONTH_TABLES:
             if not self.cols(t, col, "poolarea_no"):
                 continue
             rows = self.con.execute(
                 f"SELECT poolarea_no, list(DISTINCT m ORDER BY m) FROM (SELECT poolarea_no, {expr} AS m FROM chk_{t}) "
-                f"WHERE m IS NOT NULL AND poolarea_no IS NOT NULL AND regexp_full_match(m, '{_MONTH_RX}') "
+                f"WHERE m IS NOT NULL AND poolarea_no IS NOT NULL AND regexp_full_match(m, '{_MONTH_RX}'){own} "
                 f"GROUP BY 1 ORDER BY 1").fetchall()
             for region, months in rows:
                 gaps = _missing_months(months)

@@ -326,9 +326,9 @@ def write_findings(data_dir, region: str, period, out_dir) -> Path:
 
 
 def run_cli(args) -> int:
-    from yibao.data.gate import print_warnings, require_valid
-    try:
-        print_warnings(require_valid(args.data, args.region, args.period))  # nothing computed from invalid data
+    from yibao.data.gate import FINDING_TABLES, print_warnings, require_valid
+    try:  # nothing computed from invalid data: the tables, region and months the findings read
+        print_warnings(require_valid(args.data, args.region, args.period, tables=FINDING_TABLES))
         path = write_findings(args.data, args.region, args.period, args.out)
     except PeriodError as exc:
         raise YibaoError(str(exc)) from None

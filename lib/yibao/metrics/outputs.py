@@ -36,8 +36,9 @@ def write_outputs(data_dir, region: str, period, out_dir) -> dict[str, Path]:
 
 
 def run_cli(args) -> int:
-    from yibao.data.gate import print_warnings, require_valid
-    print_warnings(require_valid(args.data, args.region, args.period))  # nothing computed from invalid data
+    from yibao.data.gate import INDICATOR_TABLES, print_warnings, require_valid
+    # nothing computed from invalid data: the tables, region and months the indicators read
+    print_warnings(require_valid(args.data, args.region, args.period, tables=INDICATOR_TABLES))
     paths = write_outputs(args.data, args.region, args.period, args.out)
     for kind in ("indicators", "digao", "checks"):
         print(f"{kind}: {paths[kind]}")

@@ -22,6 +22,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from yibao.escape import strong
 from yibao import fmt
 from yibao.data.contract import LEVEL_ORDER
 from yibao.metrics.catalogue import SUPPRESS_MIN
@@ -707,10 +708,10 @@ def next_steps(ctx: Context, rep, sec: Numbering, items: list[str] | None = None
     except Exception:  # noqa: BLE001 - the plan is optional here
         nxt = None
     default = [
-        f"**预算和清算。**{y + 1}年度总额预算已下达，各机构要对照本通报的预算执行和清算情况，合理安排诊疗服务，避免年底突击控费或推诿病人。",
-        "**结算清单和入组。**入组率、质控通过率偏低的机构要落实专人负责，提高医保结算清单填报质量。",
-        "**意见反馈。**对通报数据有异议的，请于通报后10个工作日内书面反馈数据工作组，采纳情况在下期发布中说明。",
-        (f"**下期发布。**{nxt['period_label']}数据计划于{_date_zh(nxt['date'])}发布（见年度数据发布计划）。" if nxt else
-         "**下期发布。**按年度数据发布计划开展月推送和季发布。"),
+        f"{strong('预算和清算。')}{y + 1}年度总额预算已下达，各机构要对照本通报的预算执行和清算情况，合理安排诊疗服务，避免年底突击控费或推诿病人。",
+        (strong("结算清单和入组。") + "入组率、质控通过率偏低的机构要落实专人负责，提高医保结算清单填报质量。"),
+        (strong("意见反馈。") + "对通报数据有异议的，请于通报后10个工作日内书面反馈数据工作组，采纳情况在下期发布中说明。"),
+        (f"{strong('下期发布。')}{nxt['period_label']}数据计划于{_date_zh(nxt['date'])}发布（见年度数据发布计划）。" if nxt else
+         (strong("下期发布。") + "按年度数据发布计划开展月推送和季发布。")),
     ]
     rep.md("\n".join(f"{i}. {t}" for i, t in enumerate((items or []) + default, start=1)))

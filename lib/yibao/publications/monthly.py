@@ -18,6 +18,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from yibao.escape import strong
 from yibao.metrics import analysis
 from yibao.metrics.indicators import change_words
 from yibao.metrics.catalogue import SUPPRESS_MIN, SUPPRESSED_MARK
@@ -498,7 +499,7 @@ def _institution_comment(ctx: Context, ind) -> str:
             elif r.value < b:
                 n_down += 1
     trend_txt = f"；与上月比{n_up}家上升、{n_down}家下降" if n_up + n_down else ""
-    return (f"**{ind.name}**：{reg}最高{hi['fixmedins_name']}（{_show(hi['value'], ind.unit)}），"
+    return (f"{strong(str(ind.name))}：{reg}最高{hi['fixmedins_name']}（{_show(hi['value'], ind.unit)}），"
             f"最低{lo['fixmedins_name']}（{_show(lo['value'], ind.unit)}），共{len(d)}家机构有值{trend_txt}。")
 
 

@@ -11,6 +11,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from yibao.escape import strong
 from yibao.metrics import analysis
 from yibao.metrics.catalogue import SUPPRESS_MIN, SUPPRESSED_MARK
 from yibao import fmt
@@ -622,7 +623,7 @@ def next_steps(ctx: Context, rep, release_date: str | None = None, explain_days:
     if f is not None and not f.empty:
         hm = f[f["severity"].isin(["high", "medium"])]
         if len(hm):
-            rep.md(f"{n}. **问题线索核查说明。**请以下机构于{due.year}年{due.month}月{due.day}日前，"
+            rep.md(f"{n}. {strong('问题线索核查说明。')}请以下机构于{due.year}年{due.month}月{due.day}日前，"
                    f"向{ctx.name}医疗保障局提交书面说明（必要时附整改措施），医保部门将视情开展核查：")
             rows = []
             for code, g in hm.groupby("fixmedins_code", sort=True):
@@ -635,9 +636,9 @@ def next_steps(ctx: Context, rep, release_date: str | None = None, explain_days:
                            for r in rows])
             n += 1
     default = [
-        "**数据质量。**各定点医疗机构要按时、完整上传医保结算清单，提高质控通过率，上传率、质控通过率低于区域平均水平的机构要落实专人负责。",
-        "**意见反馈。**对本期发布数据有异议的，请于收到报告后10个工作日内通过数据工作组邮箱或书面形式反馈，下期发布时通报采纳情况。",
-        "**下期发布。**" + _next_release_text(ctx, rel),
+        (strong("数据质量。") + "各定点医疗机构要按时、完整上传医保结算清单，提高质控通过率，上传率、质控通过率低于区域平均水平的机构要落实专人负责。"),
+        (strong("意见反馈。") + "对本期发布数据有异议的，请于收到报告后10个工作日内通过数据工作组邮箱或书面形式反馈，下期发布时通报采纳情况。"),
+        (strong("下期发布。")) + _next_release_text(ctx, rel),
     ]
     for text in (items or []) + default:
         rep.md(f"{n}. {text}")
@@ -756,12 +757,12 @@ def checks_summary(df: pd.DataFrame) -> str:
 
 def appendix_sources(ctx: Context, rep) -> None:
     rep.md(
-        "1. **数据来源。**基金收支、结余指标来自医保基金报表（职工医保统筹基金、个人账户、居民医保基金、城乡医疗救助）；"
+        "1. " + strong("数据来源。") + "基金收支、结余指标来自医保基金报表（职工医保统筹基金、个人账户、居民医保基金、城乡医疗救助）；"
         "结算、清单、分组、特例单议和拨付指标来自医保信息平台结算数据；参保人数为月末参保人数。\n"
-        "2. **统计口径。**结算按结算时间归属期间；退费结算及其对应的原结算均不计入；本地参保人指参保地与就医地相同的参保人；"
+        "2. " + strong("统计口径。") + "结算按结算时间归属期间；退费结算及其对应的原结算均不计入；本地参保人指参保地与就医地相同的参保人；"
         "门诊类含普通门诊、门诊慢特病、生育门诊，住院类含普通住院、生育住院等；累计为当年1月至本期末，当期为本期内；"
         "同比为上年同期，环比为上一期。各指标公式和口径见数据底稿工作簿。\n"
-        "3. **数据安全。**报告不含任何参保人个人信息；机构层面病例数少于5例的数据不予公布。"
+        "3. " + strong("数据安全。") + "报告不含任何参保人个人信息；机构层面病例数少于5例的数据不予公布。"
         f"本报告{rep_conf(ctx)}")
 
 

@@ -538,6 +538,9 @@ def sample_pool(data_dir: str | os.PathLike, region: str, seed: int = 1, year: i
 
 def run_cli(args) -> int:
     if args.action == "sample-pool":
+        from yibao.data.gate import Scope, print_warnings, validated
+        # nothing is computed from invalid data: the region's institutions and settlements (their months)
+        print_warnings(validated(args.data, Scope.of(tables=("setl",), regions=[str(args.region)])))
         df = sample_pool(args.data, args.region, seed=args.seed, year=getattr(args, "year", None))
         out = Path(args.out)
         if out.suffix.lower() == ".xlsx":

@@ -244,7 +244,8 @@ def accuracy_checks(pub_dir: Path, region: str, period: str, wh, report_text: st
     return out
 
 
-def completeness_checks(pub_dir: Path, kind: str, stem: str, data_dir: Path | None) -> tuple[list[Check], str]:
+def completeness_checks(pub_dir: Path, kind: str, stem: str, data_dir: Path | None, region: str | None = None,
+                        period: str | None = None) -> tuple[list[Check], str]:
     """(the checks, the report's HTML text for A5)."""
     out: list[Check] = []
     html_p, nb_p = pub_dir / f"{stem}.html", pub_dir / f"{stem}.ipynb"
@@ -288,7 +289,7 @@ def completeness_checks(pub_dir: Path, kind: str, stem: str, data_dir: Path | No
             if spec.required and find_source(data_dir, name) is None:
                 problems.append(f"缺少必需的表 {name}（{spec.zh}）")
         from yibao.data.gate import cached_warnings
-        warned = cached_warnings(data_dir)  # what the command's validation gate found
+        warned = cached_warnings(data_dir, region, period)  # what the command's validation gate found
         if warned:
             notes.append(f"数据校验通过，有 {len(warned)} 个警告：" + "；".join(p.line() for p in warned[:5])
                          + ("…（yibao validate 查看全部）" if len(warned) > 5 else ""))
@@ -514,7 +515,7 @@ def run_checks(pub_dir: Path, kind: str, region: str, period: str, data_dir: Pat
         except Exception:  # noqa: BLE001 - the record still lists what could be checked
             wh = None
     try:
-        comp, html_text = completeness_checks(pub_dir, kind, stem, data_dir)
+        comp, html_text = completeness_checks(pub_dir, kind, stem, data_dir, region, period)
         acc = accuracy_checks(pub_dir, region, period, wh, html_text)
         files = []
         unreadable = []

@@ -53,8 +53,9 @@ def run_cli(args) -> int:
     data = Path(args.data)
     if not data.is_dir():
         raise YibaoError(f"--data: 数据目录 {data} 不存在")
-    from yibao.data.gate import print_warnings, validated
-    print_warnings(validated(data))  # nothing is computed from a dataset that fails validation
+    from yibao.data.gate import Scope, print_warnings, validated
+    # nothing is computed from invalid data: every table, the region's rows in the months the ranking reads
+    print_warnings(validated(data, Scope.of(regions=[str(args.region)], period=str(args.year))))
     with Warehouse(data) as wh:
         info = wh.region(str(args.region))
         pay = info["pay_method"]

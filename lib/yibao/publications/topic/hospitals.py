@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from yibao.escape import strong
 from yibao import fmt
 from yibao.publications.topic.cells import level_comparison
 from yibao.publications.topic.prose import _charts, _yuan
@@ -26,8 +27,8 @@ def hospital_comparison(ctx, rep, st: Study) -> None:
     above = el[el["avg_cost"] > bm["median"] * 1.5]
     rep.md(
         f"{st.period.label}，收治{st.topic.title}病例的定点医疗机构{n_all}家，其中病例数不少于{st.min_cases}例的"
-        f"{n_el}家参与比较。各机构次均费用的**资源消耗中位数为{_yuan(bm['median'])}**，"
-        f"**标杆值为{_yuan(bm['benchmark'])}**（参与比较机构次均费用的第25百分位数，即四分之一的机构达到或优于该水平）；"
+        f"{n_el}家参与比较。各机构次均费用的{strong('资源消耗中位数为' + str(_yuan(bm['median'])))}，"
+        f"{strong('标杆值为' + str(_yuan(bm['benchmark'])))}（参与比较机构次均费用的第25百分位数，即四分之一的机构达到或优于该水平）；"
         f"机构次均费用最高{_yuan(bm['max'])}、最低{_yuan(bm['min'])}"
         + (f"，最高是最低的{fmt.ratio(ratio, 1)}倍" if ratio else "") + "。"
         + (f"平均住院日的机构中位数为{fmt.num(bm['los_median'], 1)}天、标杆值{fmt.num(bm['los_benchmark'], 1)}天。"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from yibao.escape import strong
 from yibao import fmt
 from yibao.publications.topic.prose import child_changes
 from yibao.publications.topic.study import Study
@@ -49,7 +50,7 @@ def verification_section(ctx, rep, st: Study) -> None:
             ch = child_changes(st, hc, st.first, st.period, hospital=True)
             if ch:
                 parts.append(f"与{st.first.label}相比，{ch}")
-        head = f"**{r.fixmedins_name}**：{'；'.join(r.reasons)}。"
+        head = f"{strong(str(r.fixmedins_name))}：{'；'.join(r.reasons)}。"
         rep.md(head + ("。".join(parts) + "。" if parts else "") + f"请说明：{r.explain}。")
     # a change computed on a count shown as "<5" is suppressed too (else the reader computes the count)
     hidden = [any(0 < n < st.suppress for n in (a, b)) for a, b in zip(v["cases"].fillna(0), v["base_cases"].fillna(0))]
