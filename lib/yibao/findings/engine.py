@@ -24,6 +24,7 @@ from typing import Callable, NamedTuple
 import pandas as pd
 
 from yibao.findings import rules as R
+from yibao.findings import yardstick
 from yibao.findings.rules_peers import (
     base_group_tertiary,
     case_growth_high,
@@ -46,7 +47,9 @@ from yibao.data.periods import Period, PeriodError
 from yibao.data.warehouse import Warehouse
 
 COLUMNS = ["rule_id", "fixmedins_code", "fixmedins_name", "subject", "metric", "value", "benchmark", "severity",
-           "message", "impact"]  # impact: estimated 元 (fund over-payment, or cost shifted to patients); empty = not estimated
+           "message", "impact", "impact_basis"]
+# impact: the estimated amount in 元 (issue 13); impact_basis: what it is (医保基金… / 患者负担…), or why a finding
+# has none ("不估算：…"). Both are extensions of the contract's columns (docs/findings.md).
 DETAIL_COLUMNS = COLUMNS + ["rule_name", "level", "peer_group", "volume", "z", "annotation"]
 COMMEND_COLUMNS = ["fixmedins_code", "fixmedins_name", "level", "grouped_cases", "cost_index", "time_index",
                    "reason"]
@@ -176,7 +179,7 @@ def _context(wh: Warehouse, region: str, period) -> R.Ctx:
     hosp = wh.df("SELECT * FROM fixmedins_x WHERE poolarea_no = ? AND fixmedins_type = '1' ORDER BY fixmedins_code",
                  [str(region)]).set_index("fixmedins_code", drop=False)
     return R.Ctx(wh=wh, region=str(region), region_name=str(reg.get("poolarea_name") or region),
-                 pay_method=reg["pay_method"], period=p, hosp=hosp)
+                 pay_method=reg["pay_method"], period=p, hosp=hosp, references=yardstick.references(str(region)))
 
 
 def _frame(rows: list[dict]) -> pd.DataFrame:
@@ -190,12 +193,13 @@ def _frame(rows: list[dict]) -> pd.DataFrame:
     for c in ("value", "benchmark", "z"):
         df[c] = pd.to_numeric(df[c], errors="coerce").round(2).astype(float)
     df["impact"] = pd.to_numeric(df["impact"], errors="coerce").round(0).astype(float)
+    df["impact_basis"] = df["impact_basis"].fillna("").astype(str)
     df["volume"] = pd.to_numeric(df["volume"], errors="coerce")
     df["subject"] = df["subject"].fillna("").astype(str)
     df["annotation"] = df["annotation"].fillna("").astype(str)
     df["_s"] = df["severity"].map(SEVERITY_ORDER)
-    df["_i"] = -df["impact"].fillna(-1.0)  # within a severity, the largest estimated amount first
-    df = df.sort_values(["_s", "_i", "rule_id", "fixmedins_code", "subject", "message"], kind="mergesort")
+    df["_i"] = -df["impact"].fillna(-1.0)  # the largest estimated amount first; findings without one last
+    df = df.sort_values(["_i", "_s", "rule_id", "fixmedins_code", "subject", "message"], kind="mergesort")
     return df.drop(columns=["_s", "_i"])[DETAIL_COLUMNS].reset_index(drop=True)
 
 
@@ -230,8 +234,9 @@ def find_detailed(wh, region: str, period) -> pd.DataFrame:
 
 
 def find(wh, region: str, period) -> pd.DataFrame:
-    """The 问题警示清单 of a region and period: exactly the contract's findings.csv columns, sorted by
-    severity (high, medium, low), then estimated amount (impact, largest first), rule_id, fixmedins_code, subject."""
+    """The 问题警示清单 of a region and period: the contract's findings.csv columns (+ impact, impact_basis),
+    sorted by the estimated amount (impact, largest first; none last), then severity (high, medium, low),
+    rule_id, fixmedins_code, subject."""
     return find_detailed(wh, region, period)[COLUMNS].copy()
 
 

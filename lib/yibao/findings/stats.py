@@ -127,11 +127,14 @@ def robust_compare(df: pd.DataFrame, col: str, *, direction: str, scale: str = "
     """
     out = df.copy()
     if out.empty:
-        for c in ("peer_group", "peer_n", "median", "mad_eff", "z", "rel", "diff"):
-            out[c] = pd.Series(dtype="object" if c == "peer_group" else "float64")
+        for c in ("peer_group", "peer_n", "median", "mad_eff", "z", "rel", "diff", "few"):
+            out[c] = pd.Series(dtype="object" if c in ("peer_group", "few") else "float64")
         return out
     forced = group_col is not None
     out["peer_group"] = out[group_col] if forced else _peer_groups(out[level_col], min_peers)
+    # a level group too small even after pooling 一级 with 基层: comparing it with every level is no peer
+    # comparison; the rule's yardstick (yibao.findings.yardstick) takes over for these rows
+    out["few"] = False if forced else (out["peer_group"] == "全统筹区")
     vals = out[col].astype(float)
     out["_x"] = np.log(np.maximum(vals, 1e-9)) if scale == "log" else vals
     stats = {}
