@@ -223,10 +223,27 @@ def _growth_yardstick(ctx: Ctx, el: pd.DataFrame, j, r, b: str, t: dict) -> None
 
 def _base_counts(ctx: Ctx, cat: str, months: list[str]) -> pd.DataFrame:
     return ctx.df(f"""SELECT i.fixmedins_code, count(*) AS grouped,
-                           sum(CASE WHEN c.base_group = '1' THEN 1 ELSE 0 END) AS base,
-                           sum(CASE WHEN c.base_group = '1' THEN i.fund ELSE 0 END) AS base_fund
+                           sum(CASE WHEN c.base_group = '1' THEN 1 ELSE 0 END) AS base
                     FROM {ctx.ip} i LEFT JOIN {cat} c ON c.code = i.grp
                     WHERE i.month IN {mlist(months)} AND i.grp_stas = '1' AND i.grp IS NOT NULL GROUP BY 1""")
+
+
+def _base_gaps(ctx: Ctx, cat: str) -> dict:
+    """Per 三级 hospital: the mean gap, over its base-group cases of the period, between its fund payment per
+    case of the group and the mean fund payment per case of the same group at the region's non-tertiary
+    hospitals (what the case would have cost the fund there); groups without non-tertiary cases left out."""
+    df = ctx.df(f"""SELECT i.fixmedins_code, i.grp, count(*) AS n, avg(i.fund) AS fund
+                    FROM {ctx.ip} i JOIN {cat} c ON c.code = i.grp
+                    WHERE i.month IN {mlist(ctx.cur)} AND i.grp_stas = '1' AND c.base_group = '1' GROUP BY 1, 2""")
+    df = _hosp_frame(ctx, df)
+    low = df[df["lv_group"] != "三级"]
+    low = (low["fund"] * low["n"]).groupby(low["grp"]).sum() / low.groupby("grp")["n"].sum()
+    out = {}
+    for code, g in df[df["lv_group"] == "三级"].groupby("fixmedins_code"):
+        g = g[g["grp"].isin(low.index)]
+        if g["n"].sum() > 0:
+            out[code] = float((g["n"] * (g["fund"] - g["grp"].map(low))).sum() / g["n"].sum())
+    return out
 
 
 def base_group_tertiary(ctx: Ctx) -> list[dict]:
@@ -241,6 +258,7 @@ def base_group_tertiary(ctx: Ctx) -> list[dict]:
     if df.empty:
         return []
     df["share"] = df["base"] / df["grouped"] * 100
+    df["gap"] = df["fixmedins_code"].map(_base_gaps(ctx, cat))
     if len(df) < t["min_peers"]:  # too few 三级 peers (county-level pooling): the rule's yardstick instead
         hist = None
         if "history" in t["yardsticks"] and ctx.months_in(ctx.yago.months):
@@ -258,7 +276,7 @@ def base_group_tertiary(ctx: Ctx) -> list[dict]:
         sev = t["grade"].severity(r.z, r.diff / 100, r.grouped, t["min_grouped"])
         if not sev:
             continue
-        impact, itxt = _base_impact(r, r.median, allh)
+        impact, itxt = _base_impact(r, r.median)
         msg = (f"{ctx.period.label}{ctx.name(r.fixmedins_code)}（三级）收治基层病组病例{fmt.count(r.base)}例，"
                f"占入组病例的{fmt.pct(r.share)}，三级医院中位数为{fmt.pct(r.median)}，明显偏高{itxt}，不符合三级医院功能"
                f"定位和分级诊疗要求，请核查收治的合理性并书面说明。")
@@ -267,20 +285,17 @@ def base_group_tertiary(ctx: Ctx) -> list[dict]:
     return out
 
 
-def _base_impact(r, ref: float, allh: pd.DataFrame) -> tuple[float | None, str]:
-    """Base-group cases above the yardstick's share, each costing the fund the hospital's mean payment per
-    base-group case minus the mean at the region's non-tertiary hospitals (what the case would have cost
-    there); no amount when the hospital's mean is not higher."""
-    low = allh[allh["lv_group"] != "三级"]
-    if r.base <= 0 or low["base"].sum() <= 0:
-        return None, ""
-    gap = r.base_fund / r.base - low["base_fund"].sum() / low["base"].sum()
+def _base_impact(r, ref: float) -> tuple[float | None, str]:
+    """Base-group cases above the yardstick's share, each costing the fund the hospital's payment per case
+    above the non-tertiary hospitals' in the same group (``r.gap``, :func:`_base_gaps`); no amount when the
+    hospital's cases are not dearer."""
+    gap = getattr(r, "gap", None)
     excess = r.base - r.grouped * ref / 100
-    if excess <= 0 or gap <= 0:
+    if gap is None or not np.isfinite(gap) or excess <= 0 or gap <= 0:
         return None, ""
     impact = excess * gap
-    return impact, impact_txt(impact, f"按参照占比估算多收治约{fmt.count(excess)}例，按该院与非三级医院基层病组例均"
-                                      f"统筹基金支付之差（{fmt.money(gap)}/例）计", "医保基金多支付")
+    return impact, impact_txt(impact, f"按参照占比估算多收治约{fmt.count(excess)}例，按同病组该院比非三级医院例均"
+                                      f"多支付{fmt.money(gap)}计", "医保基金多支付")
 
 
 def _base_group_few_peers(ctx: Ctx, df: pd.DataFrame, allh: pd.DataFrame, t: dict,
@@ -308,7 +323,7 @@ def _base_group_few_peers(ctx: Ctx, df: pd.DataFrame, allh: pd.DataFrame, t: dic
             continue
         what = {"region": "全统筹区其他医院基层病组病例占比", "history": "本院去年同期基层病组病例占比",
                 "reference": f"{yardstick.label('reference', refs)}"}[m["kind"]]
-        impact, itxt = _base_impact(r, ref, allh) if hasattr(r, "base_fund") else (None, "")
+        impact, itxt = _base_impact(r, ref)
         msg = (f"{ctx.period.label}{ctx.name(r.fixmedins_code)}（三级）收治基层病组病例{fmt.count(r.base)}例，"
                f"占入组病例的{fmt.pct(r.share)}；本统筹区三级医院不足{t['min_peers']}家，无法与同级比较，以{what}"
                f"{fmt.pct(ref)}为参照，明显偏高{itxt}，不符合三级医院功能定位和分级诊疗要求，请核查收治的合理性并书面说明。")
