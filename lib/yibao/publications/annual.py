@@ -314,7 +314,7 @@ def budget_execution(ctx: Context, rep) -> None:
         "机构名称": b["fixmedins_name"].values, "级别": b["lv_group"].values,
         "年度预算（万元）": b["budget"].map(fmt.wan).values, "实际发生（万元）": b["spent"].map(fmt.wan).values,
         "执行率": b["execution"].map(lambda x: fmt.pct(x, 1)).values,
-        "结余(+)/超支(−)（万元）": b["balance"].map(fmt.wan).values,
+        "结余(+)/超支(-)（万元）": b["balance"].map(fmt.wan).values,
         "执行情况": ["超支" if x > 100 else "结余" if x < 100 else "持平" for x in b["execution"].fillna(100)],
     }), f"{y}年各医疗机构{ctx.pay_method or 'DRG/DIP'}付费预算执行情况",
         note="实际发生＝该机构全年住院结算统筹基金支付（含异地就医患者，退费已冲销）；执行率＝实际发生÷年度预算×100%。")

@@ -591,18 +591,27 @@ def findings_list(ctx: Context, rep) -> None:
                   else "均为低级别提示，没有需重点核查（高、中）的线索。")
                + "线索为数据比对结果，不等同于违规认定，请相关机构认真自查、据实说明。")
         imp = pd.to_numeric(f["impact"], errors="coerce") if "impact" in f else pd.Series(float("nan"), index=f.index)
+        basis = f["impact_basis"].fillna("").astype(str) if "impact_basis" in f else pd.Series("", index=f.index)
         t = pd.DataFrame({"机构名称": f["fixmedins_name"], "关注等级": f["severity"].map(SEVERITY_ZH),
-                          "估算金额（万元）": imp.map(fmt.wan), "问题线索": f["message"]})
+                          "估算金额（万元）": imp.map(fmt.wan),
+                          "金额口径": [_basis_cell(b, a) for b, a in zip(basis, imp)], "问题线索": f["message"]})
         rep.table(t, f"{ctx.label}问题警示清单",
-                  note="同一关注等级内按估算金额由高到低排列。估算金额：高套病组为按支付标准差额估算的多支付医保基金，"
-                       "医保外费用为按同级中位数估算的患者多负担费用，病组费用偏高为按同级中位数估算的多发生医疗费用；"
-                       "“—”为该类线索不估算金额。")
+                  note="按估算金额由高到低排列，无金额的线索列在最后。估算金额为按参照值（同级中位数，同级不足时为线索中注明的"
+                       "参照）估算的超出部分：“医保基金”为多支付或多发生的统筹基金支付，“患者负担”为患者多负担的目录外费用"
+                       "（不是医保基金）；“—”为不估算金额，原因见“金额口径”。")
     c = ctx.commendations
     if c is not None and not c.empty:
         rep.md(f"同时，{len(c)}家机构时间、费用消耗指数均优于区域水平且本期无中高级别问题线索，予以表扬：")
         lv = ctx.hospitals.set_index("fixmedins_code")["lv_group"]
         rep.table(pd.DataFrame({"机构名称": c["fixmedins_name"], "级别": c["fixmedins_code"].map(lv),
                                 "表扬理由": c["reason"]}), f"{ctx.label}表扬机构")
+
+
+def _basis_cell(basis: str, amount) -> str:
+    """'医保基金' / '患者负担（非医保基金）' beside an amount; the reason ('不估算：…') beside a '—'."""
+    if _ok(amount):
+        return basis.split("：")[0] if basis else "—"
+    return basis or "不估算"
 
 
 # ---- 四、下一步 -------------------------------------------------------------------------------------

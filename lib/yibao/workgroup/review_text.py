@@ -15,7 +15,8 @@ tables apart) and mark 不通过 what would not survive 审议:
            printed beside a suppressed count in the same row; no column of a table with a 合计 row has
            exactly one suppressed cell (the total minus the others gives it back);
         C8 readers' words: no check id, rule id, internal code (x_…, 数据契约, table names), template
-           placeholder, ISO date or "0家" sentence in the report.
+           placeholder, ISO date or "0家" sentence in the report; one minus sign ("-", fmt.MINUS: no "−" before a
+           number, no negative zero).
 
 Each check lists what it found (at most a dozen items) so the record says where to look.
 """
@@ -44,6 +45,8 @@ INTERNAL = (
     (re.compile(r"TODO|TBD|XX|lorem|\{[a-z_]+\}|即每多少"), "模板占位或样板文字"),
     (re.compile(r"(?<!\d)(?:19|20)\d{2}-\d{1,2}-\d{1,2}(?!\d)"), "日期未按“2026年12月17日”书写"),
     (re.compile(r"(?<![\d.,])0家"), "“0家”句子"),
+    (re.compile(r"\u2212\s?\d|(?<![\d\w）)])–\s?\d"), "负号不统一（统一用“-”，见口径说明）"),
+    (re.compile(r"(?<![\d.,\w])-0(?:\.0+)?(?![\d.])%?"), "负零（“-0.0”应写作“0.0”）"),
 )
 COMPLIANCE_RX = re.compile(r"[^。；]*(?:上限|未超过|已超过|不超过\d+个工作日|限额)[^。；]*")
 
