@@ -292,9 +292,10 @@ def test_text_checks_pass_and_skip_honestly(tmp_path):
 
 
 def test_complementary_suppression_of_a_lone_small_cell():
-    from yibao.publications.quarterly import COMPLEMENTARY, complementary
-    # total 3 + 7 + 9 = 19 published: "<5" alone would be 19 − 16; the smallest other cell is withheld too
-    assert complementary(["<5", "7", "9", "0"], [3, 7, 9, 0]) == ["<5", COMPLEMENTARY, "9", "0"]
+    from yibao.publications.quarterly import complementary
+    # total 3 + 7 + 9 = 19 published: "<5" alone would be 19 − 16; the smallest other cell is withheld too, and
+    # looks the same ("<5": one mark for every withheld cell)
+    assert complementary(["<5", "7", "9", "0"], [3, 7, 9, 0]) == ["<5", "<5", "9", "0"]
     assert complementary(["<5", "<5", "9"], [3, 2, 9]) == ["<5", "<5", "9"]  # two hidden cells: no need
     assert complementary(["6", "9"], [6, 9]) == ["6", "9"]
 
@@ -392,3 +393,142 @@ def test_cover_date_and_next_release_come_from_the_plan(tmp_path, monkeypatch):
     q4 = next(e for e in rel if e["kind"] == "quarterly" and e["period"] == "2026Q4")
     text = quarterly._next_release_text(SimpleNamespace(region="350100", period=Period.parse("2026Q3")), None)
     assert text == f"2026年第四季度数据计划于{fmt.date_zh(q4['date'])}发布。"
+
+
+# ---- one median per hospital, one minus sign, rankings within the level (rendered text) --------------------
+
+def test_every_peer_median_printed_for_a_hospital_agrees(quarterly):
+    """Section 三 prints the comparison groups' medians from the findings engine's benchmarks (one source): a
+    named hospital's median is its group's median in the text, in the benchmark table and in its finding."""
+    prose, tables = quarterly["prose_tables"]
+    flat = readback.flat(prose)
+    bench = pd.read_csv(quarterly["pub"] / "benchmarks.csv", dtype=str, keep_default_na=False)
+    findings = pd.read_csv(quarterly["pub"] / "findings.csv", dtype=str, keep_default_na=False)
+    named = re.findall(r"([^；：，。（]+)（([\d.,+%-]+)，判定所用的(.+?)(中位数|同比混合增长率|环比混合增长率)([\d.,+%-]+)）", flat)
+    groups = re.findall(r"([^；，。：]+?)(中位数|同比混合增长率|环比混合增长率)([\d.,+%-]+)（(\d+)家", flat)
+    assert groups, "the comparison groups' medians are printed"
+    printed = {}
+    for g, stat, v, _ in groups:
+        printed.setdefault((g, stat), set()).add(v)
+    assert all(len(v) == 1 for v in printed.values()), printed  # one median per group
+    for name, _, group, stat, median in named:
+        assert printed.get((group, stat)) == {median}, (name, group, stat, median, printed)
+        # the finding's own message and the benchmark table say the same
+        f = findings[findings["fixmedins_name"] == name]
+        assert any(f"{group}{stat}为{median}" in m or f"{group}{stat}{median}" in m for m in f["message"]), (name, median)
+    # every group printed is a group of benchmarks.csv, with the same number of hospitals
+    for g, stat, v, n in groups:
+        rows = bench[(bench["peer_group"] + bench["basis"].where(bench["stat"] != "中位数", "") == g)
+                     | (bench["peer_group"] == g)]
+        assert len(rows) and str(n) in set(rows["n"]), (g, n)
+    t = next(t for t in tables if t[0][:2] == ["比较组", "参与比较机构数"])
+    for r in t[1:]:
+        assert any(r[0].startswith(g) and r[2] == v for (g, stat), vs in printed.items() for v in vs), r
+
+
+def test_one_minus_sign_in_the_rendered_report(quarterly):
+    text = quarterly["text"]
+    assert not re.search(r"\u2212\s?\d", text), "a U+2212 minus sign"
+    assert not re.search(r"(?<![\d.,\w])-0(?:\.0+)?(?![\d.])", text), "a negative zero"
+    negatives = re.findall(r"(?<![\d\w])-\d[\d,]*(?:\.\d+)?%?", text)
+    assert negatives, "the report has falls; they are written with '-'"
+    assert fmt.MINUS == "-" and fmt.signed_pct(-3.14) == "-3.1%" and fmt.signed_pct(-0.04) == "0.0%"
+    assert fmt.wan(-59_167_000) == "-5,916.70" and fmt.signed(-0.04) == "0.0" and fmt.signed(1.25, 1) == "+1.2"
+    import matplotlib as mpl
+    from yibao.publications import charts
+    charts.setup()
+    assert mpl.rcParams["axes.unicode_minus"] is False  # chart ticks use the same "-"
+
+
+def test_review_marks_a_wrong_minus_sign_failed(quarterly, tmp_path):
+    checks = _planted(quarterly, tmp_path, lambda h: re.sub(r"(?<=>)-(\d)", "\u2212\\1", h, count=1)
+                      if re.search(r">-\d", h) else h.replace("</body>", "<p>同比−3.1%</p></body>", 1))
+    assert checks["C8"].result == FAIL and "负号" in checks["C8"].detail
+
+
+@pytest.fixture(scope="module")
+def monthly(small_data, tmp_path_factory) -> dict:
+    out = tmp_path_factory.mktemp("signable-monthly")
+    rc = cli.main(["run", "--data", str(small_data), "--period", "2026-09", "--kind", "monthly", "--region", "350100",
+                   "--formats", "html", "--out", str(out / "reports"), "--no-progress"])
+    assert rc == 0
+    pub = out / "reports" / "2026-09" / "350100"
+    return {"pub": pub, "text": readback.text(pub / "monthly.html"), "data": small_data}
+
+
+def test_monthly_ranks_hospitals_within_their_level(monthly):
+    from yibao.data.warehouse import Warehouse
+    with Warehouse(monthly["data"]) as wh:
+        lv = dict(wh.df("SELECT fixmedins_name, lv_group FROM fixmedins_x WHERE poolarea_no = '350100'")
+                  .itertuples(index=False, name=None))
+    text = readback.flat(monthly["text"])
+    assert "同级机构间比较" in text
+    pairs = re.findall(r"(三级|二级|一级|基层/无等级)（(\d+)家）最高(.+?)（[^）]*）、最低(.+?)（[^）]*）", text)
+    assert len(pairs) >= 3, pairs
+    for level, _, hi, lo in pairs:
+        assert lv[hi] == level and lv[lo] == level, (level, hi, lo)
+    # the lowest rates named in 一 and 二 are each the lowest of their level, named with it
+    for m in re.finditer(r"各级别中(?:入组率|上传率|质控通过率)最低的(?:机构：|是)([^，。；]+)", text):
+        for lvl, name in re.findall(r"(三级|二级|一级|基层/无等级)([^（、]+)（", m.group(1)):
+            assert lv[name] == lvl, (lvl, name)
+    assert "最高" in text and not re.search(r"机构间比较（本月各机构值的最高与最低）", text)
+
+
+# ---- disclosure control: complementary suppression and the 复核 check that scans for recoverable cells ------
+
+def test_protect_hides_what_would_give_a_small_count_back():
+    from yibao.publications.disclosure import protect
+    t = pd.DataFrame({"机构名称": ["甲", "乙", "丙"], "通过例数": ["3", "7", "9"], "通过金额（万元）": ["1.00", "2.00", "3.00"],
+                      "上传率": ["10.00%", "70.00%", "90.00%"]})
+    out = protect(t, {"通过例数": [3, 7, 9]}, {"通过例数": ["通过金额（万元）", "上传率"]})
+    # the lone "<5" brings the smallest other cell (7) with it: both look the same, amounts and rates too
+    assert list(out["通过例数"]) == ["<5", "<5", "9"]
+    assert list(out["通过金额（万元）"]) == ["<5", "<5", "3.00"] and list(out["上传率"]) == ["<5", "<5", "90.00%"]
+    # a row total ('病例数' = its parts): a lone hidden part brings the smallest other part with it
+    t = pd.DataFrame({"机构名称": ["甲"], "病例数": ["15"], "EJ11": ["3"], "EJ13": ["5"], "EJ15": ["7"]})
+    out = protect(t, {"病例数": [15], "EJ11": [3], "EJ13": [5], "EJ15": [7]}, totals=False,
+                  row_total=("病例数", ["EJ11", "EJ13", "EJ15"]))
+    assert list(out.iloc[0]) == ["甲", "15", "<5", "<5", "7"]
+    # already withheld values (indicators.csv status suppressed) count as hidden
+    t = pd.DataFrame({"机构名称": ["甲", "乙"], "出院人次": ["<5", "40"], "出院人次增长率": ["<5", "5.0%"]})
+    out = protect(t, {"出院人次": ["<5", 40]}, {"出院人次": ["出院人次增长率"]})
+    assert list(out["出院人次"]) == ["<5", "<5"] and list(out["出院人次增长率"]) == ["<5", "<5"]
+
+
+C7_CASES = {  # a table that gives a hidden count back (不通过) and its protected form (通过)
+    "row-total": ("<table><tr><th>机构名称</th><th>病例数</th><th>EJ11</th><th>EJ15</th></tr>"
+                  "<tr><td>甲医院</td><td>12</td><td>&lt;5</td><td>9</td></tr></table>",
+                  "<table><tr><th>机构名称</th><th>病例数</th><th>EJ11</th><th>EJ15</th></tr>"
+                  "<tr><td>甲医院</td><td>12</td><td>&lt;5</td><td>&lt;5</td></tr></table>"),
+    "column-total": ("<table><tr><th>机构</th><th>例数</th></tr><tr><td>甲</td><td>7</td></tr>"
+                     "<tr><td>乙</td><td>&lt;5</td></tr><tr><td>合计</td><td>9</td></tr></table>",
+                     "<table><tr><th>机构</th><th>例数</th></tr><tr><td>甲</td><td>&lt;5</td></tr>"
+                     "<tr><td>乙</td><td>&lt;5</td></tr><tr><td>合计</td><td>9</td></tr></table>"),
+    "amount": ("<table><tr><th>机构名称</th><th>通过例数</th><th>通过金额（万元）</th></tr>"
+               "<tr><td>甲医院</td><td>&lt;5</td><td>1.20</td></tr></table>",
+               "<table><tr><th>机构名称</th><th>通过例数</th><th>通过金额（万元）</th></tr>"
+               "<tr><td>甲医院</td><td>&lt;5</td><td>&lt;5</td></tr></table>"),
+    "neighbouring-period": ("<table><tr><th>机构名称</th><th>病例数（本期）</th><th>病例数（同期）</th><th>病例数变化</th></tr>"
+                            "<tr><td>甲医院</td><td>&lt;5</td><td>12</td><td>-83.3%</td></tr></table>",
+                            "<table><tr><th>机构名称</th><th>病例数（本期）</th><th>病例数（同期）</th><th>病例数变化</th></tr>"
+                            "<tr><td>甲医院</td><td>&lt;5</td><td>12</td><td>&lt;5</td></tr></table>"),
+    "another-table": ("<table><tr><th>机构名称</th><th>出院人次</th></tr><tr><td>甲医院</td><td>&lt;5</td></tr>"
+                      "<tr><td>乙医院</td><td>&lt;5</td></tr></table>"
+                      "<table><tr><th>机构名称</th><th>出院人次</th></tr><tr><td>甲医院</td><td>3</td></tr></table>",
+                      "<table><tr><th>机构名称</th><th>出院人次</th></tr><tr><td>甲医院</td><td>&lt;5</td></tr>"
+                      "<tr><td>乙医院</td><td>&lt;5</td></tr></table>"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(C7_CASES))
+def test_review_record_marks_recoverable_cells_failed_and_protected_ones_passed(quarterly, tmp_path, case):
+    bad, good = C7_CASES[case]
+    for html, verdict in ((bad, FAIL), (good, PASS)):
+        pub = tmp_path / verdict / PERIOD / "350200"
+        shutil.copytree(quarterly["pub"], pub)
+        h = pub / "quarterly.html"
+        h.write_text(h.read_text(encoding="utf-8").replace("</body>", html + "</body>", 1), encoding="utf-8")
+        review.build_review(pub, "quarterly", "350200", PERIOD, quarterly["data"])
+        md = (pub / "review.md").read_text(encoding="utf-8")
+        row = next(line for line in md.splitlines() if line.startswith("| C7 |"))
+        assert f"| {verdict} |" in row, (case, verdict, row)

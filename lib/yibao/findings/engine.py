@@ -47,10 +47,11 @@ from yibao.data.periods import Period, PeriodError
 from yibao.data.warehouse import Warehouse
 
 COLUMNS = ["rule_id", "fixmedins_code", "fixmedins_name", "subject", "metric", "value", "benchmark", "severity",
-           "message", "impact", "impact_basis"]
+           "message", "impact", "impact_basis", "peer_group"]
 # impact: the estimated amount in 元 (issue 13); impact_basis: what it is (医保基金… / 患者负担…), or why a finding
-# has none ("不估算：…"). Both are extensions of the contract's columns (docs/findings.md).
-DETAIL_COLUMNS = COLUMNS + ["rule_name", "level", "peer_group", "volume", "z", "annotation"]
+# has none ("不估算：…"); peer_group: the comparison group or yardstick the benchmark belongs to, in the message's
+# words (its median is in benchmarks.csv). These three extend the contract's columns (docs/findings.md).
+DETAIL_COLUMNS = COLUMNS + ["rule_name", "level", "volume", "z", "annotation"]
 COMMEND_COLUMNS = ["fixmedins_code", "fixmedins_name", "level", "grouped_cases", "cost_index", "time_index",
                    "reason"]
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
@@ -194,6 +195,7 @@ def _frame(rows: list[dict]) -> pd.DataFrame:
         df[c] = pd.to_numeric(df[c], errors="coerce").round(2).astype(float)
     df["impact"] = pd.to_numeric(df["impact"], errors="coerce").round(0).astype(float)
     df["impact_basis"] = df["impact_basis"].fillna("").astype(str)
+    df["peer_group"] = df["peer_group"].fillna("").astype(str)
     df["volume"] = pd.to_numeric(df["volume"], errors="coerce")
     df["subject"] = df["subject"].fillna("").astype(str)
     df["annotation"] = df["annotation"].fillna("").astype(str)
@@ -205,11 +207,19 @@ def _frame(rows: list[dict]) -> pd.DataFrame:
 
 def analyse(wh, region: str, period, rules: list[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run the rules once: (detailed findings, commendation list)."""
+    found, praised, _ = analyse_all(wh, region, period, rules)
+    return found, praised
+
+
+def analyse_all(wh, region: str, period, rules: list[str] | None = None
+                ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Run the rules once: (detailed findings, commendation list, benchmarks — the comparison groups the rules
+    used, ``R.BENCHMARK_COLUMNS``: the one source of every peer median a publication prints)."""
     wh, own = _open(wh)
     try:
         ctx = _context(wh, region, period)
         if ctx.hosp.empty and not wh.has("setl"):
-            return _frame([]), pd.DataFrame(columns=COMMEND_COLUMNS)
+            return _frame([]), pd.DataFrame(columns=COMMEND_COLUMNS), pd.DataFrame(columns=R.BENCHMARK_COLUMNS)
         R.build_scratch(ctx)
         try:
             rows: list[dict] = []
@@ -220,10 +230,18 @@ def analyse(wh, region: str, period, rules: list[str] | None = None) -> tuple[pd
             praised = _commend(ctx, found)
         finally:
             R.drop_scratch(ctx)
-        return found, praised
+        bm = pd.DataFrame(ctx.benchmarks, columns=R.BENCHMARK_COLUMNS)
+        for c in ("value", "min", "max"):
+            bm[c] = pd.to_numeric(bm[c]).round(4)
+        return found, praised, bm.reset_index(drop=True)
     finally:
         if own:
             wh.close()
+
+
+def benchmarks(wh, region: str, period) -> pd.DataFrame:
+    """The comparison groups of the region and period's peer rules (benchmarks.csv)."""
+    return analyse_all(wh, region, period)[2]
 
 
 def find_detailed(wh, region: str, period) -> pd.DataFrame:
@@ -319,7 +337,7 @@ def write_findings(data_dir, region: str, period, out_dir) -> Path:
     UTF-8, ``\\n`` line ends, byte-identical on a rerun with the same inputs. Returns the findings path."""
     p = Period.parse(period)
     with Warehouse(data_dir) as wh:
-        found, praised = analyse(wh, region, p)
+        found, praised, bm = analyse_all(wh, region, p)
     d = publication_dir(out_dir, p.code, str(region))
     d.mkdir(parents=True, exist_ok=True)
     target = d / "findings.csv"
@@ -327,6 +345,8 @@ def write_findings(data_dir, region: str, period, out_dir) -> Path:
         tmp.write_bytes(_csv_bytes(found[COLUMNS]))
     with atomic_path(d / "commendations.csv") as tmp:
         tmp.write_bytes(_csv_bytes(praised[COMMEND_COLUMNS]))
+    with atomic_path(d / "benchmarks.csv") as tmp:
+        tmp.write_bytes(_csv_bytes(bm))
     return target
 
 
@@ -344,5 +364,5 @@ def run_cli(args) -> int:
     return 0
 
 
-__all__ = ["COLUMNS", "RULES", "Rule", "analyse", "commend", "evaluate", "find", "find_detailed", "run_cli",
+__all__ = ["COLUMNS", "RULES", "Rule", "analyse", "analyse_all", "benchmarks", "commend", "evaluate", "find", "find_detailed", "run_cli",
            "write_findings"]

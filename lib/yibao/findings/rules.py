@@ -31,6 +31,7 @@ from yibao.findings.stats import (
     LOW_LEVELS,
     Grade,
     group_stat,
+    members,
     peer_label,
     robust_compare,
 )
@@ -101,6 +102,7 @@ class Ctx:
     has_list: bool = False
     catalog: pd.DataFrame | None = None  # code, name, weight, base_group, parent (ADRG / ICD category), pay_std
     references: References = field(default_factory=References)  # provincial references (few-peer yardstick)
+    benchmarks: list = field(default_factory=list)  # the comparison groups' statistics (record_benchmarks)
 
     # periods
     @property
@@ -322,6 +324,7 @@ def peer_compare(ctx: Ctx, df: pd.DataFrame, col: str, *, direction: str, scale:
     gen["peer_text"] = gen["peer_group"].map(peer_label)
     gen["special_note"] = ""
     if spec is not None:
+        record_benchmarks(ctx, spec.rule_id, gen, col, "lv_group", False, "中位数")
         gen = yardstick.apply(ctx, gen, spec, direction, min_peers)
     elif len(gen):
         gen.loc[gen["few"].astype(bool), ["z", "rel", "diff"]] = 0.0
@@ -334,6 +337,8 @@ def peer_compare(ctx: Ctx, df: pd.DataFrame, col: str, *, direction: str, scale:
             own = robust_compare(own, col, group_col="kind", **kw)
             own["peer_text"] = "同类" + own["kind"]
             own["special_note"] = ""
+            if spec is not None:
+                record_benchmarks(ctx, spec.rule_id, own, col, "lv_group", True, "中位数")
             parts.append(own)
         rest = sp[sp["kind"].map(counts) < min_special_peers].copy()
         if not rest.empty and not gen.empty:
@@ -391,3 +396,28 @@ def impact_txt(impact, lead: str, what: str = "统筹基金支付") -> str:
     if impact is None or not np.isfinite(impact) or impact <= 0:
         return ""
     return f"；{lead}，对应{what}约{fmt.money(impact)}"
+
+
+BENCHMARK_COLUMNS = ["rule_id", "basis", "peer_group", "levels", "n", "stat", "value", "min", "max"]
+
+
+def record_benchmarks(ctx: Ctx, rule_id: str, df: pd.DataFrame, col: str, level_col: str, forced: bool,
+                      stat: str, basis: str = "", value_col: str = "median") -> None:
+    """Remember each comparison group a rule used: its label (the words the messages use), the levels it
+    covers, the hospitals compared, the benchmark (``value_col`` of the group: the median, or a 混合增长率) and
+    the range of ``col``. The publications print peer medians from this record only, so a hospital's median
+    is the same on every page (benchmarks.csv beside findings.csv)."""
+    if df.empty or getattr(ctx, "benchmarks", None) is None:
+        return
+    few = df["few"].astype(bool) if "few" in df else pd.Series(False, index=df.index)
+    for g in sorted(df.loc[~few, "peer_group"].unique(), key=str):
+        mem = members(df, g, level_col, forced)
+        vals = mem[col].astype(float)
+        first = df[df["peer_group"] == g].iloc[0]
+        ctx.benchmarks.append(dict(
+            rule_id=rule_id, basis=basis, peer_group=str(first.get("peer_text") or peer_label(g)),
+            levels="、".join(x for x in _LEVELS if x in set(mem[level_col])) if level_col in mem else "",
+            n=int(len(mem)), stat=stat, value=float(first[value_col]), min=float(vals.min()), max=float(vals.max())))
+
+
+_LEVELS = ("三级", "二级", "一级", "基层/无等级")

@@ -23,6 +23,7 @@ from yibao.findings.rules import (
     finding,
     mlist,
     peer_compare,
+    record_benchmarks,
 )
 from yibao.findings.stats import two_proportion_z, members, peer_label, robust_compare
 
@@ -152,6 +153,8 @@ def case_growth_high(ctx: Ctx) -> list[dict]:
             mixed[g] = (mem["cur"].sum() / mem[b].sum() - 1) * 100
         el["mixed"] = el["peer_group"].map(mixed)
         el["label"] = el["peer_group"].map(peer_label)
+        record_benchmarks(ctx, "CASE_GROWTH_HIGH", el.assign(peer_text=el["label"]), "growth", "lv_group", False,
+                          "混合增长率", basis=basis, value_col="mixed")
         el["few_note"] = ""
         for j, r in el[el["few"].astype(bool)].iterrows():
             _growth_yardstick(ctx, el, j, r, b, t)

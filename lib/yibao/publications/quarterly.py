@@ -15,7 +15,7 @@ from yibao.metrics import analysis
 from yibao.metrics.catalogue import SUPPRESS_MIN, SUPPRESSED_MARK
 from yibao import fmt
 from yibao.data.contract import LEVEL_ORDER
-from yibao.publications import services
+from yibao.publications import disclosure, services
 from yibao.publications.context import Context
 
 SEVERITY_ZH = {"high": "高", "medium": "中", "low": "低"}
@@ -305,37 +305,26 @@ def special_cases(ctx: Context, rep) -> None:
     d = _sort_level(d, "lv_group")
     rows = []
     for r in d.itertuples():
-        applied = SUPPRESSED_MARK if r.status == "suppressed" else fmt.count(r.value)
         s34 = a34["status"].get(r.fixmedins_code)
-        approved = SUPPRESSED_MARK if s34 == "suppressed" else fmt.count(a34["value"].get(r.fixmedins_code))
         amt = sc["approved_amt"].get(r.fixmedins_code) if s34 == "ok" else None
-        rows.append({"机构名称": r.fixmedins_name, "级别": r.lv_group, "申请例数": applied, "通过例数": approved,
-                     "通过金额（万元）": fmt.wan(amt) if s34 == "ok" else "—"})
+        rows.append({"机构名称": r.fixmedins_name, "级别": r.lv_group,
+                     "申请例数": SUPPRESSED if r.status == "suppressed" else fmt.count(r.value),
+                     "通过例数": SUPPRESSED if s34 == "suppressed" else fmt.count(a34["value"].get(r.fixmedins_code)),
+                     "通过金额（万元）": fmt.wan(amt) if s34 == "ok" else fmt.DASH})
     t = pd.DataFrame(rows)
-    vals33 = [a33.set_index("fixmedins_code")["value"].get(c) for c in d["fixmedins_code"]]
-    vals34 = [a34["value"].get(c) for c in d["fixmedins_code"]]
-    t["申请例数"] = complementary(list(t["申请例数"]), vals33)
-    t["通过例数"] = complementary(list(t["通过例数"]), vals34)
-    t.loc[t["通过例数"] == COMPLEMENTARY, "通过金额（万元）"] = "—"
-    rep.table(t, f"{ctx.label}各医疗机构特例单议申请和审核情况",
-              note=f"例数少于{SUPPRESS_MIN}例的显示为“{SUPPRESSED}”，其通过金额不予公布"
-              + (f"；“{COMPLEMENTARY}”为防止由合计数反推而一并不予公布的例数" if (t == COMPLEMENTARY).any().any() else "")
-              + "。")
-
-
-COMPLEMENTARY = "*"  # a cell withheld only so that a "<5" cell cannot be computed from the published total
+    # a suppressed indicator row has no value: it is passed as "<5"; the region totals are in the text above
+    vals33 = [SUPPRESSED if st == "suppressed" else v for v, st in zip(d["value"], d["status"])]
+    vals34 = [SUPPRESSED if a34["status"].get(c) == "suppressed" else a34["value"].get(c) for c in d["fixmedins_code"]]
+    t = disclosure.protect(t, {"申请例数": vals33, "通过例数": vals34},
+                           {"通过例数": ["通过金额（万元）"]})
+    rep.table(t, f"{ctx.label}各医疗机构特例单议申请和审核情况", note=f"{disclosure.NOTE}。")
 
 
 def complementary(cells: list[str], values: list) -> list[str]:
-    """Complementary suppression of one column whose total is published: when exactly one cell is "<5",
-    the total minus the others would give it back, so the smallest other non-zero cell is withheld too."""
-    out = list(cells)
-    if sum(c == SUPPRESSED for c in out) != 1:
-        return out
-    cand = [(float(v), i) for i, (c, v) in enumerate(zip(out, values)) if c != SUPPRESSED and _ok(v) and float(v) > 0]
-    if cand:
-        out[min(cand)[1]] = COMPLEMENTARY
-    return out
+    """Complementary suppression of one column whose total is published (:func:`disclosure.protect` on a
+    single column): when exactly one cell is "<5", the smallest other non-zero cell is withheld too."""
+    t = disclosure.protect(pd.DataFrame({"_": range(len(cells)), "c": cells}), {"c": values})
+    return list(t["c"])
 
 
 def special_case_judgement(ctx: Context, share) -> str:
@@ -441,21 +430,26 @@ def out_of_catalog(ctx: Context, rep) -> None:
     d = ctx.per_hospital(45).dropna(subset=["value"])
     if d.empty:
         return
-    top = d.sort_values("value", ascending=False).head(5)
+    tops = []
+    for lv, g in _sort_level(d, "lv_group").groupby("lv_group", sort=False):  # ranked within the level only
+        if len(g) >= 2:
+            r = g.sort_values(["value", "fixmedins_code"], ascending=[False, True]).iloc[0]
+            tops.append(f"{lv}{r.fixmedins_name}（{fmt.pct(r.value, 1)}）")
     rep.md(f"{ctx.label}，本地参保人医保目录外费用占医疗总费用的{fmt.pct(ctx.value(45))}（{ctx.change(45, '同比')}）。"
-           f"占比最高的是" + "、".join(f"{r.fixmedins_name}（{fmt.pct(r.value, 1)}）" for r in top.itertuples())
-           + "。口腔、非公立妇产等专科医院自付率通常较高，比较时已单独说明。")
+           + (f"各级别中占比最高的是" + "、".join(tops) + "。" if tops else "")
+           + "口腔、非公立妇产等专科医院自付率通常较高，比较时已单独说明。")
 
 
 # ---- 三、错 ---------------------------------------------------------------------------------------
 
-PEER_INDICATORS = {
+PEER_INDICATORS = {  # indicator: (name, findings rule, direction, why, how its values and medians are written)
     40: ("门诊住院人次比", "OPIP_RATIO_LOW", "low",
-         "即每1个出院人次对应的门诊人次数，指标值越小，提示门诊收住院率越高，可能存在“拉人头”住院"),
+         "即每1个出院人次对应的门诊人次数，指标值越小，提示门诊收住院率越高，可能存在“拉人头”住院",
+         lambda x: fmt.ratio(x, 1)),
     45: ("医保外费用占比", "OUT_OF_CATALOG_HIGH", "high",
-         "偏高提示可能将目录内费用转为患者自付，加重群众负担"),
+         "偏高提示可能将目录内费用转为患者自付，加重群众负担", fmt.pct),
     41: ("出院人次环比增长率", "CASE_GROWTH_HIGH", "high",
-         "增幅远超同级平均水平且无新增床位、优势学科的，需排查是否存在诱导住院"),
+         "增幅远超同级平均水平且无新增床位、优势学科的，需排查是否存在诱导住院", fmt.signed_pct),
 }
 
 
@@ -466,38 +460,76 @@ def _float(x):
         return None
 
 
-def level_summary(ctx: Context, iid: int) -> pd.DataFrame:
-    d = ctx.per_hospital(iid).dropna(subset=["value"])
-    g = d.groupby("lv_group")["value"].agg(["count", "median", "min", "max"]).reset_index()
-    return _sort_level(g, "lv_group")
+def peer_benchmarks(ctx: Context, rule: str) -> pd.DataFrame:
+    """The comparison groups the findings rule used (benchmarks.csv): the one source of the peer medians."""
+    b = ctx.benchmarks
+    if b is None or b.empty:
+        return pd.DataFrame(columns=["rule_id", "basis", "peer_group", "levels", "n", "stat", "value", "min", "max"])
+    b = b[b["rule_id"] == rule].copy()
+    b["basis"] = b["basis"].fillna("").astype(str)
+    return b
 
 
 def peer_indicator(ctx: Context, rep, iid: int) -> None:
-    """One key indicator compared within hospital level: medians, a box/strip plot, the named outliers."""
-    name, rule, _, why = PEER_INDICATORS[iid]
+    """One key indicator compared within hospital level: the comparison groups' medians as the findings
+    engine used them (benchmarks.csv, the one source: a named hospital's median is the one its group shows),
+    a box/strip plot by level, the named outliers."""
+    name, rule, _, why, f = PEER_INDICATORS[iid]
     d = ctx.per_hospital(iid).dropna(subset=["value"])
     if d.empty:
         rep.md(f"{ctx.label}{name}数据不足，暂不比较。")
         return
-    unit = ctx.unit(iid)
-    f = lambda x: fmt.pct(x, 1) if unit == "%" else fmt.ratio(x, 1)  # noqa: E731
-    g = level_summary(ctx, iid)
+    bm = peer_benchmarks(ctx, rule)
     named = ctx.findings[ctx.findings["rule_id"] == rule] if not ctx.findings.empty else ctx.findings
     named_hi = named[named["severity"].isin(["high", "medium"])] if not named.empty else named
-    # a named hospital is shown with the value and peer median of its finding (findings.csv), the one 问题警示清单
-    # gives: one median per hospital on every page
-    rep.md(f"{ctx.label}全区域{name}为{f(ctx.value(iid))}（{why}）。分级别看，"
-           + "；".join(f"{r.lv_group}机构中位数{f(r.median)}（{int(r.count)}家，{f(r.min)}～{f(r.max)}）"
-                      for r in g.itertuples()) + "。"
-           + (("偏离同级水平明显、予以点名提示的机构：" + "；".join(
-               f"{r.fixmedins_name}（{f(_float(r.value))}，判定所用的同级中位数{f(_float(r.benchmark))}）"
-               for r in named_hi.itertuples()) + "（判定依据见问题警示清单）。")
-              if len(named_hi) else "各级别机构未见明显偏离同级水平的情况。"))
+    fv = (lambda x: fmt.pct(x, 1)) if iid == 41 else f  # a growth rate of one hospital, as the message gives it
+    groups = "；".join(f"{r.peer_group}{_basis(r.basis)}{r.stat}{f(_float(r.value))}（{int(r.n)}家"
+                      + (f"，{fv(_float(r.min))}～{fv(_float(r.max))}" if iid != 41 else "") + "）"
+                      for r in bm.itertuples())
+    text = (f"{ctx.label}全区域{name}为{_region_value(ctx, iid, f)}（{why}）。"
+            + (f"与问题警示同一口径（只比较达到最小样本量的医院，专科医院与同类机构比较），{groups}。" if groups else ""))
+    if len(named_hi):
+        text += "偏离同级水平明显、予以点名提示的机构：" + "；".join(_named(r, f) for r in named_hi.itertuples()) \
+            + "（判定依据见问题警示清单）。"
+    else:
+        text += "各级别机构未见明显偏离同级水平的情况。"
+    rep.md(text)
+    if not bm.empty:
+        rep.table(pd.DataFrame({
+            "比较组": [f"{r.peer_group}{_basis(r.basis)}" for r in bm.itertuples()],
+            "参与比较机构数": bm["n"].map(fmt.count).values,
+            ("混合增长率" if iid == 41 else "中位数"): bm["value"].map(lambda x: f(_float(x))).values,
+            "最低": bm["min"].map(lambda x: fv(_float(x))).values, "最高": bm["max"].map(lambda x: fv(_float(x))).values,
+        }), f"{ctx.label}{name}同级比较基准", note="与问题警示清单判定所用的比较组、中位数相同；最低、最高为参与比较机构的值。")
     charts = _charts()
     flagged = set(named_hi["fixmedins_name"]) if len(named_hi) else set()
+    unit = ctx.unit(iid)
     fig = charts.box_by_level(d, "lv_group", "value", label_col="fixmedins_name", highlight=flagged,
                               ylabel=f"{name}{'（%）' if unit == '%' else ''}")
     rep.figure(fig, f"{ctx.label}各级别医疗机构{name}分布", note="红色为偏离同级水平或点名提示的机构。")
+
+
+def _basis(basis: str) -> str:
+    return basis if basis in ("同比", "环比") else ""
+
+
+def _region_value(ctx: Context, iid: int, f) -> str:
+    v = ctx.value(iid)
+    return fmt.pct(v, 1) if iid == 41 else f(v)
+
+
+def _named(r, f) -> str:
+    """'某医院（2.1，判定所用的同级（二级）医院中位数9.6）' — the finding's own value and benchmark, in the words of
+    the comparison group it used (a yardstick when the level had too few peers)."""
+    group = str(getattr(r, "peer_group", "") or "")
+    metric = str(r.metric)
+    if r.rule_id == "CASE_GROWTH_HIGH":
+        basis = "同比" if "同比" in metric else "环比"
+        return (f"{r.fixmedins_name}（{basis}增长{fmt.pct(_float(r.value), 1)}，判定所用的{group}{basis}混合增长率"
+                f"{fmt.signed_pct(_float(r.benchmark))}）")
+    if group.startswith(("全统筹区其他", "本院去年同期", "省级参考值")):
+        return f"{r.fixmedins_name}（{f(_float(r.value))}，本级别可比医院不足，判定以{group}{f(_float(r.benchmark))}为参照）"
+    return f"{r.fixmedins_name}（{f(_float(r.value))}，判定所用的{group}中位数{f(_float(r.benchmark))}）"
 
 
 def base_group_tertiary(ctx: Context, rep) -> None:
@@ -524,14 +556,21 @@ def base_group_tertiary(ctx: Context, rep) -> None:
     named = ctx.findings[ctx.findings["rule_id"] == "BASE_GROUP_TERTIARY"] if not ctx.findings.empty else []
     if len(named):
         text += "收治比例明显偏高的三级医院：" + "；".join(
-            f"{r.fixmedins_name}（{fmt.pct(r.value, 1)}，三级医院基准{fmt.pct(r.benchmark, 1)}）" for r in named.itertuples()) + \
+            f"{r.fixmedins_name}（{fmt.pct(_float(r.value))}，判定所用的{_bench_words(r)}{fmt.pct(_float(r.benchmark))}）"
+            for r in named.itertuples()) + \
             "。三级医院收治过多基层病组病例，不符合功能定位和分级诊疗要求。"
     rep.md(text)
     t = pd.DataFrame({"机构名称": t3["fixmedins_name"], "入组病例": t3["cases"].map(small),
-                      "基层病组病例": t3["base_cases"].map(small),
-                      "占比": [fmt.pct(s) if b >= SUPPRESS_MIN else "—" for s, b in zip(t3["share"], t3["base_cases"])]})
+                      "基层病组病例": t3["base_cases"].map(small), "占比": t3["share"].map(fmt.pct)})
+    t = disclosure.protect(t.reset_index(drop=True), {"入组病例": list(t3["cases"]), "基层病组病例": list(t3["base_cases"])},
+                           {"入组病例": ["占比"], "基层病组病例": ["占比"]})
     if len(t):
-        rep.table(t, f"{ctx.label}三级医院收治基层病组病例情况", note=f"病例数少于{SUPPRESS_MIN}例的显示为“{SUPPRESSED_MARK}”。")
+        rep.table(t, f"{ctx.label}三级医院收治基层病组病例情况", note=f"{disclosure.NOTE}。")
+
+
+def _bench_words(r) -> str:
+    group = str(getattr(r, "peer_group", "") or "")
+    return "三级医院中位数" if group in ("三级", "") else f"参照（{group}）"
 
 
 def common_group_costs(ctx: Context, rep) -> None:
@@ -714,8 +753,12 @@ def appendix_institutions(ctx: Context, rep) -> None:
         st = d["status"].reindex(h["fixmedins_code"]).values
         vals = d["value"].reindex(h["fixmedins_code"]).values
         t[name] = [SUPPRESSED_MARK if s == "suppressed" else f(v) for v, s in zip(vals, st)]
+        if iid == 39:
+            discharges = [SUPPRESSED if s == "suppressed" else v for v, s in zip(vals, st)]
+    # 出院人次: the region's total is in the text, its 环比 growth (41) with the previous report's count gives it back
+    t = disclosure.protect(t, {"出院人次": discharges}, {"出院人次": ["出院人次增长率"]})
     rep.table(t, f"{ctx.label}各定点医疗机构主要底稿指标",
-              note=f"“{SUPPRESSED_MARK}”表示病例数少于{SUPPRESS_MIN}例不予公布；完整的机构指标见随附数据底稿工作簿（digao.xlsx）。")
+              note=f"{disclosure.NOTE}；完整的机构指标见随附数据底稿工作簿（digao.xlsx）。")
 
 
 def appendix_checks(ctx: Context, rep) -> None:
