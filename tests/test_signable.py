@@ -201,7 +201,7 @@ def test_quarterly_hospital_budget_execution(quarterly):
 
 def test_review_of_the_clean_report_has_no_failed_text_check(quarterly):
     md = (quarterly["pub"] / "review.md").read_text(encoding="utf-8")
-    for cid in ("D1", "D2", "D3", "D4", "D5", "C7", "C8"):
+    for cid in ("D1", "D2", "D3", "D4", "D5", "D6", "D7", "D8", "D9", "D10", "B5", "B6", "C7", "C8", "C9"):
         row = next(line for line in md.splitlines() if line.startswith(f"| {cid} |"))
         assert f"| {FAIL} |" not in row, row
     assert re.search(r"自动检查结论\*\*：自动检查\d+ 项：通过 \d+", md)
@@ -257,7 +257,36 @@ PLANTS = {
     "C8-iso-date": ("C8", lambda h: re.sub(r"2026年12月(\d+)日", r"2026-12-\1", h, count=1)
                     if re.search(r"2026年12月\d+日", h) else h.replace("2026年9月30日", "2026-09-30", 1)),
     "C8-template": ("C8", lambda h: h.replace("即每1个出院人次对应的门诊人次数", "即每多少个门诊人次对应1个出院人次", 1)),
+    # 支付率 quoted without separating claims not yet due
+    "D6-not-due": ("D6", lambda h: h.replace("尚未到结算期限", "为待拨付")),
+    # a named hospital quoted with another median than its group's
+    "D7-two-medians": ("D7", lambda h: _other_median(h)),
+    # a finding with an amount but no basis, or with neither
+    "D9-no-basis": ("D9", lambda h: re.sub(r">医保基金<", "><", h, count=1)),
+    # appendix amounts in 元
+    "D10-yuan": ("D10", lambda h: h.replace(">万元<", ">元<", 1)),
+    # a required item missing (异地就医)
+    "B5-remote": ("B5", lambda h: h.replace("异地就医", "外地")),
+    # the cover dated another day than the release
+    "B6-cover": ("B6", lambda h: re.sub(r'(class="date"[^>]*>)\s*[^<]+<', r"\g<1>2025年1月1日<", h, count=1)),
+    # a DRG/DIP share given for an institution not paid by DRG/DIP
+    "C9-scope": ("C9", lambda h: re.sub(r"(入组结算占比.*?>)不适用<", r"\g<1>0.00%<", h, count=1, flags=re.S)),
 }
+
+
+def _other_median(h: str) -> str:
+    m = re.search(r"判定所用的(同级（[^）]+）医院)中位数([\d.]+)(%?)", h)
+    assert m, "no named hospital in section 三"
+    wrong = f"{float(m.group(2)) + 1:.{len(m.group(2).split('.')[1]) if '.' in m.group(2) else 0}f}"
+    return h[:m.start(2)] + wrong + h[m.end(2):]
+
+
+@pytest.mark.parametrize("explained, verdict", [(False, FAIL), (True, PASS)])
+def test_review_checks_a_years_balance_against_income_and_expenditure(quarterly, tmp_path, explained, verdict):
+    why = "（差额为职工医保个人账户收支）" if explained else ""
+    para = f"<p>2026年，医保基金收入合计10.00亿元，支出合计8.52亿元，当年结余1.26亿元{why}。</p>"
+    checks = _planted(quarterly, tmp_path, lambda h: h.replace("</body>", para + "</body>", 1))
+    assert checks["D8"].result == verdict, checks["D8"].detail
 
 
 def _growth_table(h: str) -> str:

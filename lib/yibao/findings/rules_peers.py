@@ -370,7 +370,8 @@ def cost_deviation(ctx: Ctx) -> list[dict]:
         sub["label"] = sub["peer_group"].map(peer_label)
         sub["few_note"] = ""
         for j, r in sub[sub["few"].astype(bool)].iterrows():  # too few peers of its level: the yardstick
-            sub.at[j, "few_note"] = yardstick.few_note(str(r["lv_group"]), t["min_peers"])
+            sub.at[j, "few_note"] = yardstick.few_note(str(r["lv_group"]), t["min_peers"],
+                                                       what=f"该病组病例不少于{t['min_peer_cases']}例的")
             ref, label = None, ""
             for kind in t["yardsticks"]:
                 if kind == "reference" and np.isfinite(std.get(grp, np.nan)) and std.get(grp, 0) > 0:

@@ -116,10 +116,11 @@ class Spec:
     prop: Callable[[float], float] = lambda v: v / 100
 
 
-def few_note(level: str, min_peers: int, whole_region: bool = False) -> str:
+def few_note(level: str, min_peers: int, whole_region: bool = False, what: str = "达到样本量要求的") -> str:
+    """'本统筹区三级医院中达到样本量要求的不足5家，无法与同级比较' (the reason a yardstick is used)."""
     if whole_region:
-        return f"本统筹区符合条件的医院不足{min_peers}家，无法相互比较"
-    return f"本统筹区{level}医院不足{min_peers}家，无法与同级比较"
+        return f"本统筹区{what}医院不足{min_peers}家，无法相互比较"
+    return f"本统筹区{level}医院中{what}不足{min_peers}家，无法与同级比较"
 
 
 def label(kind: str, refs: References) -> str:

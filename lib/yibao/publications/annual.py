@@ -624,16 +624,21 @@ def procurement(ctx: Context, rep, sec: Numbering) -> None:
            + ("；仍有机构未完成的品种：" + "、".join(f"{r.item_name}（{int(r.short)}家）" for r in short.itertuples())
               if len(short) else "")
            + "。完成约定采购量情况＝采购周期内中选产品实际采购量÷约定采购量×100%。")
+    # ranked within the level (a township clinic is never ranked against a tertiary hospital), levels in order
+    order = {k: i for i, k in enumerate(LEVEL_ORDER)}
+    d = d.reset_index(drop=True).reset_index().rename(columns={"index": "_r"})
+    d = d.assign(_o=d["lv_group"].map(order).fillna(len(order))).sort_values(["_o", "_r"], kind="mergesort")
+    d["rank"] = d.groupby("lv_group", sort=False).cumcount() + 1
     d = d.reset_index(drop=True)
-    t = pd.DataFrame({"排名": [str(i + 1) for i in range(len(d))], "机构名称": d["fixmedins_name"].values,
+    t = pd.DataFrame({"同级排名": d["rank"].map(str).values, "机构名称": d["fixmedins_name"].values,
                       "级别": d["lv_group"].values, "品种数": d["items"].map(fmt.count).values,
                       "完成品种数": d["completed"].map(fmt.count).values,
                       "完成品种占比": d["completed_share"].map(lambda x: fmt.pct(x, 1)).values,
                       "平均完成率": d["mean_completion"].map(lambda x: fmt.pct(x, 1)).values})
     if d["selected_use_share"].notna().any():
         t["中选产品使用比例"] = d["selected_use_share"].map(lambda x: fmt.pct(x, 1)).values
-    rep.table(t, f"{y}年各医疗机构集采中选产品约定采购量完成情况排名",
-              note="按完成品种占比、平均完成率排序；平均完成率中单个品种最高按200%计；中选产品使用比例＝中选产品使用量÷同品种使用总量×100%。")
+    rep.table(t, f"{y}年各医疗机构集采中选产品约定采购量完成情况排名（按级别）",
+              note="同一级别内按完成品种占比、平均完成率排序；平均完成率中单个品种最高按200%计；中选产品使用比例＝中选产品使用量÷同品种使用总量×100%。")
 
 
 def supervision_by_hospital(ctx: Context) -> pd.DataFrame:

@@ -467,7 +467,9 @@ def peer_benchmarks(ctx: Context, rule: str) -> pd.DataFrame:
         return pd.DataFrame(columns=["rule_id", "basis", "peer_group", "levels", "n", "stat", "value", "min", "max"])
     b = b[b["rule_id"] == rule].copy()
     b["basis"] = b["basis"].fillna("").astype(str)
-    return b
+    order = {k: i for i, k in enumerate(LEVEL_ORDER)}
+    b["_o"] = b["levels"].fillna("").astype(str).map(lambda s: min((order.get(x, 9) for x in s.split("、")), default=9))
+    return b.sort_values(["basis", "_o", "peer_group"], kind="mergesort").drop(columns="_o")
 
 
 def peer_indicator(ctx: Context, rep, iid: int) -> None:
@@ -486,8 +488,12 @@ def peer_indicator(ctx: Context, rep, iid: int) -> None:
     groups = "；".join(f"{r.peer_group}{_basis(r.basis)}{r.stat}{f(_float(r.value))}（{int(r.n)}家"
                       + (f"，{fv(_float(r.min))}～{fv(_float(r.max))}" if iid != 41 else "") + "）"
                       for r in bm.itertuples())
+    covered = {x for s_ in bm["levels"].fillna("").astype(str) for x in s_.split("、") if x}
+    rest = [lv for lv in LEVEL_ORDER if lv in set(d["lv_group"]) and lv not in covered]
     text = (f"{ctx.label}全区域{name}为{_region_value(ctx, iid, f)}（{why}）。"
-            + (f"与问题警示同一口径（只比较达到最小样本量的医院，专科医院与同类机构比较），{groups}。" if groups else ""))
+            + (f"与问题警示同一口径（只比较达到最小样本量的医院，专科医院与同类机构比较），{groups}。" if groups else "")
+            + (f"{'、'.join(rest)}医院达到样本量要求的不足，不作同级比较，点名时以问题警示清单注明的参照为准。"
+               if rest and groups else ""))
     if len(named_hi):
         text += "偏离同级水平明显、予以点名提示的机构：" + "；".join(_named(r, f) for r in named_hi.itertuples()) \
             + "（判定依据见问题警示清单）。"
