@@ -258,7 +258,7 @@ PLANTS = {
                     if re.search(r"2026年12月\d+日", h) else h.replace("2026年9月30日", "2026-09-30", 1)),
     "C8-template": ("C8", lambda h: h.replace("即每1个出院人次对应的门诊人次数", "即每多少个门诊人次对应1个出院人次", 1)),
     # 支付率 quoted without separating claims not yet due
-    "D6-not-due": ("D6", lambda h: h.replace("尚未到结算期限", "为待拨付")),
+    "D6-not-due": ("D6", lambda h: re.sub(r"应付金额中[^；<]*；已到期的", "", h, count=1)),
     # a named hospital quoted with another median than its group's
     "D7-two-medians": ("D7", lambda h: _other_median(h)),
     # a finding with an amount but no basis, or with neither
@@ -426,33 +426,41 @@ def test_cover_date_and_next_release_come_from_the_plan(tmp_path, monkeypatch):
 
 # ---- one median per hospital, one minus sign, rankings within the level (rendered text) --------------------
 
+NAMED_RX = (r"([^；：，。（]+)（([\d.,+%-]+|[同环]比增长[\d.]+%)，判定所用的(.+?)(中位数|同比混合增长率|环比混合增长率)"
+            r"([\d.,+%-]+)）")
+GROUP_RX = r"([^；，。：]+?)(中位数|同比混合增长率|环比混合增长率)([\d.,+%-]+)（(\d+)家"
+
+
 def test_every_peer_median_printed_for_a_hospital_agrees(quarterly):
     """Section 三 prints the comparison groups' medians from the findings engine's benchmarks (one source): a
     named hospital's median is its group's median in the text, in the benchmark table and in its finding."""
     prose, tables = quarterly["prose_tables"]
-    flat = readback.flat(prose)
     bench = pd.read_csv(quarterly["pub"] / "benchmarks.csv", dtype=str, keep_default_na=False)
     findings = pd.read_csv(quarterly["pub"] / "findings.csv", dtype=str, keep_default_na=False)
-    named = re.findall(r"([^；：，。（]+)（([\d.,+%-]+)，判定所用的(.+?)(中位数|同比混合增长率|环比混合增长率)([\d.,+%-]+)）", flat)
-    groups = re.findall(r"([^；，。：]+?)(中位数|同比混合增长率|环比混合增长率)([\d.,+%-]+)（(\d+)家", flat)
+    groups, named = [], []
+    for para in prose.split("\n"):  # one paragraph per indicator: one median per group in it
+        p = readback.flat(para)
+        printed = {}
+        for g, stat, v, n in re.findall(GROUP_RX, p):
+            printed.setdefault((g, stat), set()).add(v)
+            groups.append((g, stat, v, n))
+        assert all(len(v) == 1 for v in printed.values()), printed
+        for name, _, group, stat, median in re.findall(NAMED_RX, p):
+            if printed:  # a paragraph that prints its comparison groups (section 三 (一)–(三))
+                assert printed.get((group, stat)) == {median}, (name, group, stat, median, printed)
+            named.append((name, group, stat, median))
     assert groups, "the comparison groups' medians are printed"
-    printed = {}
-    for g, stat, v, _ in groups:
-        printed.setdefault((g, stat), set()).add(v)
-    assert all(len(v) == 1 for v in printed.values()), printed  # one median per group
-    for name, _, group, stat, median in named:
-        assert printed.get((group, stat)) == {median}, (name, group, stat, median, printed)
-        # the finding's own message and the benchmark table say the same
-        f = findings[findings["fixmedins_name"] == name]
-        assert any(f"{group}{stat}为{median}" in m or f"{group}{stat}{median}" in m for m in f["message"]), (name, median)
-    # every group printed is a group of benchmarks.csv, with the same number of hospitals
-    for g, stat, v, n in groups:
-        rows = bench[(bench["peer_group"] + bench["basis"].where(bench["stat"] != "中位数", "") == g)
-                     | (bench["peer_group"] == g)]
+    assert named, "section 三 names at least one hospital"
+    for name, group, stat, median in named:  # the finding's own message says the same
+        words = "混合增长率" if "混合增长率" in stat else stat
+        msgs = findings.loc[findings["fixmedins_name"] == name, "message"]
+        assert any(f"{group}{words}为{median}" in m or f"{group}{words}{median}" in m for m in msgs), (name, median)
+    for g, stat, v, n in groups:  # every group printed is a group of benchmarks.csv, with its number of hospitals
+        rows = bench[bench["peer_group"] == g]
         assert len(rows) and str(n) in set(rows["n"]), (g, n)
-    t = next(t for t in tables if t[0][:2] == ["比较组", "参与比较机构数"])
-    for r in t[1:]:
-        assert any(r[0].startswith(g) and r[2] == v for (g, stat), vs in printed.items() for v in vs), r
+    for t in (t for t in tables if t[0][:2] == ["比较组", "参与比较机构数"]):
+        for r in t[1:]:
+            assert any(r[0].startswith(g) and r[1] == n and r[2] == v for g, _, v, n in groups), r
 
 
 def test_one_minus_sign_in_the_rendered_report(quarterly):
@@ -482,7 +490,8 @@ def monthly(small_data, tmp_path_factory) -> dict:
                    "--formats", "html", "--out", str(out / "reports"), "--no-progress"])
     assert rc == 0
     pub = out / "reports" / "2026-09" / "350100"
-    return {"pub": pub, "text": readback.text(pub / "monthly.html"), "data": small_data}
+    html = next(pub.glob("monthly*.html"))
+    return {"pub": pub, "text": readback.text(html), "data": small_data}
 
 
 def test_monthly_ranks_hospitals_within_their_level(monthly):

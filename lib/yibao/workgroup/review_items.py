@@ -64,13 +64,13 @@ def payment_rate(prose: str, region: str) -> Check:
         deadline = None
     found, bad = 0, []
     for p in _paras(prose):
-        for m in re.finditer(r"支付率(?:为|达)?\s*(" + NUM + r")%", p):
-            found += 1
-            s = p[max(0, m.start() - 60):m.end() + 60]
-            if "参考值" in s or "数据底稿口径" in s:
-                continue
-            if deadline is not None and not re.search(r"未到(?:期|结算期限)|尚未到", p):
-                bad.append(f"“…{p[max(0, m.start() - 20):m.end() + 10]}…”未区分尚未到期的申报")
+        for sent in re.split(r"(?<=。)", p):
+            for m in re.finditer(r"支付率(?:为|达)?\s*(" + NUM + r")%", sent):
+                found += 1
+                if "参考值" in sent or "数据底稿口径" in sent:
+                    continue
+                if deadline is not None and not re.search(r"未到(?:期|结算期限)|尚未到|已到期", sent):
+                    bad.append(f"“…{sent[max(0, m.start() - 20):m.end() + 10]}…”未区分尚未到期的申报")
     if not found:
         return Check("准确性", "D6", item, PASS, "正文未引用支付率")
     return Check("准确性", "D6", item, FAIL if bad else PASS,
@@ -93,8 +93,9 @@ def one_median(prose: str, tables) -> Check:
             printed = [x.group(1) for x in re.finditer(re.escape(group + stat) + r"(" + NUM + r"%?)（\d+家", p)]
             if printed and not any(_close(med, x) for x in printed):
                 bad.append(f"{name}：判定所用的{group}{stat}{med}，比较组为{printed[0]}")
+            words = "混合增长率" if "混合增长率" in stat else stat  # a finding says 混合增长率 after its basis
             own = [x.group(1) for msg in messages if msg.find(name) >= 0
-                   for x in re.finditer(re.escape(group + stat) + r"为?(" + NUM + r"%?)", msg)]
+                   for x in re.finditer(re.escape(group + words) + r"为?(" + NUM + r"%?)", msg)]
             if own and not any(_close(med, x) for x in own):
                 bad.append(f"{name}：正文{group}{stat}{med}，问题警示清单为{own[0]}")
     if not checked:
