@@ -12,8 +12,10 @@ Ratios (门诊住院人次比, 次均费用) are compared on the log scale (a ha
 doubling); shares on their own scale in percentage points.
 
 Peer groups smaller than ``min_peers`` are widened: 一级 and 基层/无等级 hospitals are pooled
-(一级及以下), and when that is still too small the comparison is with all the region's hospitals that
-meet the minimum volume (全统筹区医院). The benchmark label in each message names the group used.
+(一级及以下). A level still too small is marked ``few`` (its statistics are those of all the region's
+qualifying hospitals, 全统筹区): the rules replace that comparison by a yardstick
+(:mod:`yibao.findings.yardstick`: a provincial reference, the region's other hospitals' pooled rate, the
+hospital's history). The benchmark label in each message names the group or yardstick used.
 """
 from __future__ import annotations
 
