@@ -11,13 +11,24 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from test_findings import DRG_CATALOG, GANG_DATES, MIX, PERIOD, Mini, _readmit, multi, run  # noqa: F401
+from test_findings import DRG_CATALOG, GANG_DATES, MIX, Mini, _readmit, build_multi, run
+from yibao.data.warehouse import Warehouse
 from yibao.findings import engine
 from yibao.findings.rules import IMPACT, T
 
 Q3 = ("2026-07", "2026-08", "2026-09")
 WEIGHT = {c: w for c, _, _, w, _ in DRG_CATALOG}
 BASE = {c for c, _, _, _, b in DRG_CATALOG if b == "1"}
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """test_findings' tiny dataset (a planted anomaly per rule) and its findings."""
+    m = build_multi()
+    d = m.write(tmp_path_factory.mktemp("weight") / "data")
+    with Warehouse(d) as wh:
+        return dict(mini=m, drg=engine.find_detailed(wh, "350100", "2026Q3"),
+                    dip=engine.find_detailed(wh, "350200", "2026Q3"))
 
 
 # ---- hand computations on the tiny dataset's rows ---------------------------------------------------------
@@ -65,8 +76,8 @@ def test_every_rule_has_an_amount_or_says_why_not():
     assert "impact" in engine.COLUMNS and "impact_basis" in engine.COLUMNS
 
 
-def test_amounts_by_hand(multi):  # noqa: F811
-    m, f = multi["mini"], multi["drg"]
+def test_amounts_by_hand(tiny):
+    m, f = tiny["mini"], tiny["drg"]
     s = _setl(m)
     local = s[s["insu_admdvs"] == s["poolarea_no"]]
 
@@ -165,8 +176,8 @@ def test_amounts_by_hand(multi):  # noqa: F811
         assert fmt.money(r.impact).split(".")[0] in r.message, (r.rule_id, r.message)
 
 
-def test_upcoding_icd_amount_by_hand(multi):  # noqa: F811
-    m, f = multi["mini"], multi["dip"]
+def test_upcoding_icd_amount_by_hand(tiny):
+    m, f = tiny["mini"], tiny["dip"]
     s = _setl(m)
     r = _one(f, "UPCODING_ICD", "W1", "I63")
     w = s[(s["poolarea_no"] == "350200") & s["main_diag_code"].fillna("").str.startswith("I63")]
@@ -181,8 +192,8 @@ def test_upcoding_icd_amount_by_hand(multi):  # noqa: F811
     assert r.impact == pytest.approx(excess * gap, rel=2e-3)
 
 
-def test_findings_sort_by_amount(multi):  # noqa: F811
-    f = multi["drg"]
+def test_findings_sort_by_amount(tiny):
+    f = tiny["drg"]
     imp = f["impact"].fillna(-1).tolist()
     assert imp == sorted(imp, reverse=True)
     assert f["impact"].notna().sum() >= 10  # money for every rule that can have it

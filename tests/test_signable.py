@@ -570,3 +570,15 @@ def test_review_record_marks_recoverable_cells_failed_and_protected_ones_passed(
         md = (pub / "review.md").read_text(encoding="utf-8")
         row = next(line for line in md.splitlines() if line.startswith("| C7 |"))
         assert f"| {verdict} |" in row, (case, verdict, row)
+
+
+def test_item_checks_by_kind():
+    from yibao.workgroup import review_items
+    rate = "2025年，应付18.99亿元，实际支付18.99亿元，医保基金支付率100.00%（同比持平）。"
+    assert review_items.payment_rate(rate, "350200", "annual").result == PASS  # after the year's clearing
+    assert review_items.payment_rate(rate, "350200", "quarterly").result == FAIL
+    assert review_items.payment_rate("已到期的应付5,026.18万元实际支付4,912.09万元，支付率97.73%。", "350200").result == PASS
+    absent = "本期未取得相应数据：各医疗机构药品耗材集采完成和排名情况、日常稽核监管发现的问题情况。"
+    assert review_items.required_items(absent, [], "annual", None).result == PASS
+    assert review_items.required_items("年度通报。", [], "annual", None).result == FAIL
+    assert review_items.required_items("2026年10月数据将于下月月度结算完成后推送。", [], "monthly", None).result == PASS

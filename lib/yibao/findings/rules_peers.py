@@ -25,7 +25,7 @@ from yibao.findings.rules import (
     peer_compare,
     record_benchmarks,
 )
-from yibao.findings.stats import two_proportion_z, members, peer_label, robust_compare
+from yibao.findings.stats import members, peer_label, robust_compare
 
 
 def _opip_counts(ctx: Ctx, months: list[str]) -> pd.DataFrame:

@@ -55,8 +55,10 @@ def _paras(prose: str) -> list[str]:
 
 # ---- D6 支付率 -----------------------------------------------------------------------------------------
 
-def payment_rate(prose: str, region: str) -> Check:
+def payment_rate(prose: str, region: str, kind: str = "quarterly") -> Check:
     item = "支付率区分尚未到结算期限的申报与少付（或注明为参考值）"
+    if kind == "annual":  # issued after the year's clearing: every claim of the year is past its deadline
+        return Check("准确性", "D6", item, PASS, "年度通报在年度清算完成后发布，全年申报均已到结算期限")
     from yibao.publications import rules
     try:
         deadline = rules.for_region(region).settlement_days()
@@ -179,7 +181,8 @@ def required_items(prose: str, tables, kind: str, data_dir: Path | None) -> Chec
         if data_dir is not None and _has_prepaid(Path(data_dir)):
             need.append(("预付金", r"预付金"))
     elif kind == "annual":
-        need = [("集采（或说明无数据）", r"集采|集中带量采购|集中采购"), ("监督检查（或说明无数据）", r"监督检查")]
+        need = [("集采（或说明无数据）", r"集采|集中带量采购|集中采购"),
+                ("监督检查（或说明无数据）", r"监督检查|稽核监管|监管发现")]
     elif kind == "monthly":
         need = [("下期推送", r"(?:计划于|将于)[^。]*推送")]
     if not need:
@@ -266,6 +269,6 @@ def drg_scope(prose: str, tables, region: str, data_dir: Path | None) -> Check:
 def item_checks(pub_dir: Path, stem: str, kind: str, region: str, period: str, data_dir: Path | None,
                 prose: str, tables) -> list[Check]:
     """D6–D10, B5–B6 and C9 on the rendered report (see the module doc)."""
-    return [payment_rate(prose, region), one_median(prose, tables), balance_arithmetic(prose),
+    return [payment_rate(prose, region, kind), one_median(prose, tables), balance_arithmetic(prose),
             findings_amounts(tables), appendix_units(tables), required_items(prose, tables, kind, data_dir),
             cover_date(pub_dir, stem, kind, region, period), drg_scope(prose, tables, region, data_dir)]
