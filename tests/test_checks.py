@@ -158,7 +158,7 @@ def test_source_checks_pass_when_sources_agree(tmp_path):
     st, detail = _source_checks(_source_data(tmp_path, 6000.0, 124000.0))
     for cid in ("source_fund_vs_setl", "bal_cum_310", "fund_report_months", "psn_months", "fund_items"):
         assert st[cid] == "pass", (cid, detail[cid])
-    assert "相差+0.00%" in detail["source_fund_vs_setl"]
+    assert "相差0.00%" in detail["source_fund_vs_setl"]  # a difference rounding to zero carries no sign
 
 
 def test_source_checks_warn_when_sources_disagree(tmp_path):

@@ -417,8 +417,8 @@ def test_find_contract_columns_order_and_no_person_ids(multi):
         <= set(df["rule_id"])
     assert set(df["severity"]) <= {"high", "medium", "low"}
     sev = df["severity"].map({"high": 0, "medium": 1, "low": 2})
-    # severity, then the estimated amount (largest first, none last: issue 13), then rule_id, code, subject
-    keys = list(zip(sev, -df["impact"].fillna(-1.0), df["rule_id"], df["fixmedins_code"], df["subject"]))
+    # the estimated amount (largest first, none last: issue 13), then severity, rule_id, code, subject
+    keys = list(zip(-df["impact"].fillna(-1.0), sev, df["rule_id"], df["fixmedins_code"], df["subject"]))
     assert keys == sorted(keys)
     assert set(df["rule_id"]) <= set(RULES)
     text = df.to_csv(index=False) + dip.to_csv(index=False)

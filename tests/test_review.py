@@ -68,7 +68,8 @@ HTML = """<!DOCTYPE html><html><head><style>h1{{color:red}}</style></head><body>
 <tbody><tr><td>东岚市第一人民医院</td><td>2</td></tr><tr><td>东岚市中医院</td><td>&lt;5</td></tr></tbody></table>
 <h1>二、支付方式改革运行成效（效）</h1><p>成效。</p>
 <h1>三、重点关注指标（错）</h1><p>无。</p>
-<h1>四、下一步工作安排</h1><p>继续。</p>
+<h1>四、下一步工作安排</h1><p>继续。各医疗机构预算执行的结余/超支、入院10人次和出院12人次、常见质控问题、异地就医和预付金
+见正文各节；下期数据计划于2025年8月17日发布。</p>
 <h1>附录</h1><p>口径。</p>
 <img src="data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="/>
 </body></html>"""

@@ -201,7 +201,7 @@ def test_quarterly_hospital_budget_execution(quarterly):
 
 def test_review_of_the_clean_report_has_no_failed_text_check(quarterly):
     md = (quarterly["pub"] / "review.md").read_text(encoding="utf-8")
-    for cid in ("D1", "D2", "D3", "D4", "D5", "C7", "C8"):
+    for cid in ("D1", "D2", "D3", "D4", "D5", "D6", "D7", "D8", "D9", "D10", "B5", "B6", "C7", "C8", "C9"):
         row = next(line for line in md.splitlines() if line.startswith(f"| {cid} |"))
         assert f"| {FAIL} |" not in row, row
     assert re.search(r"自动检查结论\*\*：自动检查\d+ 项：通过 \d+", md)
@@ -257,7 +257,36 @@ PLANTS = {
     "C8-iso-date": ("C8", lambda h: re.sub(r"2026年12月(\d+)日", r"2026-12-\1", h, count=1)
                     if re.search(r"2026年12月\d+日", h) else h.replace("2026年9月30日", "2026-09-30", 1)),
     "C8-template": ("C8", lambda h: h.replace("即每1个出院人次对应的门诊人次数", "即每多少个门诊人次对应1个出院人次", 1)),
+    # 支付率 quoted without separating claims not yet due
+    "D6-not-due": ("D6", lambda h: re.sub(r"应付金额中[^；<]*；已到期的", "", h, count=1)),
+    # a named hospital quoted with another median than its group's
+    "D7-two-medians": ("D7", lambda h: _other_median(h)),
+    # a finding with an amount but no basis, or with neither
+    "D9-no-basis": ("D9", lambda h: re.sub(r">医保基金<", "><", h, count=1)),
+    # appendix amounts in 元
+    "D10-yuan": ("D10", lambda h: h.replace(">万元<", ">元<", 1)),
+    # a required item missing (异地就医)
+    "B5-remote": ("B5", lambda h: h.replace("异地就医", "外地")),
+    # the cover dated another day than the release
+    "B6-cover": ("B6", lambda h: re.sub(r'(class="date"[^>]*>)\s*[^<]+<', r"\g<1>2025年1月1日<", h, count=1)),
+    # a DRG/DIP share given for an institution not paid by DRG/DIP
+    "C9-scope": ("C9", lambda h: re.sub(r"(入组结算占比.*?>)不适用<", r"\g<1>0.00%<", h, count=1, flags=re.S)),
 }
+
+
+def _other_median(h: str) -> str:
+    m = re.search(r"判定所用的(同级（[^）]+）医院)中位数([\d.]+)(%?)", h)
+    assert m, "no named hospital in section 三"
+    wrong = f"{float(m.group(2)) + 1:.{len(m.group(2).split('.')[1]) if '.' in m.group(2) else 0}f}"
+    return h[:m.start(2)] + wrong + h[m.end(2):]
+
+
+@pytest.mark.parametrize("explained, verdict", [(False, FAIL), (True, PASS)])
+def test_review_checks_a_years_balance_against_income_and_expenditure(quarterly, tmp_path, explained, verdict):
+    why = "（差额为职工医保个人账户收支）" if explained else ""
+    para = f"<p>2026年，医保基金收入合计10.00亿元，支出合计8.52亿元，当年结余1.26亿元{why}。</p>"
+    checks = _planted(quarterly, tmp_path, lambda h: h.replace("</body>", para + "</body>", 1))
+    assert checks["D8"].result == verdict, checks["D8"].detail
 
 
 def _growth_table(h: str) -> str:
@@ -292,9 +321,10 @@ def test_text_checks_pass_and_skip_honestly(tmp_path):
 
 
 def test_complementary_suppression_of_a_lone_small_cell():
-    from yibao.publications.quarterly import COMPLEMENTARY, complementary
-    # total 3 + 7 + 9 = 19 published: "<5" alone would be 19 − 16; the smallest other cell is withheld too
-    assert complementary(["<5", "7", "9", "0"], [3, 7, 9, 0]) == ["<5", COMPLEMENTARY, "9", "0"]
+    from yibao.publications.quarterly import complementary
+    # total 3 + 7 + 9 = 19 published: "<5" alone would be 19 − 16; the smallest other cell is withheld too, and
+    # looks the same ("<5": one mark for every withheld cell)
+    assert complementary(["<5", "7", "9", "0"], [3, 7, 9, 0]) == ["<5", "<5", "9", "0"]
     assert complementary(["<5", "<5", "9"], [3, 2, 9]) == ["<5", "<5", "9"]  # two hidden cells: no need
     assert complementary(["6", "9"], [6, 9]) == ["6", "9"]
 
@@ -392,3 +422,163 @@ def test_cover_date_and_next_release_come_from_the_plan(tmp_path, monkeypatch):
     q4 = next(e for e in rel if e["kind"] == "quarterly" and e["period"] == "2026Q4")
     text = quarterly._next_release_text(SimpleNamespace(region="350100", period=Period.parse("2026Q3")), None)
     assert text == f"2026年第四季度数据计划于{fmt.date_zh(q4['date'])}发布。"
+
+
+# ---- one median per hospital, one minus sign, rankings within the level (rendered text) --------------------
+
+NAMED_RX = (r"([^；：，。（]+)（([\d.,+%-]+|[同环]比增长[\d.]+%)，判定所用的(.+?)(中位数|同比混合增长率|环比混合增长率)"
+            r"([\d.,+%-]+)）")
+GROUP_RX = r"([^；，。：]+?)(中位数|同比混合增长率|环比混合增长率)([\d.,+%-]+)（(\d+)家"
+
+
+def test_every_peer_median_printed_for_a_hospital_agrees(quarterly):
+    """Section 三 prints the comparison groups' medians from the findings engine's benchmarks (one source): a
+    named hospital's median is its group's median in the text, in the benchmark table and in its finding."""
+    prose, tables = quarterly["prose_tables"]
+    bench = pd.read_csv(quarterly["pub"] / "benchmarks.csv", dtype=str, keep_default_na=False)
+    findings = pd.read_csv(quarterly["pub"] / "findings.csv", dtype=str, keep_default_na=False)
+    groups, named = [], []
+    for para in prose.split("\n"):  # one paragraph per indicator: one median per group in it
+        p = readback.flat(para)
+        printed = {}
+        for g, stat, v, n in re.findall(GROUP_RX, p):
+            printed.setdefault((g, stat), set()).add(v)
+            groups.append((g, stat, v, n))
+        assert all(len(v) == 1 for v in printed.values()), printed
+        for name, _, group, stat, median in re.findall(NAMED_RX, p):
+            if printed:  # a paragraph that prints its comparison groups (section 三 (一)–(三))
+                assert printed.get((group, stat)) == {median}, (name, group, stat, median, printed)
+            named.append((name, group, stat, median))
+    assert groups, "the comparison groups' medians are printed"
+    assert named, "section 三 names at least one hospital"
+    for name, group, stat, median in named:  # the finding's own message says the same
+        words = "混合增长率" if "混合增长率" in stat else stat
+        msgs = findings.loc[findings["fixmedins_name"] == name, "message"]
+        assert any(f"{group}{words}为{median}" in m or f"{group}{words}{median}" in m for m in msgs), (name, median)
+    for g, stat, v, n in groups:  # every group printed is a group of benchmarks.csv, with its number of hospitals
+        rows = bench[bench["peer_group"] == g]
+        assert len(rows) and str(n) in set(rows["n"]), (g, n)
+    for t in (t for t in tables if t[0][:2] == ["比较组", "参与比较机构数"]):
+        for r in t[1:]:
+            assert any(r[0].startswith(g) and r[1] == n and r[2] == v for g, _, v, n in groups), r
+
+
+def test_one_minus_sign_in_the_rendered_report(quarterly):
+    text = quarterly["text"]
+    assert not re.search(r"\u2212\s?\d", text), "a U+2212 minus sign"
+    assert not re.search(r"(?<![\d.,\w])-0(?:\.0+)?(?![\d.])", text), "a negative zero"
+    negatives = re.findall(r"(?<![\d\w])-\d[\d,]*(?:\.\d+)?%?", text)
+    assert negatives, "the report has falls; they are written with '-'"
+    assert fmt.MINUS == "-" and fmt.signed_pct(-3.14) == "-3.1%" and fmt.signed_pct(-0.04) == "0.0%"
+    assert fmt.wan(-59_167_000) == "-5,916.70" and fmt.signed(-0.04) == "0.0" and fmt.signed(1.25, 1) == "+1.2"
+    import matplotlib as mpl
+    from yibao.publications import charts
+    charts.setup()
+    assert mpl.rcParams["axes.unicode_minus"] is False  # chart ticks use the same "-"
+
+
+def test_review_marks_a_wrong_minus_sign_failed(quarterly, tmp_path):
+    checks = _planted(quarterly, tmp_path, lambda h: re.sub(r"(?<=>)-(\d)", "\u2212\\1", h, count=1)
+                      if re.search(r">-\d", h) else h.replace("</body>", "<p>同比−3.1%</p></body>", 1))
+    assert checks["C8"].result == FAIL and "负号" in checks["C8"].detail
+
+
+@pytest.fixture(scope="module")
+def monthly(small_data, tmp_path_factory) -> dict:
+    out = tmp_path_factory.mktemp("signable-monthly")
+    rc = cli.main(["run", "--data", str(small_data), "--period", "2026-09", "--kind", "monthly", "--region", "350100",
+                   "--formats", "html", "--out", str(out / "reports"), "--no-progress"])
+    assert rc == 0
+    pub = out / "reports" / "2026-09" / "350100"
+    html = next(pub.glob("monthly*.html"))
+    return {"pub": pub, "text": readback.text(html), "data": small_data}
+
+
+def test_monthly_ranks_hospitals_within_their_level(monthly):
+    from yibao.data.warehouse import Warehouse
+    with Warehouse(monthly["data"]) as wh:
+        lv = dict(wh.df("SELECT fixmedins_name, lv_group FROM fixmedins_x WHERE poolarea_no = '350100'")
+                  .itertuples(index=False, name=None))
+    text = readback.flat(monthly["text"])
+    assert "同级机构间比较" in text
+    pairs = re.findall(r"(三级|二级|一级|基层/无等级)（(\d+)家）最高(.+?)（[^）]*）、最低(.+?)（[^）]*）", text)
+    assert len(pairs) >= 3, pairs
+    for level, _, hi, lo in pairs:
+        assert lv[hi] == level and lv[lo] == level, (level, hi, lo)
+    # the lowest rates named in 一 and 二 are each the lowest of their level, named with it
+    for m in re.finditer(r"各级别中(?:入组率|上传率|质控通过率)最低的(?:机构：|是)([^，。；]+)", text):
+        for lvl, name in re.findall(r"(三级|二级|一级|基层/无等级)([^（、]+)（", m.group(1)):
+            assert lv[name] == lvl, (lvl, name)
+    assert "最高" in text and not re.search(r"机构间比较（本月各机构值的最高与最低）", text)
+
+
+# ---- disclosure control: complementary suppression and the 复核 check that scans for recoverable cells ------
+
+def test_protect_hides_what_would_give_a_small_count_back():
+    from yibao.publications.disclosure import protect
+    t = pd.DataFrame({"机构名称": ["甲", "乙", "丙"], "通过例数": ["3", "7", "9"], "通过金额（万元）": ["1.00", "2.00", "3.00"],
+                      "上传率": ["10.00%", "70.00%", "90.00%"]})
+    out = protect(t, {"通过例数": [3, 7, 9]}, {"通过例数": ["通过金额（万元）", "上传率"]})
+    # the lone "<5" brings the smallest other cell (7) with it: both look the same, amounts and rates too
+    assert list(out["通过例数"]) == ["<5", "<5", "9"]
+    assert list(out["通过金额（万元）"]) == ["<5", "<5", "3.00"] and list(out["上传率"]) == ["<5", "<5", "90.00%"]
+    # a row total ('病例数' = its parts): a lone hidden part brings the smallest other part with it
+    t = pd.DataFrame({"机构名称": ["甲"], "病例数": ["15"], "EJ11": ["3"], "EJ13": ["5"], "EJ15": ["7"]})
+    out = protect(t, {"病例数": [15], "EJ11": [3], "EJ13": [5], "EJ15": [7]}, totals=False,
+                  row_total=("病例数", ["EJ11", "EJ13", "EJ15"]))
+    assert list(out.iloc[0]) == ["甲", "15", "<5", "<5", "7"]
+    # already withheld values (indicators.csv status suppressed) count as hidden
+    t = pd.DataFrame({"机构名称": ["甲", "乙"], "出院人次": ["<5", "40"], "出院人次增长率": ["<5", "5.0%"]})
+    out = protect(t, {"出院人次": ["<5", 40]}, {"出院人次": ["出院人次增长率"]})
+    assert list(out["出院人次"]) == ["<5", "<5"] and list(out["出院人次增长率"]) == ["<5", "<5"]
+
+
+C7_CASES = {  # a table that gives a hidden count back (不通过) and its protected form (通过)
+    "row-total": ("<table><tr><th>机构名称</th><th>病例数</th><th>EJ11</th><th>EJ15</th></tr>"
+                  "<tr><td>甲医院</td><td>12</td><td>&lt;5</td><td>9</td></tr></table>",
+                  "<table><tr><th>机构名称</th><th>病例数</th><th>EJ11</th><th>EJ15</th></tr>"
+                  "<tr><td>甲医院</td><td>12</td><td>&lt;5</td><td>&lt;5</td></tr></table>"),
+    "column-total": ("<table><tr><th>机构</th><th>例数</th></tr><tr><td>甲</td><td>7</td></tr>"
+                     "<tr><td>乙</td><td>&lt;5</td></tr><tr><td>合计</td><td>9</td></tr></table>",
+                     "<table><tr><th>机构</th><th>例数</th></tr><tr><td>甲</td><td>&lt;5</td></tr>"
+                     "<tr><td>乙</td><td>&lt;5</td></tr><tr><td>合计</td><td>9</td></tr></table>"),
+    "amount": ("<table><tr><th>机构名称</th><th>通过例数</th><th>通过金额（万元）</th></tr>"
+               "<tr><td>甲医院</td><td>&lt;5</td><td>1.20</td></tr></table>",
+               "<table><tr><th>机构名称</th><th>通过例数</th><th>通过金额（万元）</th></tr>"
+               "<tr><td>甲医院</td><td>&lt;5</td><td>&lt;5</td></tr></table>"),
+    "neighbouring-period": ("<table><tr><th>机构名称</th><th>病例数（本期）</th><th>病例数（同期）</th><th>病例数变化</th></tr>"
+                            "<tr><td>甲医院</td><td>&lt;5</td><td>12</td><td>-83.3%</td></tr></table>",
+                            "<table><tr><th>机构名称</th><th>病例数（本期）</th><th>病例数（同期）</th><th>病例数变化</th></tr>"
+                            "<tr><td>甲医院</td><td>&lt;5</td><td>12</td><td>&lt;5</td></tr></table>"),
+    "another-table": ("<table><tr><th>机构名称</th><th>出院人次</th></tr><tr><td>甲医院</td><td>&lt;5</td></tr>"
+                      "<tr><td>乙医院</td><td>&lt;5</td></tr></table>"
+                      "<table><tr><th>机构名称</th><th>出院人次</th></tr><tr><td>甲医院</td><td>3</td></tr></table>",
+                      "<table><tr><th>机构名称</th><th>出院人次</th></tr><tr><td>甲医院</td><td>&lt;5</td></tr>"
+                      "<tr><td>乙医院</td><td>&lt;5</td></tr></table>"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(C7_CASES))
+def test_review_record_marks_recoverable_cells_failed_and_protected_ones_passed(quarterly, tmp_path, case):
+    bad, good = C7_CASES[case]
+    for html, verdict in ((bad, FAIL), (good, PASS)):
+        pub = tmp_path / verdict / PERIOD / "350200"
+        shutil.copytree(quarterly["pub"], pub)
+        h = pub / "quarterly.html"
+        h.write_text(h.read_text(encoding="utf-8").replace("</body>", html + "</body>", 1), encoding="utf-8")
+        review.build_review(pub, "quarterly", "350200", PERIOD, quarterly["data"])
+        md = (pub / "review.md").read_text(encoding="utf-8")
+        row = next(line for line in md.splitlines() if line.startswith("| C7 |"))
+        assert f"| {verdict} |" in row, (case, verdict, row)
+
+
+def test_item_checks_by_kind():
+    from yibao.workgroup import review_items
+    rate = "2025年，应付18.99亿元，实际支付18.99亿元，医保基金支付率100.00%（同比持平）。"
+    assert review_items.payment_rate(rate, "350200", "annual").result == PASS  # after the year's clearing
+    assert review_items.payment_rate(rate, "350200", "quarterly").result == FAIL
+    assert review_items.payment_rate("已到期的应付5,026.18万元实际支付4,912.09万元，支付率97.73%。", "350200").result == PASS
+    absent = "本期未取得相应数据：各医疗机构药品耗材集采完成和排名情况、日常稽核监管发现的问题情况。"
+    assert review_items.required_items(absent, [], "annual", None).result == PASS
+    assert review_items.required_items("年度通报。", [], "annual", None).result == FAIL
+    assert review_items.required_items("2026年10月数据将于下月月度结算完成后推送。", [], "monthly", None).result == PASS

@@ -10,10 +10,21 @@ import math
 import pandas as pd
 
 DASH = "—"
+#: The one minus sign of every publication (issue 13, docs/caveats.md): the ASCII hyphen-minus, as the
+#: statistical tables readers copy into Excel/WPS expect; never U+2212 "−", never a negative zero ("-0.0%").
+MINUS = "-"
 
 
 def _bad(x) -> bool:
     return x is None or (isinstance(x, float) and (math.isnan(x) or math.isinf(x))) or x is pd.NA
+
+
+def _sign(text: str) -> str:
+    """One minus sign, and no negative zero: '-0.00%' → '0.00%', '−3.1' → '-3.1'."""
+    text = text.replace("\u2212", MINUS)
+    if text.startswith((MINUS, "+")) and not any(ch in "123456789" for ch in text):
+        text = text[1:]
+    return text
 
 
 def money(yuan, unit: str | None = None, digits: int = 2) -> str:
@@ -25,33 +36,33 @@ def money(yuan, unit: str | None = None, digits: int = 2) -> str:
         unit = "亿元" if abs(v) >= 1e8 else "万元" if abs(v) >= 1e4 else "元"
     div = {"亿元": 1e8, "万元": 1e4, "元": 1.0}[unit]
     d = 0 if unit == "元" and abs(v) >= 100 else digits
-    return f"{v / div:,.{d}f}{unit}"
+    return _sign(f"{v / div:,.{d}f}{unit}")
 
 
 def wan(yuan, digits: int = 2) -> str:
     """元 → number in 万元 without unit (for tables headed 万元)."""
-    return DASH if _bad(yuan) else f"{float(yuan) / 1e4:,.{digits}f}"
+    return DASH if _bad(yuan) else _sign(f"{float(yuan) / 1e4:,.{digits}f}")
 
 
 def yi(yuan, digits: int = 2) -> str:
-    return DASH if _bad(yuan) else f"{float(yuan) / 1e8:,.{digits}f}"
+    return DASH if _bad(yuan) else _sign(f"{float(yuan) / 1e8:,.{digits}f}")
 
 
 def pct(value, digits: int = 2) -> str:
     """A percent number (97.35) → '97.35%'."""
-    return DASH if _bad(value) else f"{float(value):.{digits}f}%"
+    return DASH if _bad(value) else _sign(f"{float(value):.{digits}f}%")
 
 
 def num(value, digits: int = 0) -> str:
-    return DASH if _bad(value) else f"{float(value):,.{digits}f}"
+    return DASH if _bad(value) else _sign(f"{float(value):,.{digits}f}")
 
 
 def count(value) -> str:
-    return DASH if _bad(value) else f"{int(round(float(value))):,}"
+    return DASH if _bad(value) else _sign(f"{int(round(float(value))):,}")
 
 
 def ratio(value, digits: int = 2) -> str:
-    return DASH if _bad(value) else f"{float(value):.{digits}f}"
+    return DASH if _bad(value) else _sign(f"{float(value):.{digits}f}")
 
 
 def growth_pct(current, base):
@@ -86,7 +97,13 @@ def change(current, base, basis: str, digits: int = 1, unit_pct: bool = False) -
 
 
 def signed_pct(value, digits: int = 1) -> str:
-    return DASH if _bad(value) else f"{float(value):+.{digits}f}%"
+    """'+5.2%' / '-3.1%' (ASCII minus) / '0.0%' — a change rounding to zero carries no sign."""
+    return DASH if _bad(value) else _sign(f"{float(value):+.{digits}f}%")
+
+
+def signed(value, digits: int = 1) -> str:
+    """'+1.2' / '-1.2' / '0.0': a change in its own units (e.g. 个百分点), with the one minus sign."""
+    return DASH if _bad(value) else _sign(f"{float(value):+.{digits}f}")
 
 
 def date_zh(d) -> str:

@@ -246,6 +246,7 @@ def report_metadata(job: Job, topic_title: str | None = None, release_date: str 
         "issuer": f"{job.region_name}{_region_setting(job.region, 'working_group_suffix')}",
         # the cover date: --release-date, else the release date from the plan
         "date": release_date or _release_date(job).isoformat(),
+        "date_source": "release-date" if release_date else "plan",
         "confidentiality": conf,
         "kind": job.kind,
     }

@@ -24,6 +24,7 @@ from typing import Callable, NamedTuple
 import pandas as pd
 
 from yibao.findings import rules as R
+from yibao.findings import yardstick
 from yibao.findings.rules_peers import (
     base_group_tertiary,
     case_growth_high,
@@ -46,8 +47,11 @@ from yibao.data.periods import Period, PeriodError
 from yibao.data.warehouse import Warehouse
 
 COLUMNS = ["rule_id", "fixmedins_code", "fixmedins_name", "subject", "metric", "value", "benchmark", "severity",
-           "message", "impact"]  # impact: estimated 元 (fund over-payment, or cost shifted to patients); empty = not estimated
-DETAIL_COLUMNS = COLUMNS + ["rule_name", "level", "peer_group", "volume", "z", "annotation"]
+           "message", "impact", "impact_basis", "peer_group"]
+# impact: the estimated amount in 元 (issue 13); impact_basis: what it is (医保基金… / 患者负担…), or why a finding
+# has none ("不估算：…"); peer_group: the comparison group or yardstick the benchmark belongs to, in the message's
+# words (its median is in benchmarks.csv). These three extend the contract's columns (docs/findings.md).
+DETAIL_COLUMNS = COLUMNS + ["rule_name", "level", "volume", "z", "annotation"]
 COMMEND_COLUMNS = ["fixmedins_code", "fixmedins_name", "level", "grouped_cases", "cost_index", "time_index",
                    "reason"]
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
@@ -176,7 +180,7 @@ def _context(wh: Warehouse, region: str, period) -> R.Ctx:
     hosp = wh.df("SELECT * FROM fixmedins_x WHERE poolarea_no = ? AND fixmedins_type = '1' ORDER BY fixmedins_code",
                  [str(region)]).set_index("fixmedins_code", drop=False)
     return R.Ctx(wh=wh, region=str(region), region_name=str(reg.get("poolarea_name") or region),
-                 pay_method=reg["pay_method"], period=p, hosp=hosp)
+                 pay_method=reg["pay_method"], period=p, hosp=hosp, references=yardstick.references(str(region)))
 
 
 def _frame(rows: list[dict]) -> pd.DataFrame:
@@ -190,22 +194,32 @@ def _frame(rows: list[dict]) -> pd.DataFrame:
     for c in ("value", "benchmark", "z"):
         df[c] = pd.to_numeric(df[c], errors="coerce").round(2).astype(float)
     df["impact"] = pd.to_numeric(df["impact"], errors="coerce").round(0).astype(float)
+    df["impact_basis"] = df["impact_basis"].fillna("").astype(str)
+    df["peer_group"] = df["peer_group"].fillna("").astype(str)
     df["volume"] = pd.to_numeric(df["volume"], errors="coerce")
     df["subject"] = df["subject"].fillna("").astype(str)
     df["annotation"] = df["annotation"].fillna("").astype(str)
     df["_s"] = df["severity"].map(SEVERITY_ORDER)
-    df["_i"] = -df["impact"].fillna(-1.0)  # within a severity, the largest estimated amount first
-    df = df.sort_values(["_s", "_i", "rule_id", "fixmedins_code", "subject", "message"], kind="mergesort")
+    df["_i"] = -df["impact"].fillna(-1.0)  # the largest estimated amount first; findings without one last
+    df = df.sort_values(["_i", "_s", "rule_id", "fixmedins_code", "subject", "message"], kind="mergesort")
     return df.drop(columns=["_s", "_i"])[DETAIL_COLUMNS].reset_index(drop=True)
 
 
 def analyse(wh, region: str, period, rules: list[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run the rules once: (detailed findings, commendation list)."""
+    found, praised, _ = analyse_all(wh, region, period, rules)
+    return found, praised
+
+
+def analyse_all(wh, region: str, period, rules: list[str] | None = None
+                ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Run the rules once: (detailed findings, commendation list, benchmarks — the comparison groups the rules
+    used, ``R.BENCHMARK_COLUMNS``: the one source of every peer median a publication prints)."""
     wh, own = _open(wh)
     try:
         ctx = _context(wh, region, period)
         if ctx.hosp.empty and not wh.has("setl"):
-            return _frame([]), pd.DataFrame(columns=COMMEND_COLUMNS)
+            return _frame([]), pd.DataFrame(columns=COMMEND_COLUMNS), pd.DataFrame(columns=R.BENCHMARK_COLUMNS)
         R.build_scratch(ctx)
         try:
             rows: list[dict] = []
@@ -216,10 +230,18 @@ def analyse(wh, region: str, period, rules: list[str] | None = None) -> tuple[pd
             praised = _commend(ctx, found)
         finally:
             R.drop_scratch(ctx)
-        return found, praised
+        bm = pd.DataFrame(ctx.benchmarks, columns=R.BENCHMARK_COLUMNS)
+        for c in ("value", "min", "max"):
+            bm[c] = pd.to_numeric(bm[c]).round(4)
+        return found, praised, bm.reset_index(drop=True)
     finally:
         if own:
             wh.close()
+
+
+def benchmarks(wh, region: str, period) -> pd.DataFrame:
+    """The comparison groups of the region and period's peer rules (benchmarks.csv)."""
+    return analyse_all(wh, region, period)[2]
 
 
 def find_detailed(wh, region: str, period) -> pd.DataFrame:
@@ -230,8 +252,9 @@ def find_detailed(wh, region: str, period) -> pd.DataFrame:
 
 
 def find(wh, region: str, period) -> pd.DataFrame:
-    """The 问题警示清单 of a region and period: exactly the contract's findings.csv columns, sorted by
-    severity (high, medium, low), then estimated amount (impact, largest first), rule_id, fixmedins_code, subject."""
+    """The 问题警示清单 of a region and period: the contract's findings.csv columns (+ impact, impact_basis),
+    sorted by the estimated amount (impact, largest first; none last), then severity (high, medium, low),
+    rule_id, fixmedins_code, subject."""
     return find_detailed(wh, region, period)[COLUMNS].copy()
 
 
@@ -314,7 +337,7 @@ def write_findings(data_dir, region: str, period, out_dir) -> Path:
     UTF-8, ``\\n`` line ends, byte-identical on a rerun with the same inputs. Returns the findings path."""
     p = Period.parse(period)
     with Warehouse(data_dir) as wh:
-        found, praised = analyse(wh, region, p)
+        found, praised, bm = analyse_all(wh, region, p)
     d = publication_dir(out_dir, p.code, str(region))
     d.mkdir(parents=True, exist_ok=True)
     target = d / "findings.csv"
@@ -322,6 +345,8 @@ def write_findings(data_dir, region: str, period, out_dir) -> Path:
         tmp.write_bytes(_csv_bytes(found[COLUMNS]))
     with atomic_path(d / "commendations.csv") as tmp:
         tmp.write_bytes(_csv_bytes(praised[COMMEND_COLUMNS]))
+    with atomic_path(d / "benchmarks.csv") as tmp:
+        tmp.write_bytes(_csv_bytes(bm))
     return target
 
 
@@ -339,5 +364,5 @@ def run_cli(args) -> int:
     return 0
 
 
-__all__ = ["COLUMNS", "RULES", "Rule", "analyse", "commend", "evaluate", "find", "find_detailed", "run_cli",
+__all__ = ["COLUMNS", "RULES", "Rule", "analyse", "analyse_all", "benchmarks", "commend", "evaluate", "find", "find_detailed", "run_cli",
            "write_findings"]

@@ -122,10 +122,9 @@ def upcoding_drg(ctx: Ctx) -> list[dict]:
                    f"较低权重细分组（{lo_txt}）病例数{fmt.change(best['lo1'], best['lo0'], '同比')}（全统筹区其他医院同期"
                    f"占比变化{fmt.num(best['rshift'], 1)}个百分点），提示可能存在高套病组{impact_txt}，请核查病案首页合并症、并发症"
                    f"填写和编码的真实性并书面说明。")
-            row = finding(ctx, "UPCODING_DRG", code, adrg, "较高权重细分组占比(%)", best["p1"], best["p0"],
-                          best["sev"], msg, peer_group="本院去年同期", volume=best["n1"], z=best["z"])
-            row["impact"] = impact
-            out.append(row)
+            out.append(finding(ctx, "UPCODING_DRG", code, adrg, "较高权重细分组占比(%)", best["p1"], best["p0"],
+                               best["sev"], msg, impact=impact, peer_group="本院去年同期", volume=best["n1"],
+                               z=best["z"]))
     return out
 
 
@@ -168,11 +167,12 @@ def upcoding_icd(ctx: Ctx) -> list[dict]:
     # detail (subcategory shares, region mean costs, two years back) for the candidates only
     cats = sorted({r.k for r, _ in cand})
     sub_df = ctx.df(f"""SELECT fixmedins_code, diag3 AS k, substr(diag, 1, 5) AS s, CASE {case} END AS tag,
-                               count(*) AS n, sum(medfee_sumamt) AS fee
+                               count(*) AS n, sum(medfee_sumamt) AS fee, sum(fund) AS fund
                         FROM {ctx.ip} WHERE {valid} AND month IN {months} AND diag3 IN {mlist(cats)}
                         GROUP BY ALL""")
-    reg_cost = sub_df[sub_df["tag"] != "y2"].groupby("s")[["n", "fee"]].sum()
-    reg_cost = (reg_cost["fee"] / reg_cost["n"]).to_dict()
+    reg = sub_df[sub_df["tag"] != "y2"].groupby("s")[["n", "fee", "fund"]].sum()
+    reg_cost = (reg["fee"] / reg["n"]).to_dict()
+    reg_fund = (reg["fund"] / reg["n"]).to_dict()  # the region's mean fund payment per case of a subcategory
     out = []
     for r, res in cand:
         d = sub_df[(sub_df["fixmedins_code"] == r.fixmedins_code) & (sub_df["k"] == r.k)]
@@ -183,6 +183,7 @@ def upcoding_icd(ctx: Ctx) -> list[dict]:
                         key=lambda x: (-(x[2] - x[1]), x[0]))
         rising = [x for x in rising if x[2] - x[1] >= 2.0]
         unspec_cost = reg_cost.get(f"{r.k}.9")
+        impact, itxt = _icd_impact(res, rising, reg_fund.get(f"{r.k}.9"), reg_fund)
         note, ann = "", ""
         if rising and unspec_cost:
             w = sum(b - a for _, a, b in rising)
@@ -200,8 +201,26 @@ def upcoding_icd(ctx: Ctx) -> list[dict]:
         msg = (f"{ctx.period.label}{ctx.name(r.fixmedins_code)}{label}类目下特指亚目病例占比为{fmt.pct(res['p1'], 1)}，"
                f"去年同期为{fmt.pct(res['p0'], 1)}{two}，" + (f"其中{rise_txt}增长明显，" if rise_txt else "")
                + f"而{r.k}.9（未特指）占比由{fmt.pct(100 - res['p0'], 1)}降至{fmt.pct(100 - res['p1'], 1)}"
-               f"（全统筹区其他医院同期变化{fmt.num(res['rshift'], 1)}个百分点）{note}，提示可能存在高靠诊断，"
+               f"（全统筹区其他医院同期变化{fmt.num(res['rshift'], 1)}个百分点）{note}，提示可能存在高靠诊断{itxt}，"
                f"请核查主要诊断的临床依据并书面说明。")
         out.append(finding(ctx, "UPCODING_ICD", r.fixmedins_code, r.k, "特指亚目病例占比(%)", res["p1"], res["p0"],
-                           res["sev"], msg, peer_group="本院去年同期", volume=res["n1"], z=res["z"], annotation=ann))
+                           res["sev"], msg, impact=impact, peer_group="本院去年同期", volume=res["n1"], z=res["z"],
+                           annotation=ann))
     return out
+
+
+def _icd_impact(res: dict, rising: list, unspec_fund, reg_fund: dict) -> tuple[float | None, str]:
+    """Estimated extra fund payment of a 高靠诊断 lead: the cases above last year's share of the specified
+    subcategories (n × (p1 − p0)) paid at the region's mean fund payment of the subcategories that grew
+    (weighted by their rise) instead of the unspecified one's. (None, '') when those are not costlier."""
+    if not rising or unspec_fund is None or not np.isfinite(unspec_fund):
+        return None, ""
+    w = sum(b - a for _, a, b in rising)
+    hi = sum((b - a) * reg_fund.get(s_, unspec_fund) for s_, a, b in rising) / w
+    gap = hi - unspec_fund
+    excess = res["n1"] * (res["p1"] - res["p0"]) / 100
+    if gap <= 0 or excess <= 0:
+        return None, ""
+    impact = excess * gap
+    return impact, (f"；按去年同期占比计，约{fmt.count(excess)}例多编入特指亚目，按特指与未特指亚目例均统筹基金支付之差"
+                    f"（{fmt.money(gap)}/例）估算多支付医保基金约{fmt.money(impact)}")

@@ -9,9 +9,13 @@ import numpy as np
 import pandas as pd
 
 from yibao import fmt
+from yibao.findings import yardstick
 from yibao.findings.rules import (
     T,
     Ctx,
+    Spec,
+    history,
+    impact_txt,
     _capped,
     _catalog_table,
     _f,
@@ -19,65 +23,87 @@ from yibao.findings.rules import (
     finding,
     mlist,
     peer_compare,
+    record_benchmarks,
 )
-from yibao.findings.stats import two_proportion_z, members, peer_label, robust_compare
+from yibao.findings.stats import members, peer_label, robust_compare
+
+
+def _opip_counts(ctx: Ctx, months: list[str]) -> pd.DataFrame:
+    return ctx.df(f"""SELECT fixmedins_code,
+                           sum(CASE WHEN cls = '门诊类' THEN n ELSE 0 END) AS op,
+                           sum(CASE WHEN cls = '住院类' THEN n ELSE 0 END) AS ip,
+                           sum(CASE WHEN cls = '住院类' THEN fund ELSE 0 END) AS ip_fund
+                    FROM {ctx.hm} WHERE is_local AND month IN {mlist(months)} GROUP BY 1""")
+
+
+def _ratio(p: float) -> float:
+    return (1 - p) / p if p > 0 else float("inf")
 
 
 def opip_ratio_low(ctx: Ctx) -> list[dict]:
     """门诊住院人次比 (indicator 40: local patients' outpatient settlements / inpatient settlements) far
-    below same-level peers (handbook 附录3 3(1), 六(三) 6)."""
+    below same-level peers (handbook 附录3 3(1), 六(三) 6). Few peers: the yardstick (history first)."""
     t = T["OPIP_RATIO_LOW"]
-    df = ctx.df(f"""SELECT fixmedins_code,
-                           sum(CASE WHEN cls = '门诊类' THEN n ELSE 0 END) AS op,
-                           sum(CASE WHEN cls = '住院类' THEN n ELSE 0 END) AS ip
-                    FROM {ctx.hm} WHERE is_local AND month IN {mlist(ctx.cur)} GROUP BY 1""")
-    df = _hosp_frame(ctx, df)
+    df = _hosp_frame(ctx, _opip_counts(ctx, ctx.cur))
     df = df[(df["ip"] >= t["min_ip"]) & (df["op"] >= t["min_op"])].copy()
     df["ratio"] = df["op"] / df["ip"]
+    df["enc"] = df["op"] + df["ip"]
+    spec = Spec("OPIP_RATIO_LOW", "ip", "enc", bad_high=True, order=t["yardsticks"],
+                hist=history(ctx, _opip_counts, "ip", lambda d: d["op"] + d["ip"], d_min=("ip", t["min_ip"])),
+                value=_ratio, prop=lambda r: 1 / (1 + r))
     df = peer_compare(ctx, df, "ratio", direction="low", scale="log", floor_abs=t["floor_log"],
-                      min_peers=t["min_peers"])
+                      min_peers=t["min_peers"], spec=spec)
     out = []
     for r in df.itertuples():
         sev = _capped(t["grade"].severity(r.z, r.rel, r.ip, t["min_ip"]), r.special_note)
         if not sev:
             continue
+        excess = r.ip - r.op / r.median if r.median > 0 else 0.0  # discharges beyond the yardstick's ratio
+        impact = excess * r.ip_fund / r.ip if excess > 0 else None
         msg = (f"{ctx.period.label}{ctx.name(r.fixmedins_code)}门诊住院人次比为{_f(r.ratio)}"
-               f"（门诊{fmt.count(r.op)}人次、出院{fmt.count(r.ip)}人次），{r.peer_text}中位数为"
-               f"{_f(r.median)}，明显偏低{r.special_note}，请核查是否存在诱导住院（“拉人头”住院）情况并书面说明。")
+               f"（门诊{fmt.count(r.op)}人次、出院{fmt.count(r.ip)}人次），{yardstick.bench_text(r, _f)}，"
+               f"明显偏低{r.special_note}{impact_txt(impact, f'按参照比值估算多出住院约{fmt.count(excess)}人次')}，"
+               f"请核查是否存在诱导住院（“拉人头”住院）情况并书面说明。")
         out.append(finding(ctx, "OPIP_RATIO_LOW", r.fixmedins_code, "", "门诊住院人次比", r.ratio, r.median, sev,
-                           msg, peer_group=r.peer_text, volume=r.ip, z=r.z,
+                           msg, impact=impact, peer_group=r.peer_text, volume=r.ip, z=r.z,
                            annotation="专科医院" if r.special_note else ""))
     return out
+
+
+def _oc_counts(ctx: Ctx, months: list[str]) -> pd.DataFrame:
+    df = ctx.df(f"""SELECT fixmedins_code, sum(n) AS n, sum(medfee) AS medfee, sum(fulamt) AS fulamt
+                    FROM {ctx.hm} WHERE is_local AND cls IN ('门诊类', '住院类') AND month IN {mlist(months)}
+                    GROUP BY 1""")
+    # the share as a proportion of the settlements (pseudo-counts for the yardstick's binomial test)
+    df["k_oc"] = (df["fulamt"] / df["medfee"].where(df["medfee"] > 0)).fillna(0.0) * df["n"]
+    return df
 
 
 def out_of_catalog_high(ctx: Ctx) -> list[dict]:
     """医保外费用占比 (indicator 45: Σ fulamt_ownpay_amt / Σ medfee_sumamt of local patients' outpatient and
     inpatient settlements) far above same-level peers; specialty hospitals compared with their own kind
-    or annotated (handbook 六(三) 复核, 附录3 3(2))."""
+    or annotated (handbook 六(三) 复核, 附录3 3(2)). Few peers: the yardstick (history first)."""
     t = T["OUT_OF_CATALOG_HIGH"]
-    df = ctx.df(f"""SELECT fixmedins_code, sum(n) AS n, sum(medfee) AS medfee, sum(fulamt) AS fulamt
-                    FROM {ctx.hm} WHERE is_local AND cls IN ('门诊类', '住院类') AND month IN {mlist(ctx.cur)}
-                    GROUP BY 1""")
-    df = _hosp_frame(ctx, df)
+    df = _hosp_frame(ctx, _oc_counts(ctx, ctx.cur))
     df = df[(df["n"] >= t["min_setl"]) & (df["medfee"] > 0)].copy()
     df["share"] = df["fulamt"] / df["medfee"] * 100
+    spec = Spec("OUT_OF_CATALOG_HIGH", "k_oc", "n", bad_high=True, order=t["yardsticks"],
+                hist=history(ctx, _oc_counts, "k_oc", "n", d_min=("n", t["min_setl"])))
     df = peer_compare(ctx, df, "share", direction="high", floor_abs=t["floor_abs"], floor_rel=t["floor_rel"],
-                      min_peers=t["min_peers"], min_special_peers=t["min_special_peers"])
+                      min_peers=t["min_peers"], min_special_peers=t["min_special_peers"], spec=spec)
     out = []
     for r in df.itertuples():
         sev = _capped(t["grade"].severity(r.z, r.rel, r.n, t["min_setl"]), r.special_note)
         if not sev:
             continue
-        shifted = (r.share - r.median) / 100 * r.medfee  # cost borne by patients above the peers' share
+        shifted = (r.share - r.median) / 100 * r.medfee  # cost borne by patients above the yardstick's share
         msg = (f"{ctx.period.label}{ctx.name(r.fixmedins_code)}医保外费用占比为{fmt.pct(r.share)}，"
-               f"{r.peer_text}中位数为{fmt.pct(r.median)}，明显偏高{r.special_note}；按中位数估算，患者多负担目录外费用"
+               f"{yardstick.bench_text(r, fmt.pct)}，明显偏高{r.special_note}；按参照值估算，患者多负担目录外费用"
                f"约{fmt.money(shifted)}，请排查是否存在开具目录外药品耗材等"
                f"将应由医保支付的费用转由患者自费的情况并书面说明。")
-        row = finding(ctx, "OUT_OF_CATALOG_HIGH", r.fixmedins_code, "", "医保外费用占比(%)", r.share, r.median,
-                      sev, msg, peer_group=r.peer_text, volume=r.n, z=r.z,
-                      annotation="专科医院" if r.special_note else "")
-        row["impact"] = round(shifted)
-        out.append(row)
+        out.append(finding(ctx, "OUT_OF_CATALOG_HIGH", r.fixmedins_code, "", "医保外费用占比(%)", r.share, r.median,
+                           sev, msg, impact=shifted, peer_group=r.peer_text, volume=r.n, z=r.z,
+                           annotation="专科医院" if r.special_note else ""))
     return out
 
 
@@ -97,10 +123,14 @@ def _new_campus(ctx: Ctx, code: str) -> date | None:
 
 def case_growth_high(ctx: Ctx) -> list[dict]:
     """出院人次 (local patients' inpatient settlements, indicators 39/41) growing far faster than same-level
-    peers, 同比 and 环比, guarded against small bases (handbook 附录3 3(3), 底稿 备注(2))."""
+    peers, 同比 and 环比, guarded against small bases (handbook 附录3 3(3), 底稿 备注(2)). A level with fewer
+    than ``min_peers`` qualifying hospitals is measured against a provincial reference growth (params) or the
+    混合增长率 of all the region's other hospitals, with a Poisson z (the growth is already the hospital's own
+    history)."""
     t = T["CASE_GROWTH_HIGH"]
     bases = [("同比", ctx.yago), ("环比", ctx.prev)]
-    parts = [f"sum(CASE WHEN month IN {mlist(ctx.cur)} THEN n ELSE 0 END) AS cur"]
+    parts = [f"sum(CASE WHEN month IN {mlist(ctx.cur)} THEN n ELSE 0 END) AS cur",
+             f"sum(CASE WHEN month IN {mlist(ctx.cur)} THEN fund ELSE 0 END) AS cur_fund"]
     for i, (_, bp) in enumerate(bases):
         parts.append(f"sum(CASE WHEN month IN {mlist(bp.months)} THEN n ELSE 0 END) AS b{i}")
     df = ctx.df(f"SELECT fixmedins_code, {', '.join(parts)} FROM {ctx.hm} WHERE is_local AND cls = '住院类' "
@@ -122,7 +152,15 @@ def case_growth_high(ctx: Ctx) -> list[dict]:
             mem = members(el, g, "lv_group", False)
             mixed[g] = (mem["cur"].sum() / mem[b].sum() - 1) * 100
         el["mixed"] = el["peer_group"].map(mixed)
+        el["label"] = el["peer_group"].map(peer_label)
+        record_benchmarks(ctx, "CASE_GROWTH_HIGH", el.assign(peer_text=el["label"]), "growth", "lv_group", False,
+                          "混合增长率", basis=basis, value_col="mixed")
+        el["few_note"] = ""
+        for j, r in el[el["few"].astype(bool)].iterrows():
+            _growth_yardstick(ctx, el, j, r, b, t)
         for r in el.itertuples():
+            if not np.isfinite(r.mixed):
+                continue
             excess = r.cur - getattr(r, b) * (1 + r.mixed / 100)
             rel = (r.growth - r.mixed) / 100  # excess cases per base case
             if excess < t["min_excess"] or (r.growth < 2 * max(r.mixed, 10.0) and r.growth < r.mixed + 30):
@@ -138,7 +176,7 @@ def case_growth_high(ctx: Ctx) -> list[dict]:
         if len(items) > 1 and all(rank[i[2]] <= 1 for i in items):
             sev = "high" if r.cur >= t["grade"].high_volume_factor * t["min_cur"] else sev
         other = [i for i in items[1:]]
-        extra = "".join(f"，{fmt.change(r.cur, i[4], i[0])}（{peer_label(i[1].peer_group)}混合增长率"
+        extra = "".join(f"，{fmt.change(r.cur, i[4], i[0])}（{i[1].label}混合增长率"
                         f"{fmt.signed_pct(i[1].mixed)}）" for i in other)
         nc = _new_campus(ctx, code)
         note, ann = "", ""
@@ -147,12 +185,67 @@ def case_growth_high(ctx: Ctx) -> list[dict]:
             ann = "新院区"
             note = (f"；该机构于{nc.year}年{nc.month}月开始定点（新院区），开业初期病例快速增长属正常现象，"
                     f"已降低提示级别")
+        impact = excess * r.cur_fund / r.cur if r.cur > 0 else None
+        few = f"{r.few_note}，以" if r.few_note else ""
         msg = (f"{ctx.period.label}{ctx.name(code)}出院{fmt.count(r.cur)}人次，{fmt.change(r.cur, base, basis)}"
-               f"（{peer_label(r.peer_group)}混合增长率{fmt.signed_pct(r.mixed)}）{extra}，"
-               f"超出同级平均增速约{fmt.count(excess)}人次{note}，请核查是否存在通过不正当手段诱导参保人住院的情况"
-               f"并书面说明。")
+               f"（{few}{r.label}混合增长率{fmt.signed_pct(r.mixed)}{'为参照' if few else ''}）{extra}，"
+               f"超出{'参照' if few else '同级平均'}增速约{fmt.count(excess)}人次"
+               f"{impact_txt(impact, '按该院次均住院统筹基金支付估算')}{note}，"
+               f"请核查是否存在通过不正当手段诱导参保人住院的情况并书面说明。")
         out.append(finding(ctx, "CASE_GROWTH_HIGH", code, "", f"出院人次{basis}增长率(%)", r.growth, r.mixed, sev,
-                           msg, peer_group=r.peer_group, volume=r.cur, z=r.z, annotation=ann))
+                           msg, impact=impact, peer_group=r.label, volume=r.cur, z=r.z, annotation=ann))
+    return out
+
+
+def _growth_yardstick(ctx: Ctx, el: pd.DataFrame, j, r, b: str, t: dict) -> None:
+    """CASE_GROWTH_HIGH for a hospital whose level has too few peers: the provincial reference growth of its
+    level (params) or the 混合增长率 of the region's other hospitals; Poisson z of the current discharges
+    against base × (1 + yardstick)."""
+    level = str(r["lv_group"])
+    el.at[j, "few_note"] = yardstick.few_note(level, t["min_peers"])
+    g0, label = None, ""
+    for kind in t["yardsticks"]:
+        if kind == "reference":
+            g0 = ctx.references.value("CASE_GROWTH_HIGH", level)
+            label = yardstick.label("reference", ctx.references)
+        elif kind == "region":
+            rest = el[el["fixmedins_code"] != r["fixmedins_code"]]
+            g0 = (rest["cur"].sum() / rest[b].sum() - 1) * 100 if rest[b].sum() > 0 else None
+            label = yardstick.label("region", ctx.references)
+        if g0 is not None:
+            break
+    if g0 is None:
+        el.loc[j, ["z", "rel", "diff"]] = 0.0
+        el.at[j, "mixed"] = np.nan
+        return
+    expected = float(r[b]) * (1 + g0 / 100)
+    el.at[j, "mixed"] = g0
+    el.at[j, "label"] = label
+    el.at[j, "z"] = (float(r["cur"]) - expected) / np.sqrt(expected) if expected > 0 else 0.0
+
+
+def _base_counts(ctx: Ctx, cat: str, months: list[str]) -> pd.DataFrame:
+    return ctx.df(f"""SELECT i.fixmedins_code, count(*) AS grouped,
+                           sum(CASE WHEN c.base_group = '1' THEN 1 ELSE 0 END) AS base
+                    FROM {ctx.ip} i LEFT JOIN {cat} c ON c.code = i.grp
+                    WHERE i.month IN {mlist(months)} AND i.grp_stas = '1' AND i.grp IS NOT NULL GROUP BY 1""")
+
+
+def _base_gaps(ctx: Ctx, cat: str) -> dict:
+    """Per 三级 hospital: the mean gap, over its base-group cases of the period, between its fund payment per
+    case of the group and the mean fund payment per case of the same group at the region's non-tertiary
+    hospitals (what the case would have cost the fund there); groups without non-tertiary cases left out."""
+    df = ctx.df(f"""SELECT i.fixmedins_code, i.grp, count(*) AS n, avg(i.fund) AS fund
+                    FROM {ctx.ip} i JOIN {cat} c ON c.code = i.grp
+                    WHERE i.month IN {mlist(ctx.cur)} AND i.grp_stas = '1' AND c.base_group = '1' GROUP BY 1, 2""")
+    df = _hosp_frame(ctx, df)
+    low = df[df["lv_group"] != "三级"]
+    low = (low["fund"] * low["n"]).groupby(low["grp"]).sum() / low.groupby("grp")["n"].sum()
+    out = {}
+    for code, g in df[df["lv_group"] == "三级"].groupby("fixmedins_code"):
+        g = g[g["grp"].isin(low.index)]
+        if g["n"].sum() > 0:
+            out[code] = float((g["n"] * (g["fund"] - g["grp"].map(low))).sum() / g["n"].sum())
     return out
 
 
@@ -163,18 +256,19 @@ def base_group_tertiary(ctx: Ctx) -> list[dict]:
     cat = _catalog_table(ctx)
     if cat is None:
         return []
-    df = ctx.df(f"""SELECT i.fixmedins_code, count(*) AS grouped,
-                           sum(CASE WHEN c.base_group = '1' THEN 1 ELSE 0 END) AS base
-                    FROM {ctx.ip} i LEFT JOIN {cat} c ON c.code = i.grp
-                    WHERE i.month IN {mlist(ctx.cur)} AND i.grp_stas = '1' AND i.grp IS NOT NULL GROUP BY 1""")
-    df = _hosp_frame(ctx, df)
-    allh = df.copy()
-    df = df[(df["lv_group"] == "三级") & (df["grouped"] >= t["min_grouped"])].copy()
+    allh = _hosp_frame(ctx, _base_counts(ctx, cat, ctx.cur))
+    df = allh[(allh["lv_group"] == "三级") & (allh["grouped"] >= t["min_grouped"])].copy()
     if df.empty:
         return []
     df["share"] = df["base"] / df["grouped"] * 100
-    if len(df) < t["min_peers"]:  # too few 三级 peers (county-level pooling): the region's all-level share instead
-        return _base_group_few_peers(ctx, df, allh, t)
+    df["gap"] = df["fixmedins_code"].map(_base_gaps(ctx, cat))
+    if len(df) < t["min_peers"]:  # too few 三级 peers (county-level pooling): the rule's yardstick instead
+        hist = None
+        if "history" in t["yardsticks"] and ctx.months_in(ctx.yago.months):
+            h = _base_counts(ctx, cat, ctx.yago.months)
+            h = h[h["grouped"] >= t["min_grouped"]]
+            hist = pd.DataFrame({"fixmedins_code": h["fixmedins_code"], "k": h["base"], "n": h["grouped"]})
+        return _base_group_few_peers(ctx, df, allh, t, hist)
     df["grp3"] = "三级"
     df = robust_compare(df, "share", direction="high", floor_abs=t["floor_abs"], floor_rel=t["floor_rel"],
                         group_col="grp3")
@@ -185,37 +279,59 @@ def base_group_tertiary(ctx: Ctx) -> list[dict]:
         sev = t["grade"].severity(r.z, r.diff / 100, r.grouped, t["min_grouped"])
         if not sev:
             continue
+        impact, itxt = _base_impact(r, r.median)
         msg = (f"{ctx.period.label}{ctx.name(r.fixmedins_code)}（三级）收治基层病组病例{fmt.count(r.base)}例，"
-               f"占入组病例的{fmt.pct(r.share)}，三级医院中位数为{fmt.pct(r.median)}，明显偏高，不符合三级医院功能"
+               f"占入组病例的{fmt.pct(r.share)}，三级医院中位数为{fmt.pct(r.median)}，明显偏高{itxt}，不符合三级医院功能"
                f"定位和分级诊疗要求，请核查收治的合理性并书面说明。")
         out.append(finding(ctx, "BASE_GROUP_TERTIARY", r.fixmedins_code, "", "基层病组病例占比(%)", r.share,
-                           r.median, sev, msg, peer_group="三级", volume=r.base, z=r.z))
+                           r.median, sev, msg, impact=impact, peer_group="三级", volume=r.base, z=r.z))
     return out
 
 
-def _base_group_few_peers(ctx: Ctx, df: pd.DataFrame, allh: pd.DataFrame, t: dict) -> list[dict]:
-    """BASE_GROUP_TERTIARY where fewer than ``min_peers`` 三级 hospitals exist: the yardstick is the share of
-    基层病组 among all the region's other hospitals' grouped cases (a 三级 hospital should treat fewer of them
-    than the region as a whole), tested with a two-proportion z; said so in the message."""
+def _base_impact(r, ref: float) -> tuple[float | None, str]:
+    """Base-group cases above the yardstick's share, each costing the fund the hospital's payment per case
+    above the non-tertiary hospitals' in the same group (``r.gap``, :func:`_base_gaps`); no amount when the
+    hospital's cases are not dearer."""
+    gap = getattr(r, "gap", None)
+    excess = r.base - r.grouped * ref / 100
+    if gap is None or not np.isfinite(gap) or excess <= 0 or gap <= 0:
+        return None, ""
+    impact = excess * gap
+    return impact, impact_txt(impact, f"按参照占比估算多收治约{fmt.count(excess)}例，按同病组该院比非三级医院例均"
+                                      f"多支付{fmt.money(gap)}计", "医保基金多支付")
+
+
+def _base_group_few_peers(ctx: Ctx, df: pd.DataFrame, allh: pd.DataFrame, t: dict,
+                          hist: pd.DataFrame | None = None) -> list[dict]:
+    """BASE_GROUP_TERTIARY where fewer than ``min_peers`` 三级 hospitals exist: the yardstick, in the order of
+    ``t['yardsticks']`` — a provincial reference share for 三级 hospitals (params), the share of 基层病组 among
+    all the region's other hospitals' grouped cases (a 三级 hospital should treat fewer of them than the
+    region as a whole), or the hospital's own share a year earlier — tested with a binomial / two-proportion
+    z; said so in the message."""
     out = []
+    refs = getattr(ctx, "references", None) or yardstick.References()
+    spec = Spec("BASE_GROUP_TERTIARY", "base", "grouped", bad_high=True, order=t["yardsticks"], hist=hist)
     for r in df.itertuples():
-        rest = allh[allh["fixmedins_code"] != r.fixmedins_code]
-        k0, n0 = float(rest["base"].sum()), float(rest["grouped"].sum())
-        if n0 <= 0 or r.base < t["min_base_cases"]:
+        if r.base < t["min_base_cases"]:
             continue
-        ref = k0 / n0 * 100
-        z = two_proportion_z(r.base, r.grouped, k0, n0)
+        rest = allh[allh["fixmedins_code"] != r.fixmedins_code]
+        m = yardstick.measure(ctx, spec, r, rest, "high")
+        if m is None:
+            continue
+        ref, z = m["bench"], m["z"]
         if r.share < ref * t["min_ratio"] or r.share - ref < t["floor_abs"]:
             continue
         sev = t["grade"].severity(z, (r.share - ref) / 100, r.grouped, t["min_grouped"])
         if not sev:
             continue
+        what = {"region": "全统筹区其他医院基层病组病例占比", "history": "本院去年同期基层病组病例占比",
+                "reference": f"{yardstick.label('reference', refs)}"}[m["kind"]]
+        impact, itxt = _base_impact(r, ref)
         msg = (f"{ctx.period.label}{ctx.name(r.fixmedins_code)}（三级）收治基层病组病例{fmt.count(r.base)}例，"
-               f"占入组病例的{fmt.pct(r.share)}；本统筹区三级医院不足{t['min_peers']}家，无法与同级比较，以全统筹区其他"
-               f"医院基层病组病例占比{fmt.pct(ref)}为参照，明显偏高，不符合三级医院功能定位和分级诊疗要求，请核查收治的"
-               f"合理性并书面说明。")
+               f"占入组病例的{fmt.pct(r.share)}；本统筹区三级医院不足{t['min_peers']}家，无法与同级比较，以{what}"
+               f"{fmt.pct(ref)}为参照，明显偏高{itxt}，不符合三级医院功能定位和分级诊疗要求，请核查收治的合理性并书面说明。")
         out.append(finding(ctx, "BASE_GROUP_TERTIARY", r.fixmedins_code, "", "基层病组病例占比(%)", r.share, ref,
-                           sev, msg, peer_group="全统筹区其他医院", volume=r.base, z=z))
+                           sev, msg, impact=impact, peer_group=m["peer_text"], volume=r.base, z=z))
     return out
 
 
@@ -226,12 +342,16 @@ def cost_deviation(ctx: Ctx) -> list[dict]:
     Deviation d = ln(hospital mean) − ln(peer median of hospital means) in the group. Its spread is
     sqrt(τ² + se²): se = the sampling error of the hospital's mean (sd of ln cost of the group's cases in
     the region / √n) and τ = the between-hospital spread of d pooled over all ten groups (robust MAD
-    minus sampling noise, floored) — pooled because a single group has too few peers to estimate it."""
+    minus sampling noise, floored) — pooled because a single group has too few peers to estimate it.
+    A hospital whose level has fewer than ``min_peers`` hospitals with the group is measured against the
+    group's 支付标准 in the region's catalogue (the reference), else the pooled mean cost of the region's
+    other hospitals in the group."""
     t = T["COST_DEVIATION"]
     df = ctx.df(f"""WITH g AS (SELECT grp FROM {ctx.ip}
                                 WHERE month IN {mlist(ctx.cur)} AND grp_stas = '1' AND grp IS NOT NULL
                                 GROUP BY grp ORDER BY count(*) DESC, grp LIMIT {int(t['top_groups'])})
-                    SELECT i.grp, i.fixmedins_code, count(*) AS n, avg(i.medfee_sumamt) AS cost, any_value(s.sd_log) AS sd_log
+                    SELECT i.grp, i.fixmedins_code, count(*) AS n, avg(i.medfee_sumamt) AS cost,
+                           sum(i.medfee_sumamt) AS fee, sum(i.fund) AS fund, any_value(s.sd_log) AS sd_log
                     FROM {ctx.ip} i JOIN g USING (grp)
                     JOIN (SELECT grp, stddev_samp(ln(greatest(medfee_sumamt, 1))) AS sd_log FROM {ctx.ip}
                           WHERE month IN {mlist(ctx.cur)} AND grp_stas = '1' GROUP BY grp) s USING (grp)
@@ -241,17 +361,43 @@ def cost_deviation(ctx: Ctx) -> list[dict]:
     if df.empty:
         return []
     df["se"] = df["sd_log"].fillna(0.0) / np.sqrt(df["n"])  # sampling error of ln(mean cost)
+    std = {} if ctx.catalog is None or "pay_std" not in ctx.catalog else \
+        dict(zip(ctx.catalog["code"], pd.to_numeric(ctx.catalog["pay_std"], errors="coerce")))
     parts = []
     for grp, sub in df.groupby("grp", sort=True):
-        parts.append(robust_compare(sub, "cost", direction="high", scale="log", floor_abs=t["floor_log"],
-                                    min_peers=t["min_peers"]))
+        sub = robust_compare(sub, "cost", direction="high", scale="log", floor_abs=t["floor_log"],
+                             min_peers=t["min_peers"])
+        sub["label"] = sub["peer_group"].map(peer_label)
+        sub["few_note"] = ""
+        for j, r in sub[sub["few"].astype(bool)].iterrows():  # too few peers of its level: the yardstick
+            sub.at[j, "few_note"] = yardstick.few_note(str(r["lv_group"]), t["min_peers"],
+                                                       what=f"该病组病例不少于{t['min_peer_cases']}例的")
+            ref, label = None, ""
+            for kind in t["yardsticks"]:
+                if kind == "reference" and np.isfinite(std.get(grp, np.nan)) and std.get(grp, 0) > 0:
+                    ref, label = float(std[grp]), "本统筹区该病组支付标准"
+                elif kind == "region":
+                    rest = sub[sub["fixmedins_code"] != r["fixmedins_code"]]
+                    if rest["n"].sum() > 0:
+                        ref, label = float(rest["fee"].sum() / rest["n"].sum()), "全统筹区其他医院同病组次均费用"
+                if ref is not None:
+                    break
+            sub.at[j, "median"] = ref if ref is not None else np.nan
+            sub.at[j, "label"] = label
+            sub.at[j, "peer_n"] = t["min_peers"] if ref is not None else 0
+        parts.append(sub)
     df = pd.concat(parts)
-    df = df[df["peer_n"] >= t["min_peers"]].copy()
+    df = df[(df["peer_n"] >= t["min_peers"]) & df["median"].notna()].copy()
     if df.empty:
         return []
     df["d"] = np.log(df["cost"]) - np.log(df["median"])
-    mad = float(np.median(np.abs(df["d"] - np.median(df["d"])))) * 1.4826
-    tau = max(float(np.sqrt(max(mad ** 2 - float(np.median(df["se"] ** 2)), 0.0))), t["floor_log"])
+    peers_d = df.loc[~df["few"].astype(bool), "d"]
+    peers_se = df.loc[~df["few"].astype(bool), "se"]
+    if len(peers_d) >= 3:
+        mad = float(np.median(np.abs(peers_d - np.median(peers_d)))) * 1.4826
+        tau = max(float(np.sqrt(max(mad ** 2 - float(np.median(peers_se ** 2)), 0.0))), t["floor_log"])
+    else:
+        tau = t["floor_log"]
     df["zz"] = df["d"] / np.sqrt(tau ** 2 + df["se"] ** 2)
     names = {} if ctx.catalog is None else dict(zip(ctx.catalog["code"], ctx.catalog["name"]))
     out = []
@@ -266,17 +412,20 @@ def cost_deviation(ctx: Ctx) -> list[dict]:
         gname = names.get(r.grp, "")
         label = f"{r.grp}（{gname}）" if gname else r.grp
         excess = (r.cost - r.median) * r.n if high else None
+        share = r.fund / r.fee if r.fee > 0 else 0.0
+        impact = excess * share if high else None
         if high:
-            tail = (f"高出{fmt.pct(rel * 100, 1)}，按中位数估算本期多发生医疗费用约{fmt.money(excess)}，"
+            tail = (f"高出{fmt.pct(rel * 100, 1)}，按参照值估算本期多发生医疗费用约{fmt.money(excess)}"
+                    f"{impact_txt(impact, f'按该院该病组统筹基金支付比例（{fmt.pct(share * 100, 1)}）计')}，"
                     f"请对照临床路径分析费用偏高原因、控制不合理费用并书面说明。")
         else:
             sev = "low"
             tail = f"低{fmt.pct(rel * 100, 1)}，请核查是否存在治疗不足或高套低编（费用与病组不符）的情况。"
+        bench = (f"{r.few_note}，以{r.label}{fmt.money(r.median)}为参照，" if r.few_note
+                 else f"{r.label}同病组次均费用中位数为{fmt.money(r.median)}，")
         msg = (f"{ctx.period.label}{ctx.name(r.fixmedins_code)}{label}病组次均费用为{fmt.money(r.cost)}"
-               f"（{fmt.count(r.n)}例），{peer_label(r.peer_group)}同病组次均费用中位数为{fmt.money(r.median)}，{tail}")
-        row = finding(ctx, "COST_DEVIATION", r.fixmedins_code, r.grp, "病组次均费用(元)", r.cost, r.median, sev,
-                      msg, peer_group=peer_label(r.peer_group), volume=r.n, z=r.zz,
-                      annotation="" if high else "偏低")
-        row["impact"] = round(excess) if excess is not None else None
-        out.append(row)
+               f"（{fmt.count(r.n)}例），{bench}{tail}")
+        out.append(finding(ctx, "COST_DEVIATION", r.fixmedins_code, r.grp, "病组次均费用(元)", r.cost, r.median, sev,
+                           msg, impact=impact, peer_group=r.label, volume=r.n, z=r.zz,
+                           annotation="" if high else "偏低"))
     return out

@@ -12,8 +12,10 @@ Ratios (门诊住院人次比, 次均费用) are compared on the log scale (a ha
 doubling); shares on their own scale in percentage points.
 
 Peer groups smaller than ``min_peers`` are widened: 一级 and 基层/无等级 hospitals are pooled
-(一级及以下), and when that is still too small the comparison is with all the region's hospitals that
-meet the minimum volume (全统筹区医院). The benchmark label in each message names the group used.
+(一级及以下). A level still too small is marked ``few`` (its statistics are those of all the region's
+qualifying hospitals, 全统筹区): the rules replace that comparison by a yardstick
+(:mod:`yibao.findings.yardstick`: a provincial reference, the region's other hospitals' pooled rate, the
+hospital's history). The benchmark label in each message names the group or yardstick used.
 """
 from __future__ import annotations
 
@@ -127,11 +129,14 @@ def robust_compare(df: pd.DataFrame, col: str, *, direction: str, scale: str = "
     """
     out = df.copy()
     if out.empty:
-        for c in ("peer_group", "peer_n", "median", "mad_eff", "z", "rel", "diff"):
-            out[c] = pd.Series(dtype="object" if c == "peer_group" else "float64")
+        for c in ("peer_group", "peer_n", "median", "mad_eff", "z", "rel", "diff", "few"):
+            out[c] = pd.Series(dtype="object" if c in ("peer_group", "few") else "float64")
         return out
     forced = group_col is not None
     out["peer_group"] = out[group_col] if forced else _peer_groups(out[level_col], min_peers)
+    # a level group too small even after pooling 一级 with 基层: comparing it with every level is no peer
+    # comparison; the rule's yardstick (yibao.findings.yardstick) takes over for these rows
+    out["few"] = False if forced else (out["peer_group"] == "全统筹区")
     vals = out[col].astype(float)
     out["_x"] = np.log(np.maximum(vals, 1e-9)) if scale == "log" else vals
     stats = {}

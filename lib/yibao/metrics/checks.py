@@ -21,6 +21,7 @@ import pandas as pd
 
 from yibao.metrics import catalogue
 from yibao.metrics.catalogue import SUPPRESS_MIN
+from yibao import fmt
 from yibao.fsutil import atomic_path
 from yibao.metrics.indicators import COLUMNS, compute_detail, engine, placeholders
 from yibao.data.periods import Period
@@ -78,7 +79,7 @@ def _ind_name(c) -> str:
 
 
 def _fmt(x, d=2) -> str:
-    return "—" if x is None else f"{x:,.{d}f}"
+    return fmt.num(x, d)
 
 
 def run_checks(wh: Warehouse, region: str, period, indicators_df: pd.DataFrame) -> pd.DataFrame:
@@ -283,7 +284,7 @@ def _check_source_expenditure(wh: Warehouse, region: str, p: Period):
     ok = abs(rel_diff) <= TOL_SOURCE
     return cid, ("pass" if ok else "warn"), (
         f"本期基金报表职工医保统筹基金与居民医保基金支出合计{_fmt(fund)}元，结算数据中本统筹区参保人（含异地就医）统筹基金支付合计"
-        f"{_fmt(setl)}元，相差{rel_diff * 100:+.2f}%" +
+        f"{_fmt(setl)}元，相差{fmt.signed(rel_diff * 100, 2)}%" +
         (f"，在±{TOL_SOURCE:.0%}以内。" if ok else f"，超过±{TOL_SOURCE:.0%}：两个来源口径或报送时点不一致，发布前请核实并在报告中说明。"))
 
 

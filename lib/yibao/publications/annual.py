@@ -26,6 +26,7 @@ from yibao.escape import strong
 from yibao import fmt
 from yibao.data.contract import LEVEL_ORDER
 from yibao.metrics.catalogue import SUPPRESS_MIN
+from yibao.publications import disclosure
 from yibao.publications.context import Context
 from yibao.data.warehouse import months_filter
 
@@ -315,7 +316,7 @@ def budget_execution(ctx: Context, rep) -> None:
         "机构名称": b["fixmedins_name"].values, "级别": b["lv_group"].values,
         "年度预算（万元）": b["budget"].map(fmt.wan).values, "实际发生（万元）": b["spent"].map(fmt.wan).values,
         "执行率": b["execution"].map(lambda x: fmt.pct(x, 1)).values,
-        "结余(+)/超支(−)（万元）": b["balance"].map(fmt.wan).values,
+        "结余(+)/超支(-)（万元）": b["balance"].map(fmt.wan).values,
         "执行情况": ["超支" if x > 100 else "结余" if x < 100 else "持平" for x in b["execution"].fillna(100)],
     }), f"{y}年各医疗机构{ctx.pay_method or 'DRG/DIP'}付费预算执行情况",
         note="实际发生＝该机构全年住院结算统筹基金支付（含异地就医患者，退费已冲销）；执行率＝实际发生÷年度预算×100%。")
@@ -452,9 +453,12 @@ def grouping_compare(ctx: Context, rep) -> None:
         t["CMI"] = g["fixmedins_code"].map(cmi).map(lambda x: fmt.ratio(x, 2)).values
     else:
         t["平均分值"] = g["fixmedins_code"].map(w).map(lambda x: fmt.num(x, 1)).values
+    t = disclosure.protect(t, {"入组病例": list(g["grouped"])},
+                           {"入组病例": ["占全区域", f"{unit}数", "入组率", "按标准结算占比", "CMI", "平均分值"]})
     rep.table(t, f"{y}年各医疗机构{ctx.pay_method or 'DRG/DIP'}入组情况比较",
               note="入组率、按标准结算占比为数据底稿指标30、31；"
-                   + ("CMI＝入组病例权重之和÷入组病例数。" if cmi is not None else "平均分值＝入组病例DIP分值之和÷入组病例数。"))
+                   + ("CMI＝入组病例权重之和÷入组病例数。" if cmi is not None else "平均分值＝入组病例DIP分值之和÷入组病例数。")
+                   + f"{disclosure.NOTE}。")
 
 
 # ---- 四、效率和资源 --------------------------------------------------------------------------------
@@ -488,15 +492,18 @@ def resources_compare(ctx: Context, rep) -> None:
         f"{r.lv_group}{fmt.num(r.cases / r.beds if r.beds else None, 1)}次/床、平均住院日{fmt.num(r.bed_days / r.listed if r.listed else None, 1)}天"
         for r in lv.itertuples()) + "。同级机构间差异较大的，请结合学科结构、病种难度分析原因。")
     df = _sort_level(df)
-    rep.table(pd.DataFrame({
+    rep.table(disclosure.protect(pd.DataFrame({
         "机构名称": df["fixmedins_name"].values, "级别": df["lv_group"].values,
         "开放床位": df["beds"].map(fmt.count).values, "医保出院人次": [_cnt(x) for x in df["cases"]],
         "床位周转（次/床）": df["turnover"].map(lambda x: fmt.num(x, 1)).values,
         "平均住院日": df["los"].map(lambda x: fmt.num(x, 1)).values,
         "医保床日占用率": df["occupancy"].map(lambda x: fmt.pct(x, 1)).values,
         "次均住院费用（元）": df["avg_cost"].map(fmt.num).values,
-    }), f"{y}年各医疗机构资源配置和使用情况",
-        note="仅含医保结算的住院病例（含异地就医患者），床位周转和床日占用率为参考值；平均住院日按结算清单实际住院天数。")
+    }), {"医保出院人次": list(df["cases"])},  # 床位周转 × 开放床位 would give a hidden count back
+        {"医保出院人次": ["床位周转（次/床）", "平均住院日", "医保床日占用率", "次均住院费用（元）"]}),
+        f"{y}年各医疗机构资源配置和使用情况",
+        note="仅含医保结算的住院病例（含异地就医患者），床位周转和床日占用率为参考值；平均住院日按结算清单实际住院天数。"
+             f"{disclosure.NOTE}。")
 
 
 def outpatient_cumulative(ctx: Context, rep) -> None:
@@ -539,12 +546,13 @@ def outpatient_cumulative(ctx: Context, rep) -> None:
         d = df[df["fixmedins_code"].isin(budget_inst.index)].copy()
         d["budget"] = d["fixmedins_code"].map(budget_inst)
         d = _sort_level(d)
-        rep.table(pd.DataFrame({
+        rep.table(disclosure.protect(pd.DataFrame({
             "机构名称": d["fixmedins_name"].values, "门诊人次": [_cnt(x) for x in d["cases"]],
             "统筹基金实际发生（万元）": d["hifp_pay"].map(fmt.wan).values,
             "应支付数（万元）": d["budget"].map(fmt.wan).values,
             "执行率": (d["hifp_pay"] / d["budget"] * 100).map(lambda x: fmt.pct(x, 1)).values,
-        }), f"{y}年各医疗机构门诊统筹基金实际发生数与应支付数")
+        }), {"门诊人次": list(d["cases"])}, {"门诊人次": ["统筹基金实际发生（万元）", "执行率"]}),
+            f"{y}年各医疗机构门诊统筹基金实际发生数与应支付数", note=f"{disclosure.NOTE}。")
     m = op.groupby("month", as_index=False)[["cases", "hifp_pay"]].sum().sort_values("month").reset_index(drop=True)
     if len(m) >= 3:
         from yibao.publications import charts
@@ -617,16 +625,21 @@ def procurement(ctx: Context, rep, sec: Numbering) -> None:
            + ("；仍有机构未完成的品种：" + "、".join(f"{r.item_name}（{int(r.short)}家）" for r in short.itertuples())
               if len(short) else "")
            + "。完成约定采购量情况＝采购周期内中选产品实际采购量÷约定采购量×100%。")
+    # ranked within the level (a township clinic is never ranked against a tertiary hospital), levels in order
+    order = {k: i for i, k in enumerate(LEVEL_ORDER)}
+    d = d.reset_index(drop=True).reset_index().rename(columns={"index": "_r"})
+    d = d.assign(_o=d["lv_group"].map(order).fillna(len(order))).sort_values(["_o", "_r"], kind="mergesort")
+    d["rank"] = d.groupby("lv_group", sort=False).cumcount() + 1
     d = d.reset_index(drop=True)
-    t = pd.DataFrame({"排名": [str(i + 1) for i in range(len(d))], "机构名称": d["fixmedins_name"].values,
+    t = pd.DataFrame({"同级排名": d["rank"].map(str).values, "机构名称": d["fixmedins_name"].values,
                       "级别": d["lv_group"].values, "品种数": d["items"].map(fmt.count).values,
                       "完成品种数": d["completed"].map(fmt.count).values,
                       "完成品种占比": d["completed_share"].map(lambda x: fmt.pct(x, 1)).values,
                       "平均完成率": d["mean_completion"].map(lambda x: fmt.pct(x, 1)).values})
     if d["selected_use_share"].notna().any():
         t["中选产品使用比例"] = d["selected_use_share"].map(lambda x: fmt.pct(x, 1)).values
-    rep.table(t, f"{y}年各医疗机构集采中选产品约定采购量完成情况排名",
-              note="按完成品种占比、平均完成率排序；平均完成率中单个品种最高按200%计；中选产品使用比例＝中选产品使用量÷同品种使用总量×100%。")
+    rep.table(t, f"{y}年各医疗机构集采中选产品约定采购量完成情况排名（按级别）",
+              note="同一级别内按完成品种占比、平均完成率排序；平均完成率中单个品种最高按200%计；中选产品使用比例＝中选产品使用量÷同品种使用总量×100%。")
 
 
 def supervision_by_hospital(ctx: Context) -> pd.DataFrame:

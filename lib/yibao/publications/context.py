@@ -215,6 +215,17 @@ class Context:
         return findings.find(self.wh, self.region, self.period.code)
 
     @cached_property
+    def benchmarks(self) -> pd.DataFrame:
+        """The comparison groups the findings rules used (rule_id, basis, peer_group, levels, n, stat, value,
+        min, max): the one source of every peer median a publication prints (benchmarks.csv beside
+        findings.csv when precomputed)."""
+        pre = self._precomputed("benchmarks.csv", ("n", "value", "min", "max"))
+        if pre is not None:
+            return pre
+        from yibao.findings import engine as findings
+        return findings.benchmarks(self.wh, self.region, self.period.code)
+
+    @cached_property
     def commendations(self) -> pd.DataFrame:
         from yibao.findings import engine as findings
         pre = self._precomputed("commendations.csv", tuple(c for c in findings.COMMEND_COLUMNS

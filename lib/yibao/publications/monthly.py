@@ -24,6 +24,7 @@ from yibao.metrics.indicators import change_words
 from yibao.metrics.catalogue import SUPPRESS_MIN, SUPPRESSED_MARK
 from yibao import fmt
 from yibao.data.contract import LEVEL_ORDER
+from yibao.publications import disclosure
 from yibao.publications.context import Context
 from yibao.data.warehouse import months_filter
 
@@ -135,7 +136,7 @@ def grouping(ctx: Context, rep) -> None:
     r30 = ctx.per_hospital(30).set_index("fixmedins_code")
     r31 = ctx.per_hospital(31).set_index("fixmedins_code")
     r32 = ctx.per_hospital(32).set_index("fixmedins_code")
-    low = r30.loc[r30.index.isin(g["fixmedins_code"])].dropna(subset=["value"]).sort_values("value").head(3)
+    low = _lowest_by_level(ctx, r30, g["fixmedins_code"], fmt.pct)
     n_groups = ctx.wh.scalar(f"""SELECT COUNT(DISTINCT {ctx.group_col}) FROM setl_list_net
                                  WHERE poolarea_no = ? AND grp_stas = '1' AND {months_filter(ctx.period.months)}""",
                              [ctx.region]) or 0
@@ -143,10 +144,8 @@ def grouping(ctx: Context, rep) -> None:
             f"其中入组{fmt.count(g['grouped'].sum())}人次，{kind}结算人次占比（入组率）{fmt.pct(v(30))}"
             f"（{ctx.change(30, '环比')}），涉及{fmt.count(n_groups)}个{unit}；入组病例中按付费标准结算占{fmt.pct(v(31))}，"
             f"据实结算（含按项目、特例单议、除外）占{fmt.pct(v(32))}。")
-    if len(low):
-        text += ("入组率较低的机构：" + "、".join(
-            f"{r.fixmedins_name}（{fmt.pct(r.value)}）" for r in low.itertuples()) +
-            "，请核查未入组病例的结算清单填报（主要诊断、主要手术操作）。")
+    if low:
+        text += ("各级别中入组率最低的机构：" + low + "，请核查未入组病例的结算清单填报（主要诊断、主要手术操作）。")
     rep.md(text)
     g = _sort_level(g)
     t = pd.DataFrame({
@@ -158,9 +157,12 @@ def grouping(ctx: Context, rep) -> None:
         "按标准结算占比": [_rate(r31, c) for c in g["fixmedins_code"]],
         "据实结算占比": [_rate(r32, c) for c in g["fixmedins_code"]],
     })
+    # the region totals are in the text: a lone "<5" in a column would be total − the others
+    t = disclosure.protect(t, {"住院结算人次": list(g["cases"]), "入组人次": list(g["grouped"])},
+                           {"住院结算人次": ["入组率"], "入组人次": ["入组率", f"{unit}数", "按标准结算占比", "据实结算占比"]})
     rep.table(t, f"{ctx.label}各医疗机构{kind}病例入组情况",
               note=f"入组率＝入组病例数÷住院结算病例数（底稿指标30）；按标准结算、据实结算占比以入组病例为分母（指标31、32）。"
-                   f"“<{SUPPRESS_MIN}”为病例数少于{SUPPRESS_MIN}例不予公布。")
+                   f"{disclosure.NOTE}。")
 
 
 # ---- 二、结算清单上传和质控 ------------------------------------------------------------------------
@@ -224,14 +226,12 @@ def settlement_list(ctx: Context, rep) -> None:
     text = (f"{ctx.label}，定点医疗机构住院结算{fmt.count(total_cases)}人次，上传医保结算清单{fmt.count(total_listed)}份，"
             f"上传率{fmt.pct(v(28))}（{ctx.change(28, '环比')}）；质控通过率{fmt.pct(v(29))}（{ctx.change(29, '环比')}），"
             f"未通过质控{fmt.count(failed)}份。")
-    low28 = r28.loc[r28.index.isin(h["fixmedins_code"])].dropna(subset=["value"]).sort_values("value").head(3)
-    low29 = r29.loc[r29.index.isin(h["fixmedins_code"])].dropna(subset=["value"]).sort_values("value").head(3)
-    if len(low28) and low28["value"].iloc[0] < 100:
-        text += "上传率较低的是" + "、".join(f"{ctx.hospital_name(c)}（{fmt.pct(x)}）"
-                                       for c, x in low28["value"].items() if x < 100) + "；"
-    if len(low29):
-        text += "质控通过率较低的是" + "、".join(f"{ctx.hospital_name(c)}（{fmt.pct(x)}）"
-                                         for c, x in low29["value"].items()) + "。"
+    low28 = _lowest_by_level(ctx, r28, h["fixmedins_code"], fmt.pct, below=100)
+    low29 = _lowest_by_level(ctx, r29, h["fixmedins_code"], fmt.pct)
+    if low28:
+        text += "各级别中上传率最低的是" + low28 + "；"
+    if low29:
+        text += "各级别中质控通过率最低的是" + low29 + "。"
     if not probs.empty:
         top = probs.head(3)
         text += ("最常见的质控问题是" + "、".join(f"“{r.problem}”（{fmt.count(r.occurrences)}次）" for r in top.itertuples())
@@ -245,9 +245,12 @@ def settlement_list(ctx: Context, rep) -> None:
         "质控通过率": [_rate(r29, c) for c in h["fixmedins_code"]],
         "主要质控问题": [_top_problem(top_h, c) for c in h["fixmedins_code"]],
     })
+    t = disclosure.protect(t, {"住院结算人次": [counts["cases"].get(c) for c in h["fixmedins_code"]],
+                               "上传清单数": [counts["listed"].get(c) for c in h["fixmedins_code"]]},
+                           {"住院结算人次": ["上传率"], "上传清单数": ["上传率", "质控通过率", "主要质控问题"]})
     rep.table(t, f"{ctx.label}各医疗机构医保结算清单上传和质控情况",
               note="上传率＝已上传结算清单病例数÷住院结算病例数（底稿指标28）；质控通过率＝质控通过病例数÷已上传病例数（指标29）；"
-                   f"退费冲销的病例不计。“<{SUPPRESS_MIN}”为病例数少于{SUPPRESS_MIN}例不予公布。")
+                   f"退费冲销的病例不计。{disclosure.NOTE}。")
     if not probs.empty:
         p = probs.head(TOP_QC_PROBLEMS)
         rep.table(pd.DataFrame({
@@ -474,21 +477,29 @@ def digao(ctx: Context, rep) -> None:
     if big:
         text = f"与上月相比，变化较大的指标：{'；'.join(big)}。"
     if comments:
-        text += "\n\n机构间比较（本月各机构值的最高与最低）：\n\n" + "\n".join(f"- {c}" for c in comments)
+        text += "\n\n同级机构间比较（本月各级别机构值的最高与最低）：\n\n" + "\n".join(f"- {c}" for c in comments)
     if text:
         rep.md(text)
 
 
 def _institution_comment(ctx: Context, ind) -> str:
+    """'**入组率**：区域97.50%，同级比较：三级最高A（99.10%）、最低B（95.20%）；二级…；共12家机构有值；与上月比…' —
+    hospitals are ranked within their level only (a township clinic is never set against a tertiary hospital)."""
     d = ctx.per_hospital(ind.id).dropna(subset=["value"])
     if len(d) < 2:
         return ""
-    d = d.sort_values(["value", "fixmedins_code"])
-    lo, hi = d.iloc[0], d.iloc[-1]
     region = ctx.value(ind.id)
     reg = f"区域{_show(region, ind.unit)}，" if _ok(region) else ""
     if str(ind.id) in ("43", "44"):
         reg = "区域为1，"
+    parts = []
+    for lv, g in _sort_level(d).groupby("lv_group", sort=False):
+        if len(g) < 2:
+            continue
+        g = g.sort_values(["value", "fixmedins_code"])
+        lo, hi = g.iloc[0], g.iloc[-1]
+        parts.append(f"{lv}（{len(g)}家）最高{hi['fixmedins_name']}（{_show(hi['value'], ind.unit)}）、"
+                     f"最低{lo['fixmedins_name']}（{_show(lo['value'], ind.unit)}）")
     n_up = n_down = 0
     prev = ctx.per_hospital(ind.id, ctx.ind_prev).set_index("fixmedins_code")["value"]
     for r in d.itertuples():
@@ -499,8 +510,24 @@ def _institution_comment(ctx: Context, ind) -> str:
             elif r.value < b:
                 n_down += 1
     trend_txt = f"；与上月比{n_up}家上升、{n_down}家下降" if n_up + n_down else ""
-    return (f"{strong(str(ind.name))}：{reg}最高{hi['fixmedins_name']}（{_show(hi['value'], ind.unit)}），"
-            f"最低{lo['fixmedins_name']}（{_show(lo['value'], ind.unit)}），共{len(d)}家机构有值{trend_txt}。")
+    ranks = ("同级比较：" + "；".join(parts) + "；") if parts else "各级别有值的机构均不足2家，不作同级比较；"
+    return f"{strong(str(ind.name))}：{reg}{ranks}共{len(d)}家机构有值{trend_txt}。"
+
+
+def _lowest_by_level(ctx: Context, d: pd.DataFrame, codes, f, below: float | None = None) -> str:
+    """'三级：A（95.20%）；二级：B（88.10%）' — the lowest hospital of each level (with at least two hospitals
+    with a value), optionally only when below ``below``."""
+    d = d[d.index.isin(codes)].dropna(subset=["value"]).reset_index()
+    lv = ctx.hospitals.set_index("fixmedins_code")["lv_group"]
+    d["lv_group"] = d["fixmedins_code"].map(lv)
+    out = []
+    for level, g in _sort_level(d).groupby("lv_group", sort=False):
+        if len(g) < 2:
+            continue
+        r = g.sort_values(["value", "fixmedins_code"]).iloc[0]
+        if below is None or r["value"] < below:
+            out.append(f"{level}{ctx.hospital_name(r['fixmedins_code'])}（{f(r['value'])}）")
+    return "、".join(out)
 
 
 # ---- 五、说明 ---------------------------------------------------------------------------------------

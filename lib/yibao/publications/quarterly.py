@@ -16,7 +16,7 @@ from yibao.metrics import analysis
 from yibao.metrics.catalogue import SUPPRESS_MIN, SUPPRESSED_MARK
 from yibao import fmt
 from yibao.data.contract import LEVEL_ORDER
-from yibao.publications import deck, services
+from yibao.publications import deck, disclosure, services
 from yibao.publications.context import Context
 
 SEVERITY_ZH = {"high": "高", "medium": "中", "low": "低"}
@@ -307,39 +307,26 @@ def special_cases(ctx: Context, rep) -> None:
     d = _sort_level(d, "lv_group")
     rows = []
     for r in d.itertuples():
-        applied = SUPPRESSED_MARK if r.status == "suppressed" else fmt.count(r.value)
         s34 = a34["status"].get(r.fixmedins_code)
-        approved = SUPPRESSED_MARK if s34 == "suppressed" else fmt.count(a34["value"].get(r.fixmedins_code))
         amt = sc["approved_amt"].get(r.fixmedins_code) if s34 == "ok" else None
-        rows.append({"机构名称": r.fixmedins_name, "级别": r.lv_group, "申请例数": applied, "通过例数": approved,
-                     # an amount only beside two published counts: a "<5" row's amount is "—" whether its
-                     # approvals are 0 or 1–4 (one rendering for every suppressed row)
-                     "通过金额（万元）": fmt.wan(amt) if s34 == "ok" and r.status == "ok" else "—"})
+        rows.append({"机构名称": r.fixmedins_name, "级别": r.lv_group,
+                     "申请例数": SUPPRESSED if r.status == "suppressed" else fmt.count(r.value),
+                     "通过例数": SUPPRESSED if s34 == "suppressed" else fmt.count(a34["value"].get(r.fixmedins_code)),
+                     "通过金额（万元）": fmt.wan(amt) if s34 == "ok" else fmt.DASH})
     t = pd.DataFrame(rows)
-    vals33 = [a33.set_index("fixmedins_code")["value"].get(c) for c in d["fixmedins_code"]]
-    vals34 = [a34["value"].get(c) for c in d["fixmedins_code"]]
-    t["申请例数"] = complementary(list(t["申请例数"]), vals33)
-    t["通过例数"] = complementary(list(t["通过例数"]), vals34)
-    t.loc[(t["通过例数"] == COMPLEMENTARY) | (t["申请例数"] == COMPLEMENTARY), "通过金额（万元）"] = "—"
-    rep.table(t, f"{ctx.label}各医疗机构特例单议申请和审核情况",
-              note=f"例数少于{SUPPRESS_MIN}例的显示为“{SUPPRESSED}”，该机构的通过金额不予公布（显示为“—”）"
-              + (f"；“{COMPLEMENTARY}”为防止由合计数反推而一并不予公布的例数" if (t == COMPLEMENTARY).any().any() else "")
-              + "。")
-
-
-COMPLEMENTARY = "*"  # a cell withheld only so that a "<5" cell cannot be computed from the published total
+    # a suppressed indicator row has no value: it is passed as "<5"; the region totals are in the text above
+    vals33 = [SUPPRESSED if st == "suppressed" else v for v, st in zip(d["value"], d["status"])]
+    vals34 = [SUPPRESSED if a34["status"].get(c) == "suppressed" else a34["value"].get(c) for c in d["fixmedins_code"]]
+    t = disclosure.protect(t, {"申请例数": vals33, "通过例数": vals34},
+                           {"通过例数": ["通过金额（万元）"]})
+    rep.table(t, f"{ctx.label}各医疗机构特例单议申请和审核情况", note=f"{disclosure.NOTE}。")
 
 
 def complementary(cells: list[str], values: list) -> list[str]:
-    """Complementary suppression of one column whose total is published: when exactly one cell is "<5",
-    the total minus the others would give it back, so the smallest other non-zero cell is withheld too."""
-    out = list(cells)
-    if sum(c == SUPPRESSED for c in out) != 1:
-        return out
-    cand = [(float(v), i) for i, (c, v) in enumerate(zip(out, values)) if c != SUPPRESSED and _ok(v) and float(v) > 0]
-    if cand:
-        out[min(cand)[1]] = COMPLEMENTARY
-    return out
+    """Complementary suppression of one column whose total is published (:func:`disclosure.protect` on a
+    single column): when exactly one cell is "<5", the smallest other non-zero cell is withheld too."""
+    t = disclosure.protect(pd.DataFrame({"_": range(len(cells)), "c": cells}), {"c": values})
+    return list(t["c"])
 
 
 def special_case_judgement(ctx: Context, share) -> str:
@@ -445,22 +432,23 @@ def out_of_catalog(ctx: Context, rep) -> None:
     d = ctx.per_hospital(45).dropna(subset=["value"])
     if d.empty:
         return
-    top = d.sort_values("value", ascending=False).head(5)
+    tops = []
+    for lv, g in _sort_level(d, "lv_group").groupby("lv_group", sort=False):  # ranked within the level only
+        if len(g) >= 2:
+            r = g.sort_values(["value", "fixmedins_code"], ascending=[False, True]).iloc[0]
+            tops.append(f"{lv}{r.fixmedins_name}（{fmt.pct(r.value, 1)}）")
     rep.md(f"{ctx.label}，本地参保人医保目录外费用占医疗总费用的{fmt.pct(ctx.value(45))}（{ctx.change(45, '同比')}）。"
-           f"占比最高的是" + "、".join(f"{r.fixmedins_name}（{fmt.pct(r.value, 1)}）" for r in top.itertuples())
-           + "。口腔、非公立妇产等专科医院自付率通常较高，比较时已单独说明。")
+           + ("各级别中占比最高的是" + "、".join(tops) + "。" if tops else "")
+           + "口腔、非公立妇产等专科医院自付率通常较高，比较时已单独说明。")
 
 
 # ---- 三、错 ---------------------------------------------------------------------------------------
 
-PEER_INDICATORS = {
-    40: ("门诊住院人次比", "OPIP_RATIO_LOW", "low",
-         "即每1个出院人次对应的门诊人次数，指标值越小，提示门诊收住院率越高，可能存在“拉人头”住院"),
-    45: ("医保外费用占比", "OUT_OF_CATALOG_HIGH", "high",
-         "偏高提示可能将目录内费用转为患者自付，加重群众负担"),
-    41: ("出院人次环比增长率", "CASE_GROWTH_HIGH", "high",
-         "增幅远超同级平均水平且无新增床位、优势学科的，需排查是否存在诱导住院"),
-}
+def peer_indicator(ctx: Context, rep, iid: int) -> None:
+    """Section 三 (一)–(三): a key indicator compared within level, the medians from the findings engine
+    (:func:`yibao.publications.peers.peer_indicator`)."""
+    from yibao.publications import peers
+    peers.peer_indicator(ctx, rep, iid)
 
 
 def _float(x):
@@ -468,41 +456,6 @@ def _float(x):
         return float(x)
     except (TypeError, ValueError):
         return None
-
-
-def level_summary(ctx: Context, iid: int) -> pd.DataFrame:
-    d = ctx.per_hospital(iid).dropna(subset=["value"])
-    g = d.groupby("lv_group")["value"].agg(["count", "median", "min", "max"]).reset_index()
-    return _sort_level(g, "lv_group")
-
-
-def peer_indicator(ctx: Context, rep, iid: int) -> None:
-    """One key indicator compared within hospital level: medians, a box/strip plot, the named outliers."""
-    name, rule, _, why = PEER_INDICATORS[iid]
-    d = ctx.per_hospital(iid).dropna(subset=["value"])
-    if d.empty:
-        rep.md(f"{ctx.label}{name}数据不足，暂不比较。")
-        return
-    unit = ctx.unit(iid)
-    f = lambda x: fmt.pct(x, 1) if unit == "%" else fmt.ratio(x, 1)  # noqa: E731
-    g = level_summary(ctx, iid)
-    named = ctx.findings[ctx.findings["rule_id"] == rule] if not ctx.findings.empty else ctx.findings
-    named_hi = named[named["severity"].isin(["high", "medium"])] if not named.empty else named
-    # a named hospital is shown with the value and peer median of its finding (findings.csv), the one 问题警示清单
-    # gives: one median per hospital on every page
-    rep.md(f"{ctx.label}全区域{name}为{f(ctx.value(iid))}（{why}）。分级别看，"
-           + "；".join(f"{r.lv_group}机构中位数{f(r.median)}（{int(r.count)}家，{f(r.min)}～{f(r.max)}）"
-                      for r in g.itertuples()) + "。"
-           + (("偏离同级水平明显、予以点名提示的机构：" + "；".join(
-               f"{r.fixmedins_name}（{f(_float(r.value))}，判定所用的同级中位数{f(_float(r.benchmark))}）"
-               for r in named_hi.itertuples()) + "（判定依据见问题警示清单）。")
-              if len(named_hi) else "各级别机构未见明显偏离同级水平的情况。"))
-    charts = _charts()
-    flagged = set(named_hi["fixmedins_name"]) if len(named_hi) else set()
-    fig = charts.box_by_level(d, "lv_group", "value", label_col="fixmedins_name", highlight=flagged,
-                              ylabel=f"{name}{'（%）' if unit == '%' else ''}")
-    rep.figure(fig, f"{ctx.label}各级别医疗机构{name}分布", note="红色为偏离同级水平或点名提示的机构。",
-               slide=f"错：{name}（分级别）")
 
 
 def base_group_tertiary(ctx: Context, rep) -> None:
@@ -529,14 +482,21 @@ def base_group_tertiary(ctx: Context, rep) -> None:
     named = ctx.findings[ctx.findings["rule_id"] == "BASE_GROUP_TERTIARY"] if not ctx.findings.empty else []
     if len(named):
         text += "收治比例明显偏高的三级医院：" + "；".join(
-            f"{r.fixmedins_name}（{fmt.pct(r.value, 1)}，三级医院基准{fmt.pct(r.benchmark, 1)}）" for r in named.itertuples()) + \
+            f"{r.fixmedins_name}（{fmt.pct(_float(r.value))}，判定所用的{_bench_words(r)}{fmt.pct(_float(r.benchmark))}）"
+            for r in named.itertuples()) + \
             "。三级医院收治过多基层病组病例，不符合功能定位和分级诊疗要求。"
     rep.md(text)
     t = pd.DataFrame({"机构名称": t3["fixmedins_name"], "入组病例": t3["cases"].map(small),
-                      "基层病组病例": t3["base_cases"].map(small),
-                      "占比": [fmt.pct(s) if b >= SUPPRESS_MIN else "—" for s, b in zip(t3["share"], t3["base_cases"])]})
+                      "基层病组病例": t3["base_cases"].map(small), "占比": t3["share"].map(fmt.pct)})
+    t = disclosure.protect(t.reset_index(drop=True), {"入组病例": list(t3["cases"]), "基层病组病例": list(t3["base_cases"])},
+                           {"入组病例": ["占比"], "基层病组病例": ["占比"]})
     if len(t):
-        rep.table(t, f"{ctx.label}三级医院收治基层病组病例情况", note=f"病例数少于{SUPPRESS_MIN}例的显示为“{SUPPRESSED_MARK}”。")
+        rep.table(t, f"{ctx.label}三级医院收治基层病组病例情况", note=f"{disclosure.NOTE}。")
+
+
+def _bench_words(r) -> str:
+    group = str(getattr(r, "peer_group", "") or "")
+    return "三级医院中位数" if group in ("三级", "") else f"参照（{group}）"
 
 
 def common_group_costs(ctx: Context, rep) -> None:
@@ -596,18 +556,27 @@ def findings_list(ctx: Context, rep) -> None:
                   else "均为低级别提示，没有需重点核查（高、中）的线索。")
                + "线索为数据比对结果，不等同于违规认定，请相关机构认真自查、据实说明。")
         imp = pd.to_numeric(f["impact"], errors="coerce") if "impact" in f else pd.Series(float("nan"), index=f.index)
+        basis = f["impact_basis"].fillna("").astype(str) if "impact_basis" in f else pd.Series("", index=f.index)
         t = pd.DataFrame({"机构名称": f["fixmedins_name"], "关注等级": f["severity"].map(SEVERITY_ZH),
-                          "估算金额（万元）": imp.map(fmt.wan), "问题线索": f["message"]})
+                          "估算金额（万元）": imp.map(fmt.wan),
+                          "金额口径": [_basis_cell(b, a) for b, a in zip(basis, imp)], "问题线索": f["message"]})
         rep.table(t, f"{ctx.label}问题警示清单",
-                  note="同一关注等级内按估算金额由高到低排列。估算金额：高套病组为按支付标准差额估算的多支付医保基金，"
-                       "医保外费用为按同级中位数估算的患者多负担费用，病组费用偏高为按同级中位数估算的多发生医疗费用；"
-                       "“—”为该类线索不估算金额。")
+                  note="按估算金额由高到低排列，无金额的线索列在最后。估算金额为按参照值（同级中位数，同级不足时为线索中注明的"
+                       "参照）估算的超出部分：“医保基金”为多支付或多发生的统筹基金支付，“患者负担”为患者多负担的目录外费用"
+                       "（不是医保基金）；“—”为不估算金额，原因见“金额口径”。")
     c = ctx.commendations
     if c is not None and not c.empty:
         rep.md(f"同时，{len(c)}家机构时间、费用消耗指数均优于区域水平且本期无中高级别问题线索，予以表扬：")
         lv = ctx.hospitals.set_index("fixmedins_code")["lv_group"]
         rep.table(pd.DataFrame({"机构名称": c["fixmedins_name"], "级别": c["fixmedins_code"].map(lv),
                                 "表扬理由": c["reason"]}), f"{ctx.label}表扬机构")
+
+
+def _basis_cell(basis: str, amount) -> str:
+    """'医保基金' / '患者负担（非医保基金）' beside an amount; the reason ('不估算：…') beside a '—'."""
+    if _ok(amount):
+        return basis.split("：")[0] if basis else "—"
+    return basis or "不估算"
 
 
 # ---- 四、下一步 -------------------------------------------------------------------------------------
@@ -730,8 +699,12 @@ def appendix_institutions(ctx: Context, rep) -> None:
         st = d["status"].reindex(h["fixmedins_code"]).values
         vals = d["value"].reindex(h["fixmedins_code"]).values
         t[name] = [SUPPRESSED_MARK if s == "suppressed" else f(v) for v, s in zip(vals, st)]
+        if iid == 39:
+            discharges = [SUPPRESSED if s == "suppressed" else v for v, s in zip(vals, st)]
+    # 出院人次: the region's total is in the text, its 环比 growth (41) with the previous report's count gives it back
+    t = disclosure.protect(t, {"出院人次": discharges}, {"出院人次": ["出院人次增长率"]})
     rep.table(t, f"{ctx.label}各定点医疗机构主要底稿指标",
-              note=f"“{SUPPRESSED_MARK}”表示病例数少于{SUPPRESS_MIN}例不予公布；完整的机构指标见随附数据底稿工作簿（digao.xlsx）。")
+              note=f"{disclosure.NOTE}；完整的机构指标见随附数据底稿工作簿（digao.xlsx）。")
 
 
 def appendix_checks(ctx: Context, rep) -> None:

@@ -527,10 +527,19 @@ def run_checks(pub_dir: Path, kind: str, region: str, period: str, data_dir: Pat
         comp_ = compliance_checks(pub_dir, region, wh, files, stem)
         if unreadable:
             comp_.append(Check("合规性", "C0", "全部输出文件可读取并已扫描", FAIL, "无法读取：" + "、".join(unreadable)))
-        from yibao.workgroup.review_text import text_checks
+        from yibao.workgroup.review_text import read_report, text_checks
         text = text_checks(pub_dir, stem)  # the report read as a reader does (issue 13)
-        return (acc + [c for c in text if c.category == "准确性"] + comp + comp_
-                + [c for c in text if c.category == "合规性"])
+        html = pub_dir / f"{stem}.html"
+        if html.exists():
+            from yibao.workgroup.review_items import item_checks
+            prose, tables = read_report(html)
+            text += item_checks(pub_dir, stem, kind, region, period, data_dir, prose, tables)
+        else:
+            text += [Check(cat, cid, "正文核对", SKIP, f"发布目录中没有 {stem}.html，正文未能核对")
+                     for cat, cid in (("准确性", "D6"), ("准确性", "D7"), ("准确性", "D8"), ("准确性", "D9"),
+                                      ("准确性", "D10"), ("完整性", "B5"), ("完整性", "B6"), ("合规性", "C9"))]
+        return (acc + [c for c in text if c.category == "准确性"] + comp + [c for c in text if c.category == "完整性"]
+                + comp_ + [c for c in text if c.category == "合规性"])
     finally:
         if wh is not None:
             wh.close()

@@ -11,11 +11,13 @@ tables apart) and mark 不通过 what would not survive 审议:
            "增长" of a negative balance, and no balance is printed with a minus sign in the prose;
         D4 every compliance statement (上限 / 期限) names its source (依据…);
         D5 the report's summary of the 复核 is honest: no "全部通过" while checks.csv has failed or skipped checks.
-合规性  C7 suppressed cells cannot be recovered: one mark ("<5") everywhere; no growth rate or share
-           printed beside a suppressed count in the same row; no column of a table with a 合计 row has
-           exactly one suppressed cell (the total minus the others gives it back);
+合规性  C7 suppressed cells cannot be recovered: one mark ("<5") everywhere; no growth rate, share or amount
+           printed beside a suppressed count in the same row; no column of a table with a 合计 row, and no row
+           with a 合计 column, has exactly one suppressed cell (the total minus the others gives it back); no
+           cell suppressed in one table is printed as a number in another (same row label and column);
         C8 readers' words: no check id, rule id, internal code (x_…, 数据契约, table names), template
-           placeholder, ISO date or "0家" sentence in the report.
+           placeholder, ISO date or "0家" sentence in the report; one minus sign ("-", fmt.MINUS: no "−" before a
+           number, no negative zero).
 
 Each check lists what it found (at most a dozen items) so the record says where to look.
 """
@@ -44,6 +46,8 @@ INTERNAL = (
     (re.compile(r"TODO|TBD|XX|lorem|\{[a-z_]+\}|即每多少"), "模板占位或样板文字"),
     (re.compile(r"(?<!\d)(?:19|20)\d{2}-\d{1,2}-\d{1,2}(?!\d)"), "日期未按“2026年12月17日”书写"),
     (re.compile(r"(?<![\d.,])0家"), "“0家”句子"),
+    (re.compile(r"\u2212\s?\d|(?<![\d\w）)])–\s?\d"), "负号不统一（统一用“-”，见口径说明）"),
+    (re.compile(r"(?<![\d.,\w])-0(?:\.0+)?(?![\d.])%?"), "负零（“-0.0”应写作“0.0”）"),
 )
 COMPLIANCE_RX = re.compile(r"[^。；]*(?:上限|未超过|已超过|不超过\d+个工作日|限额)[^。；]*")
 
@@ -290,23 +294,52 @@ def honest_summary(prose: str, pub_dir: Path) -> Check:
 
 # ---- C7 differencing -------------------------------------------------------------------------------------
 
-RATE_HEAD = re.compile(r"同比|环比|增长|增幅|变化|率|占比|比例")
+RATE_HEAD = re.compile(r"同比|环比|增长|增幅|变化|率|占比|比例|金额|费用|支付|周转|均")
 OTHER_MARKS = re.compile(r"^(?:[<＜≤]\s*\d+|\*+|＊+|≤\d+)$")
+TOTAL_WORDS = ("合计", "全部", "总计")
+
+
+def _stem(head: str) -> str:
+    return re.sub(r"（.*?）|本期|同期|当期|\s", "", head)
 
 
 def _computed_on(count_head: str, other: str) -> bool:
-    """Whether column ``other`` is a rate or change computed on the count in ``count_head``: a bare 同比/环比/变化
-    column, or a rate column naming the same count ('出院人次' → '出院人次增长率', '病例数' → '病例数变化')."""
+    """Whether column ``other`` is a rate, change or amount computed on the count in ``count_head``: a bare
+    同比/环比/变化 column, or a column naming the same count or sharing its first two characters ('出院人次' →
+    '出院人次增长率', '上传清单数' → '上传率', '通过例数' → '通过金额（万元）', '病例数' → '病例数变化')."""
     if not RATE_HEAD.search(other):
         return False
-    if re.sub(r"（.*?）", "", other) in ("同比", "环比", "变化", "增长率", "增幅"):
+    if _stem(other) in ("同比", "环比", "变化", "增长率", "增幅"):
         return True
-    stem = re.sub(r"（.*?）|本期|同期|当期", "", count_head)
-    return bool(stem) and (stem in other or (stem.endswith("例数") and "例数" in other))
+    stem, o = _stem(count_head), _stem(other)
+    if not stem:
+        return False
+    return stem in o or (stem.endswith("例数") and "例数" in o) or (len(stem) >= 2 and o.startswith(stem[:2]))
+
+
+COUNT_CELL = re.compile(r"^(?:\d{1,3}(?:,\d{3})+|\d+|<5|—)$")
+
+
+def _count_column(t, j: int) -> bool:
+    """A column of counts: its header is no rate or amount and every cell is a whole number, "<5" or "—"."""
+    if RATE_HEAD.search(t[0][j]):
+        return False
+    cells = [r[j] for r in t[1:] if len(r) > j]
+    return bool(cells) and all(COUNT_CELL.match(c.strip()) for c in cells)
+
+
+def _is_count_head(head: str) -> bool:
+    return not RATE_HEAD.search(head) and bool(re.search(r"人次|例|数|份|笔|次", head))
 
 
 def differencing(tables) -> Check:
+    """C7: a suppressed cell cannot be recovered. Reads every table of the report: one mark ("<5"); no rate,
+    change or amount printed beside a suppressed count in the same row; no column of a table with a 合计 row,
+    and no row with a 合计/病例数 total column, with exactly one suppressed cell (the total minus the others
+    gives it back); no suppressed cell printed as a number in another table (the same row label and column)."""
     bad = []
+    shown: dict[tuple[str, str], tuple[int, str]] = {}
+    hidden: dict[tuple[str, str], int] = {}
     for ti, t in enumerate(tables, 1):
         if len(t) < 2:
             continue
@@ -322,13 +355,30 @@ def differencing(tables) -> Check:
                             and c != SUPPRESSED:
                         bad.append(f"表格{ti}“{row[0]}”一行：{head[k]}不予公布，但由其计算的{head[j]}“{c}”可反推")
                         break
-        total = [r for r in t[1:] if r and r[0] in ("合计", "全部", "总计")]
+            # a row total ('合计' column, or '病例数' followed by its parts: columns holding counts only)
+            tot = [j for j, h in enumerate(head) if _stem(h) in TOTAL_WORDS + ("病例数",)]
+            if tot and len(row) > tot[0] and NUM_RX.search(row[tot[0]]) and row[tot[0]] != SUPPRESSED:
+                parts = [j for j in range(1, min(len(row), len(head))) if j != tot[0] and _count_column(t, j)]
+                if len(parts) >= 2 and sum(row[j] == SUPPRESSED for j in parts) == 1:
+                    bad.append(f"表格{ti}“{row[0]}”一行只有一个“{SUPPRESSED}”，可由该行合计减去其余各项反推")
+            if row and row[0] not in TOTAL_WORDS:
+                for j in range(1, min(len(row), len(head))):
+                    key = (row[0], _stem(head[j]))
+                    if row[j] == SUPPRESSED:
+                        hidden.setdefault(key, ti)
+                    elif NUM_RX.fullmatch(row[j].replace(",", "").strip() or "x") and _is_count_head(head[j]):
+                        shown.setdefault(key, (ti, row[j]))
+        total = [r for r in t[1:] if r and r[0] in TOTAL_WORDS]
         if total:
             for j in range(1, len(head)):
                 col = [r[j] for r in t[1:] if len(r) > j and r not in total]
                 if sum(c == SUPPRESSED for c in col) == 1 and NUM_RX.search(total[0][j] if len(total[0]) > j else ""):
                     bad.append(f"表格{ti}“{head[j]}”列只有一个“{SUPPRESSED}”，可由合计减去其余各行反推")
-    item = f"小数值保护不可反推（统一标为“{SUPPRESSED}”；同行不给增长率或占比；有合计的列不只隐藏一个单元格）"
+    for key, ti in hidden.items():
+        if key in shown and shown[key][0] != ti:
+            bad.append(f"“{key[0]}”的{key[1]}在表格{ti}中不予公布，但表格{shown[key][0]}给出“{shown[key][1]}”")
+    item = (f"小数值保护不可反推（统一标为“{SUPPRESSED}”；同行不给由其计算的比率、变化、金额；有合计的行、列不只隐藏一个"
+            f"单元格；其他表格不给出同一数值）")
     return Check("合规性", "C7", item, FAIL if bad else PASS,
                  "；".join(dict.fromkeys(bad[:MAX_LIST])) if bad else f"已检查{len(tables)}张表格")
 

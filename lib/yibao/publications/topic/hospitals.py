@@ -2,11 +2,11 @@
 """
 from __future__ import annotations
 
-
 import pandas as pd
 
 from yibao.escape import strong
 from yibao import fmt
+from yibao.data.contract import LEVEL_ORDER
 from yibao.publications.topic.cells import level_comparison
 from yibao.publications.topic.prose import _charts, _yuan
 from yibao.publications.topic.study import Study
@@ -41,7 +41,7 @@ def hospital_comparison(ctx, rep, st: Study) -> None:
 
     def table(d: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame({
-            "排名": d["rank"].map(lambda x: fmt.count(x)), "机构名称": d["fixmedins_name"], "级别": d["lv_group"],
+            "级别": d["lv_group"], "同级排名": d["level_rank"].map(lambda x: fmt.count(x)), "机构名称": d["fixmedins_name"],
             "病例数": d["cases"].map(st.count), "次均费用（元）": d["avg_cost"].map(fmt.num),
             "与中位数比": d["vs_median"].map(fmt.ratio), "与标杆值比": d["vs_benchmark"].map(fmt.ratio),
             "与同级中位数比": d["vs_level"].map(fmt.ratio),
@@ -49,14 +49,16 @@ def hospital_comparison(ctx, rep, st: Study) -> None:
             "次均费用同比": [fmt.signed_pct(fmt.growth_pct(a, b)) for a, b in zip(d["avg_cost"], d["base_avg_cost"])]
             if "base_avg_cost" in d else fmt.DASH,
         })
-    note = (f"排名按次均费用由高到低，仅含病例数不少于{st.min_cases}例的机构；与中位数比、与标杆值比＝机构次均费用÷"
-            f"资源消耗中位数（标杆值）；同级中位数为同一级别参与比较机构次均费用的中位数。")
-    if n_el <= n:
-        rep.table(table(el), f"{st.period.label}{st.topic.title}各机构次均费用排名", note=note)
-    else:
-        rep.table(table(el.head(n)), f"{st.period.label}{st.topic.title}次均费用前{n}位机构", note=note)
-        rep.table(table(el.tail(n).iloc[::-1]), f"{st.period.label}{st.topic.title}次均费用后{n}位机构",
-                  note="按次均费用由低到高排列。")
+    # hospitals are ranked within their level only (a township clinic is never ranked against a tertiary hospital)
+    order = {k: i for i, k in enumerate(LEVEL_ORDER)}
+    el = el.assign(_o=el["lv_group"].map(order).fillna(len(order)))
+    el["level_rank"] = el.groupby("lv_group")["avg_cost"].rank(ascending=False, method="min")
+    el = el.sort_values(["_o", "level_rank", "fixmedins_code"], kind="mergesort")
+    shown = pd.concat([g.head(n) for _, g in el.groupby("_o", sort=True)])
+    note = (f"同一级别内按次均费用由高到低排名，仅含病例数不少于{st.min_cases}例的机构"
+            + (f"，每个级别列出次均费用最高的{n}家" if len(shown) < len(el) else "")
+            + "；与中位数比、与标杆值比＝机构次均费用÷资源消耗中位数（标杆值）；同级中位数为同一级别参与比较机构次均费用的中位数。")
+    rep.table(table(shown), f"{st.period.label}{st.topic.title}各机构次均费用同级排名", note=note)
     lv = level_comparison(h, st.min_cases)
     if len(lv):
         parts = [f"{r.level}机构{r.eligible}家参与比较，中位数{_yuan(r.median)}"

@@ -107,7 +107,7 @@ def volume_cost(ctx, rep, st: Study) -> None:
 def _pp(cur, base) -> str:
     if cur is None or base is None or np.isnan(cur) or np.isnan(base):
         return fmt.DASH
-    return f"{cur - base:+.1f}个百分点"
+    return f"{fmt.signed(cur - base)}个百分点"
 
 
 def _volume_chart(rep, st: Study) -> None:

@@ -7,6 +7,7 @@ import pandas as pd
 
 from yibao import fmt
 from yibao.data import reference
+from yibao.publications import disclosure
 from yibao.publications.topic.codes import COMPLICATION, MAX_CHILDREN
 from yibao.publications.topic.overview import _pp
 from yibao.publications.topic.prose import _bad, _charts, _chg, _child_label, _yuan, child_changes
@@ -130,16 +131,20 @@ def _hospital_structure_table(rep, st: Study, children: list[str]) -> None:
     hs = st.hstruct.set_index(["fixmedins_code", "period"])
     h = st.hosp.set_index("fixmedins_code")
     order = h.sort_values(["cases"], ascending=False).index
-    rows = []
+    rows, raw = [], []
     for code in order:
         if code not in piv.index:
             continue
         r = {"机构名称": h.loc[code, "fixmedins_name"], "级别": h.loc[code, "lv_group"],
              "病例数": st.count(h.loc[code, "cases"])}
+        v = {"病例数": h.loc[code, "cases"]}
         for ch in cols:
             r[ch] = st.count(piv.loc[code].get(ch, 0))
+            v[ch] = piv.loc[code].get(ch, 0)
         if len(children) > len(cols):
-            r["其他"] = st.count(piv.loc[code, [x for x in piv.columns if x not in cols]].sum())
+            v["其他"] = piv.loc[code, [x for x in piv.columns if x not in cols]].sum()
+            r["其他"] = st.count(v["其他"])
+        raw.append(v)
         if st.high:
             for p, lab in ((st.base, "同期"), (st.period, "本期")):
                 if p is None:
@@ -148,5 +153,12 @@ def _hospital_structure_table(rep, st: Study, children: list[str]) -> None:
                 ok = key in hs.index and hs.loc[key, "cases"] >= st.min_cases
                 r[f"高费用占比（{st.short(p)}）"] = fmt.pct(hs.loc[key, "high_share"], 1) if ok else fmt.DASH
         rows.append(r)
-    rep.table(pd.DataFrame(rows), f"{st.period.label}各机构{st.topic.title}{st.topic.child_unit(st.pay_method)}病例数",
-              note=f"病例数少于{st.suppress}例的显示为“<{st.suppress}”；高费用占比仅对该期病例数不少于{st.min_cases}例的机构计算。")
+    t = pd.DataFrame(rows)
+    parts = [c for c in cols + ["其他"] if c in t.columns]
+    counts = {c: [v.get(c, 0) for v in raw] for c in ["病例数"] + parts}
+    # a row's 病例数 is the sum of its parts, and the region's count of each part is in the structure table above:
+    # a lone "<5" in a row or a column would be given back by subtraction (disclosure.protect)
+    t = disclosure.protect(t, counts, {"病例数": [c for c in t.columns if c.startswith("高费用占比")]},
+                           row_total=("病例数", parts))
+    rep.table(t, f"{st.period.label}各机构{st.topic.title}{st.topic.child_unit(st.pay_method)}病例数",
+              note=f"{disclosure.NOTE}；高费用占比仅对该期病例数不少于{st.min_cases}例的机构计算。")

@@ -60,7 +60,7 @@ def verification_section(ctx, rep, st: Study) -> None:
         "病例数变化": [f"<{st.suppress}" if h else fmt.signed_pct(x) for h, x in zip(hidden, v["volume_change"])],
         "次均费用变化": v["cost_change"].map(fmt.signed_pct),
         "高费用占比（本期）": v["high_share"].map(lambda x: fmt.pct(x, 1)),
-        "占比变化（百分点）": v["share_change"].map(lambda x: fmt.DASH if pd.isna(x) else f"{x:+.1f}"),
+        "占比变化（百分点）": v["share_change"].map(lambda x: fmt.DASH if pd.isna(x) else fmt.signed(x)),
         "问题线索": v["signal"].replace("", fmt.DASH),
         "需说明事项": v["explain"],
     })
