@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from yibao import fmt
+from yibao.escape import strong
 from yibao.publications.institution_data import KEY_IDS, build_bundles, read_csv
 
 SEVERITY_ZH = {"high": "高", "medium": "中", "low": "低"}
@@ -135,25 +136,25 @@ def key_figures(ctx: InstitutionContext, rep) -> None:
                        "同级第25百分位数，上传率、质控通过率等越高越好的指标为第75百分位数，其余指标不设标杆值。")
     f = _findings(ctx)
     if f.empty:
-        rep.md(f"**问题线索：**{ctx.label}各项监测规则未发现本院需要说明的异常情况。")
+        rep.md(f"{strong('问题线索')}：{ctx.label}各项监测规则未发现本院需要说明的异常情况。")
     else:
         n = {s: int((f["severity"] == s).sum()) for s in ("high", "medium", "low")}
         imp = pd.to_numeric(f["impact"], errors="coerce").sum(min_count=1)
         cases = int(pd.to_numeric(f["n_cases"], errors="coerce").fillna(0).sum())
-        text = (f"**问题线索：**本期共{len(f)}条（高{n['high']}条、中{n['medium']}条、低{n['low']}条）"
+        text = (f"{strong('问题线索')}：本期共{len(f)}条（高{n['high']}条、中{n['medium']}条、低{n['low']}条）"
                 + (f"，估算涉及金额合计{fmt.wan(imp)}万元" if pd.notna(imp) else "")
                 + (f"；所附疑点明细列出需逐例核实的病例{fmt.count(cases)}例" if cases else "") + "。")
         if n["high"] + n["medium"]:
-            text += f"请于**{ctx.due}**前提交书面说明，并在疑点明细表中逐例填写核实结果。"
+            text += f"请于{strong(ctx.due)}前提交书面说明，并在疑点明细表中逐例填写核实结果。"
         rep.md(text)
     b = ctx.budget
     if b.get("budget"):
-        rep.md(f"**预算执行：**本年度本院DRG/DIP统筹基金预算{fmt.wan(b['budget'])}万元，至本期末已使用"
+        rep.md(f"{strong('预算执行')}：本年度本院DRG/DIP统筹基金预算{fmt.wan(b['budget'])}万元，至本期末已使用"
                f"{fmt.wan(b['spent'])}万元，执行进度{fmt.pct(b['execution'], 1)}（时间进度{fmt.pct(b['elapsed'], 1)}）。")
     fb = ctx.table("feedback")
     if not fb.empty:
         open_n = int((fb["status"] == "处理中").sum())
-        rep.md(f"**意见反馈：**上期以来本院反馈意见{len(fb)}条，其中尚在处理中{open_n}条（见第六部分）。")
+        rep.md(f"{strong('意见反馈')}：上期以来本院反馈意见{len(fb)}条，其中尚在处理中{open_n}条（见第六部分）。")
 
 
 # ---- 二、数据底稿 ----------------------------------------------------------------------------------------
@@ -297,7 +298,7 @@ def findings(ctx: InstitutionContext, rep) -> None:
         tail = (f"疑点明细表第{k}项列出相关病例{fmt.count(r.n_cases)}例"
                 + (f"（按统筹基金支付金额取前{fmt.count(r.listed)}例）" if pd.notna(r.listed) and r.listed < r.n_cases else "")
                 + "，请逐例核实。" if pd.notna(r.n_cases) else NO_CASES.get(r.rule_id, "本项不对应具体病例。"))
-        rep.md(f"{k}. **{r.rule_name}**（{SEVERITY_ZH.get(r.severity, r.severity)}）：{r.message}{tail}")
+        rep.md(f"{k}. {strong(r.rule_name)}（{SEVERITY_ZH.get(r.severity, r.severity)}）：{r.message}{tail}")
 
 
 def explain(ctx: InstitutionContext, rep) -> None:
@@ -309,7 +310,7 @@ def explain(ctx: InstitutionContext, rep) -> None:
         return
     rows = [{"序号": str(k), "需说明事项": _topic(r.rule_id) or str(r.rule_name), "截止日期": ctx.due}
             for k, r in enumerate(hm.itertuples(index=False), 1)]
-    rep.md(f"请本院于**{ctx.due}**前（自发布之日起{ctx.info['explain_days']}日）向{ctx.info['region_name']}医疗保障局提交"
+    rep.md(f"请本院于{strong(ctx.due)}前（自发布之日起{ctx.info['explain_days']}日）向{ctx.info['region_name']}医疗保障局提交"
            "书面说明（必要时附整改措施），同时在所附疑点明细表“核实结果”“说明”两列逐例填写后一并报送：")
     rep.table(pd.DataFrame(rows), f"{ctx.name}需提交书面说明的事项")
     rep.md("核实结果请填写“属实”“部分属实”或“不属实”；不属实的，请在“说明”中写明依据（如病历记载、检查结果）。"
