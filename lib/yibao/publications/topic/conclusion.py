@@ -67,6 +67,6 @@ def definitions(ctx, rep, st: Study) -> None:
            f"{st.topic.child_unit(st.pay_method)}。")
         + f"\n6. {strong('核实标准。')}两期病例数均不少于{st.min_cases}例时，高费用占比提高超过{fmt.num(st.share_pp, 0)}个百分点、"
         f"次均费用变化超过{fmt.num(st.cost_pct, 0)}%、病例数变化超过{fmt.num(st.volume_pct, 0)}%，或问题线索清单"
-        f"（UPCODING_DRG、UPCODING_ICD）提示该专题的疑似高套高靠。"
+        f"提示该专题的疑似高套病组或高靠诊断。"
         f"\n7. {strong('数据安全。')}报告不含参保人个人信息；机构层面病例数少于{st.suppress}例的显示为“<{st.suppress}”。"
         f"数据仅限{st.region_name}定点医药机构内部使用，不得对外传播。")

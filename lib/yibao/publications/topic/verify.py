@@ -11,6 +11,13 @@ from yibao.publications.topic.prose import child_changes
 from yibao.publications.topic.study import Study
 
 
+def _signal_words(ids: str) -> str:
+    """The findings rules behind a row in readers' words (their Chinese names), never the rule ids."""
+    from yibao.findings.engine import RULES
+    names = [RULES[r].name if r in RULES else r for r in str(ids or "").split(",") if r]
+    return "、".join(names) if names else fmt.DASH
+
+
 def verification_section(ctx, rep, st: Study) -> None:
     """The upcoding signal of the findings engine and the hospitals asked to verify (核实)."""
     if st.empty:
@@ -61,7 +68,7 @@ def verification_section(ctx, rep, st: Study) -> None:
         "次均费用变化": v["cost_change"].map(fmt.signed_pct),
         "高费用占比（本期）": v["high_share"].map(lambda x: fmt.pct(x, 1)),
         "占比变化（百分点）": v["share_change"].map(lambda x: fmt.DASH if pd.isna(x) else fmt.signed(x)),
-        "问题线索": v["signal"].replace("", fmt.DASH),
+        "问题线索": v["signal"].map(_signal_words),
         "需说明事项": v["explain"],
     })
     rep.table(t, f"{st.period.label}{st.topic.title}需核实的机构",
