@@ -436,7 +436,12 @@ def test_planted_icd_shift_in_report(synth_topics, small_data, small_planted):
     assert "I63.9“脑梗死，未特指”" in same and f"占比由{a:.1f}%降至{b:.1f}%" in same
     a, b = share.loc["I63.3", "2025Q3"], share.loc["I63.3", "2026Q3"]
     assert f"占比由{a:.1f}%升至{b:.1f}%" in same
-    assert "疑似高靠诊断" in md and name in _html_text(synth_topics["out"] / "350200" / "topic-I63.html")
+    html = _html_text(synth_topics["out"] / "350200" / "topic-I63.html")
+    assert "疑似高靠诊断" in md and name in html
+    # the rule behind the planted hospital's row is named in readers' words, never by its id (issue 13)
+    row = next(line for line in md[md.index("需核实的机构**"):].splitlines() if line.startswith(f"| {name} |"))
+    assert "疑似高靠诊断（ICD-10类目亚目结构变化）" in row
+    assert not re.search(r"UPCODING|[A-Z]{2,}\\?_[A-Z0-9]+", md + html), "a rule id reached the topic study"
 
 
 def test_region_figures_match_independent_sql(synth_topics, small_data):
