@@ -529,7 +529,8 @@ def test_fixture_formats():
 #   2025Q1  nothing at all (an empty period)
 #   2025Q2  KC20 HC1 ES23 5 days 6000 (hifp 4000)
 #   2025Q3  KC30 HC1 ES23 7 days 9000 (own 900, hifp 6000, weight 1.2, uploaded, qc 1, grouped, setl_way 1):
-#           the region's only settlement of the quarter
+#           the region's only inpatient settlement of the quarter; HC2 has outpatient visits only (med_type 11,
+#           100 元, own 10 元): OC1–OC6, one 310 and one 390 visit in each month July–September
 # fund_report 2024-10 … 2025-09: only 310 exp_total 1000 a month (no income row, nothing for 390 or MAF);
 # psn_insu_month 2024-10 … 2025-09: 310 400 + 390 100 = 500; budget 2026: inpatient 100000 only;
 # settlement_progress: HC1 2025-08 payable 1.00 元, paid 1.00 元; special_case: none for 北礁县.
@@ -565,6 +566,9 @@ def _add_region_c(d: Path) -> None:
                     f"{hifp:.2f},0.00,{fee - hifp:.2f},0,,1,50")
         lists.append(f"{sid},{code},{end} 12:00:00,1,,J18.900,,,{grp},,{stas},1,1.2,9600,{days},1,"
                      f"{fee:.2f},0.00,0.00,0.00,0.00,0.00,0.00,0.00")
+    for i, (month, insutype) in enumerate([(m, t) for m in ("07", "08", "09") for t in ("310", "390")], 1):
+        setl.append(f"OC{i},JZOC{i},RYOC{i},,,{C},{C},{insutype},{HC2},11,2025-{month}-15,2025-{month}-15,"
+                    f"2025-{month}-15 09:00:00,100.00,10.00,60.00,0.00,40.00,0,,1,40")
     append("setl.csv", setl)
     append("setl_list.csv", lists)
     months = [f"2024-{m}" for m in ("10", "11", "12")] + [f"2025-{m:02d}" for m in range(1, 10)]
@@ -612,12 +616,13 @@ EXPECTED_C_Q3 = {
     ("35", ""): (0.0, OK),                       # 0 approved × 100 / 1 case
     ("36", ""): (9000.0, OK), ("36", HC1): (None, SUP), ("36", HC2): (0.0, OK),
     ("37", ""): (9000.0, OK),                    # 9000 / 1
-    ("38", ""): (0, OK), ("39", ""): (1, OK), ("39", HC2): (0, OK),
-    ("40", ""): (0.0, OK),                       # 0 outpatient / 1 inpatient
+    ("38", ""): (6, OK), ("38", HC1): (0, OK), ("38", HC2): (6, OK), ("39", ""): (1, OK), ("39", HC2): (0, OK),
+    ("40", ""): (6.0, OK),                       # 6 outpatient / 1 inpatient
+    ("40", HC1): (None, SUP), ("40", HC2): (None, SUP),     # 1 and 0 discharges: fewer than 5
     ("41", ""): (0.0, OK),                       # Q2 1 case (KC20) → (1/1 − 1) × 100
     ("42", ""): (0.2, OK),                       # 1 × 100 / 500 insured
     ("43", ""): (1.0, OK), ("44", ""): (1.0, OK),
-    ("45", ""): (10.0, OK),                      # own 900 / 9000
+    ("45", ""): (10.0, OK),                      # own (900 + 6 × 10) / (9000 + 6 × 100)
     ("46", ""): (360.0, OK),                     # (100 + 80) beds × 1000 / 500
     ("47", ""): (0.0, OK),                       # no pharmacy
     ("48", ""): (-12000.0, OK),                  # 12 months × −1000 (310)
@@ -653,6 +658,8 @@ EXPECTED_C_Q4 = {
     # 30: grouped / all inpatient: HC1 6 (KC01–KC05, KC12) / 6; HC2 5 / 6 (KC11 not grouped) → 11/12
     ("30", ""): (91.67, OK), ("30", HC1): (100.0, OK), ("30", HC2): (83.33, OK),
     ("39", ""): (12, OK), ("39", HC1): (6, OK), ("39", HC2): (6, OK),
+    # 40: no outpatient visit in 2024Q4: 0 / 6 discharges, published (6 discharges are enough)
+    ("38", HC1): (0, OK), ("40", ""): (0.0, OK), ("40", HC1): (0.0, OK), ("40", HC2): (0.0, OK),
 }
 
 

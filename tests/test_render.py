@@ -14,6 +14,7 @@ import pytest
 import readback
 
 from yibao import cli
+from yibao.escape import strong
 from yibao.render import engine as render
 from yibao.publications.display import Report
 
@@ -47,7 +48,7 @@ def executed(tmp_path_factory):
         rep = Report()
 
         def body():
-            rep.md("2026年1-9月，东岚市医保基金支出合计1.55亿元，同比增长7.0%。其中**住院**统筹基金支出5,233.10万元。")
+            rep.md("2026年1-9月，东岚市医保基金支出合计1.55亿元，同比增长7.0%。其中" + strong("住院") + "统筹基金支出5,233.10万元。")
             rep.table(pd.DataFrame({"机构名称": ["东岚市第一医院", "东岚市中医院"], "出院人次": ["12,345", "6,789"],
                                     "质控通过率": ["95.12%", "88.40%"]}),
                       "2026年第三季度各医院结算清单质控情况", note="质控通过率＝质控通过的结算清单数÷上传数。")

@@ -266,7 +266,7 @@ def test_topics_cli_prints_ranking_and_coverage(hb_data, tmp_path, capsys, monke
     from yibao.data import gate
     assert cli.main(["topics", "--data", str(hb_data), "--region", RK_REGION, "--year", "2024"]) == 1
     assert "数据校验未通过" in capsys.readouterr().err  # a hand-made partial dataset: the gate refuses it
-    monkeypatch.setattr(gate, "validated", lambda data: [])  # the ranking itself, on the hand-made data
+    monkeypatch.setattr(gate, "validated", lambda data, scope=None: [])  # the ranking itself, on the hand-made data
     plan = tmp_path / "plan.yaml"
     plan.write_text('regions:\n  "359800":\n    releases:\n      - {kind: topic, period: "2024Q4", topics: [EJ1]}\n',
                     encoding="utf-8")

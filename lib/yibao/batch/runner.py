@@ -625,7 +625,8 @@ def run_cli(args) -> int:
     if not data_dir.is_dir():
         raise YibaoError(f"--data: 数据目录 {data_dir} 不存在")
     from yibao.data.gate import Scope, print_warnings, require_valid, validated
-    validated(data_dir, Scope.of(tables=()))  # the regions (poolarea, fixmedins) can be read to plan the jobs
+    # the regions asked for (poolarea, fixmedins) can be read to plan the jobs
+    validated(data_dir, Scope.of(tables=(), regions=args.region or None))
     jobs = plan_jobs(data_dir, args.period, args.region, args.kind, args.topic)
     # nothing is computed from invalid data: every table, for the jobs' regions and the period's months
     print_warnings(require_valid(data_dir, regions=sorted({j.region for j in jobs}), period=args.period))
