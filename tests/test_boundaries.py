@@ -110,7 +110,7 @@ def test_minimum_volumes(vol_ctx, rule, col):
     """Eight peers at 2–3 %; A29 / A30 at 50 % on 29 / 30 admissions; E4 / E5 with 4 / 5 events on 40."""
     adm = {**{f"P{i}": 100 for i in range(1, 9)}, "A29": 29, "A30": 30, "E4": 40, "E5": 40}
     ev = {**{f"P{i}": 2 + i % 2 for i in range(1, 9)}, "A29": 15, "A30": 15, "E4": 4, "E5": 5}
-    out = _rate_rule(vol_ctx, _volumes(adm, ev), rule, col, "x", lambda r, k: f"{k}")
+    out = _rate_rule(vol_ctx, _volumes(adm, ev), rule, col, "x", lambda r, k, amount: f"{k}")
     judged = {f["fixmedins_code"]: f for f in out}
     assert set(judged) == {"A30", "E5"}, sorted(judged)
     assert judged["A30"]["value"] == 50.0 and judged["A30"]["volume"] == 30

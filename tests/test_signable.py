@@ -582,3 +582,9 @@ def test_item_checks_by_kind():
     assert review_items.required_items(absent, [], "annual", None).result == PASS
     assert review_items.required_items("年度通报。", [], "annual", None).result == FAIL
     assert review_items.required_items("2026年10月数据将于下月月度结算完成后推送。", [], "monthly", None).result == PASS
+
+
+def test_topic_names_findings_in_readers_words():
+    from yibao.publications.topic.verify import _signal_words
+    assert _signal_words("UPCODING_DRG") == "疑似高套病组" and _signal_words("") == "—"
+    assert "UPCODING" not in _signal_words("UPCODING_DRG,UPCODING_ICD")

@@ -70,7 +70,8 @@ def _rate_rule(ctx: Ctx, df: pd.DataFrame, rule_id: str, count_col: str, metric:
         if not sev:
             continue
         excess = k - r.adm * r.median / 100
-        impact = excess * getattr(r, f"{count_col}_fund") / k if excess > 0 and k > 0 else None
+        fund = getattr(r, f"{count_col}_fund", None)  # the events' fund payments (None: no amount)
+        impact = excess * fund / k if fund is not None and excess > 0 and k > 0 else None
         itxt = impact_txt(impact, f"按参照值估算超出约{fmt.count(excess)}人次，按其例均统筹基金支付计", what)
         out.append(finding(ctx, rule_id, r.fixmedins_code, "", metric, r.rate, r.median, sev, text(r, k, itxt),
                            impact=impact, peer_group=r.peer_text, volume=r.adm, z=r.z,

@@ -83,6 +83,8 @@ class Indicator:
     needs: tuple = ()          # inputs without which the value is missing_input (see indicators.NEEDS)
     suppress: str = ""         # "rate": n < 5 suppressed; "count": 0 < n < 5 suppressed; "" never
     suppress_with: tuple = ()  # also suppressed where any of these indicators is suppressed
+    numerator_cases: bool = False  # a share of cases whose numerator is a count publications print (上传清单数,
+    # 入组人次): also suppressed when that count is 1–4 (a rate computed on a suppressed count, issue 13)
     institutions: str = "hospitals"   # which institutions get a row: hospitals | drg_dip (others n/a)
     pay_methods: tuple = ("DRG", "DIP")
     null_status: str = "missing_input"  # region status when the formula yields no value
@@ -277,7 +279,7 @@ _SPEC: dict[str, dict] = {
                sql=_budget("other")),
     # ---- DRG/DIP支付方式 (all inpatient cases at the region's institutions, local and 异地) ----------
     "28": dict(kind="percent", timing="period", needs=("setl", "setl_list"), valid_range=(0, 100),
-               suppress="rate", null_status="not_applicable", label="医保结算清单上传率",
+               suppress="rate", numerator_cases=True, null_status="not_applicable", label="医保结算清单上传率",
                caliber="当期：本统筹区定点医疗机构全部住院类结算病例（本地和异地参保人）中，已上传结算清单的病例数/住院类结算病例数"
                        "×100；退费的结算及其清单不计。",
                sql=f"SELECT fixmedins_code,\n"
@@ -290,7 +292,8 @@ _SPEC: dict[str, dict] = {
                    f"       SUM(CASE WHEN qc_stas = '1' THEN cases ELSE 0 END) * 100.0 / NULLIF(SUM(cases), 0) AS value,\n"
                    f"       SUM(cases) AS n\nFROM c_ip\nWHERE uploaded AND month IN {{period}}\n{BY_INST}"),
     "30": dict(kind="percent", timing="period", needs=("setl", "setl_list"), valid_range=(0, 100),
-               suppress="rate", institutions="drg_dip", null_status="not_applicable", label="DRG/DIP结算人次占比",
+               suppress="rate", numerator_cases=True, institutions="drg_dip", null_status="not_applicable",
+               label="DRG/DIP结算人次占比",
                caliber="当期，开展DRG/DIP付费（drg_dip_flag=1）的医疗机构：入组（grp_stas=1）病例数/全部住院类结算病例数"
                        "（含未上传清单的病例）×100；未开展DRG/DIP付费的机构为“不适用”。",
                sql=f"SELECT fixmedins_code,\n"

@@ -400,6 +400,10 @@ class _Engine:
             return "suppressed", None, n, f"病例数{int(n or 0)}少于{SUPPRESS_MIN}"
         if ind.suppress == "count" and 0 < n < SUPPRESS_MIN:
             return "suppressed", None, n, f"病例数{int(n)}少于{SUPPRESS_MIN}"
+        if ind.numerator_cases and v is not None and n:
+            k = int(round(v * n / 100))  # the cases counted (上传清单数, 入组人次), printed as "<5" when 1–4
+            if 0 < k < SUPPRESS_MIN:
+                return "suppressed", None, n, f"分子病例数{k}少于{SUPPRESS_MIN}"
         for other in ind.suppress_with:
             if status_of.get((other, code)) == "suppressed":
                 return "suppressed", None, n, f"指标{other}不予公布"

@@ -86,7 +86,7 @@ NAMED = re.compile(r"([^；：，。（）]+)（([^，（）]+)，判定所用�
 
 def one_median(prose: str, tables) -> Check:
     item = "同一医院只有一个同级中位数（正文、比较组和问题警示清单一致）"
-    messages = [r[-1] for t in tables if t and t[0] and t[0][0] == "机构名称" and "问题线索" in t[0] for r in t[1:]]
+    messages = [r[-1] for t in tables if t and t[0] and "问题线索" in t[0] and "关注等级" in t[0] for r in t[1:]]
     checked, bad = 0, []
     for p in _paras(prose):
         for m in NAMED.finditer(p):
@@ -136,7 +136,7 @@ def balance_arithmetic(prose: str) -> Check:
 
 def findings_amounts(tables) -> Check:
     item = "问题警示清单每条线索给出估算金额，或以“—”注明不估算的原因"
-    t = next((t for t in tables if t and t[0] and "问题线索" in t[0]), None)
+    t = next((t for t in tables if t and t[0] and "问题线索" in t[0] and "关注等级" in t[0]), None)
     if t is None:
         return Check("准确性", "D9", item, PASS, "报告没有问题警示清单表")
     head = t[0]

@@ -74,3 +74,10 @@ def verification_section(ctx, rep, st: Study) -> None:
     rep.table(t, f"{st.period.label}{st.topic.title}需核实的机构",
               note=f"同期为上一对比期间（默认上年同期）；病例数少于{st.suppress}例的显示为“<{st.suppress}”，由其计算的变化率同样不予公布；"
                    "数据比对结果不等同于违规认定，请相关机构据实说明。")
+
+
+def _signal_words(ids: str) -> str:
+    """The rule ids of a hospital's findings as readers' words ('UPCODING_DRG' → '疑似高套病组'), '—' for none."""
+    from yibao.findings.engine import RULES
+    names = [RULES[i].name.split("（")[0] if i in RULES else i for i in str(ids or "").split(",") if i]
+    return "、".join(names) or fmt.DASH
