@@ -11,13 +11,6 @@ from yibao.publications.topic.prose import child_changes
 from yibao.publications.topic.study import Study
 
 
-def _signal_words(ids: str) -> str:
-    """The findings rules behind a row in readers' words (their Chinese names), never the rule ids."""
-    from yibao.findings.engine import RULES
-    names = [RULES[r].name if r in RULES else r for r in str(ids or "").split(",") if r]
-    return "、".join(names) if names else fmt.DASH
-
-
 def verification_section(ctx, rep, st: Study) -> None:
     """The upcoding signal of the findings engine and the hospitals asked to verify (核实)."""
     if st.empty:
