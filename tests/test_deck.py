@@ -96,7 +96,9 @@ def test_run_writes_only_the_deck_and_the_data_files(run_dir):
     rec = json.loads((run_dir / "review.json").read_text(encoding="utf-8"))
     assert "quarterly.pptx" in {f["文件"] for f in rec["files"]}
     c1 = {c["id"]: c for c in rec["checks"]}["C1"]
-    assert "7 个文件" in c1["detail"], c1
+    # what C1 scanned: the deck, the notebook and the data files (indicators, checks, digao, findings,
+    # commendations, benchmarks) — 8 files, the deck among them
+    assert "8 个文件" in c1["detail"] and "benchmarks.csv" in names, c1
 
 
 def test_every_slide_keeps_its_text_inside_the_slide_and_above_the_confidentiality_line(rendered):

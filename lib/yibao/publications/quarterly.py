@@ -318,7 +318,9 @@ def special_cases(ctx: Context, rep) -> None:
     vals33 = [SUPPRESSED if st == "suppressed" else v for v, st in zip(d["value"], d["status"])]
     vals34 = [SUPPRESSED if a34["status"].get(c) == "suppressed" else a34["value"].get(c) for c in d["fixmedins_code"]]
     t = disclosure.protect(t, {"申请例数": vals33, "通过例数": vals34},
-                           {"通过例数": ["通过金额（万元）"]})
+                           # the amount is withheld with either count: a row with "<5" applications shows
+                           # its 通过金额 as "<5" too, never "0.00" in one such row and "<5" in the next
+                           {"申请例数": ["通过金额（万元）"], "通过例数": ["通过金额（万元）"]})
     rep.table(t, f"{ctx.label}各医疗机构特例单议申请和审核情况", note=f"{disclosure.NOTE}。")
 
 

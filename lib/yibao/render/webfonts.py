@@ -57,7 +57,7 @@ def subset_woff(font_path, chars: set[str]) -> bytes:
     opts.layout_features = []        # horizontal text only: the OpenType features cost time and bytes
     opts.notdef_outline = True
     opts.hinting = False
-    font = TTFont(str(font_path), lazy=True)
+    font = TTFont(str(font_path), lazy=True, recalcTimestamp=False)  # the source font's date: same bytes each run
     sub = subset.Subsetter(opts)
     sub.populate(unicodes=sorted({ord(c) for c in chars} | {0x20, 0x3000}))
     sub.subset(font)
