@@ -87,3 +87,34 @@ def small_planted(small_data) -> dict:
 def clean_data() -> Path:
     """A small synthetic dataset with no planted anomalies (false-alarm checks)."""
     return synth_dataset("small", 11, clean=True)
+
+
+def build_once(tmp_path_factory, group: str, name: str, build) -> Path:
+    """A directory filled by ``build(path)`` once per test run: under pytest-xdist the workers share it
+    (file lock, like the dataset cache in conftest.py), so the notebooks run once whichever worker gets
+    which test of this module."""
+    uid = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if not uid:
+        d = tmp_path_factory.mktemp(name)
+        build(d)
+        return d
+    root = tmp_path_factory.getbasetemp().parent / f"{group}-{uid}"
+    root.mkdir(exist_ok=True)
+    d = root / name
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if (d / ".failed").exists():
+                pytest.fail((d / ".failed").read_text(encoding="utf-8"))
+            if not (d / ".done").exists():
+                shutil.rmtree(d, ignore_errors=True)
+                d.mkdir()
+                try:
+                    build(d)
+                except BaseException as exc:
+                    (d / ".failed").write_text(f"{name}: {exc}", encoding="utf-8")
+                    raise
+                (d / ".done").write_text("ok", encoding="utf-8")
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return d

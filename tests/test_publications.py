@@ -14,7 +14,6 @@ without them.
 """
 from __future__ import annotations
 
-import fcntl
 import functools
 import html as htmllib
 import json
@@ -31,6 +30,8 @@ import nbformat
 import numpy as np
 import pandas as pd
 import pytest
+
+import conftest
 
 from yibao import cli
 from yibao.metrics.catalogue import CATALOGUE
@@ -177,34 +178,7 @@ def regions(data) -> dict:
 
 
 def _once(tmp_path_factory, name: str, build) -> Path:
-    """A directory filled by ``build(path)`` once per test run: under pytest-xdist the workers share it
-    (file lock, like the dataset cache in conftest.py), so the notebooks run once whichever worker gets
-    which test of this module."""
-    uid = os.environ.get("PYTEST_XDIST_TESTRUNUID")
-    if not uid:
-        d = tmp_path_factory.mktemp(name)
-        build(d)
-        return d
-    root = tmp_path_factory.getbasetemp().parent / f"publications-{uid}"
-    root.mkdir(exist_ok=True)
-    d = root / name
-    with open(root / f"{name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if (d / ".failed").exists():
-                pytest.fail((d / ".failed").read_text(encoding="utf-8"))
-            if not (d / ".done").exists():
-                shutil.rmtree(d, ignore_errors=True)
-                d.mkdir()
-                try:
-                    build(d)
-                except BaseException as exc:
-                    (d / ".failed").write_text(f"{name}: {exc}", encoding="utf-8")
-                    raise
-                (d / ".done").write_text("ok", encoding="utf-8")
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-    return d
+    return conftest.build_once(tmp_path_factory, "publications", name, build)
 
 
 @pytest.fixture(scope="module")

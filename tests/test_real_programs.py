@@ -16,7 +16,6 @@ under CI (``conftest.needs``), where ``.ci/run`` installs them.
 """
 from __future__ import annotations
 
-import fcntl
 import os
 import re
 import shutil
@@ -27,6 +26,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import readback
+import conftest
 from conftest import needs
 
 from yibao import cli
@@ -39,32 +39,7 @@ DEB = "Debian packages libreoffice-writer libreoffice-calc libreoffice-impress p
 
 
 def _once(tmp_path_factory, name: str, build) -> Path:
-    """``build(dir)`` once per test run, shared by pytest-xdist workers (file lock)."""
-    uid = os.environ.get("PYTEST_XDIST_TESTRUNUID")
-    if not uid:
-        d = tmp_path_factory.mktemp(name)
-        build(d)
-        return d
-    root = tmp_path_factory.getbasetemp().parent / f"real-programs-{uid}"
-    root.mkdir(exist_ok=True)
-    d = root / name
-    with open(root / f"{name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if (d / ".failed").exists():
-                pytest.fail((d / ".failed").read_text(encoding="utf-8"))
-            if not (d / ".done").exists():
-                shutil.rmtree(d, ignore_errors=True)
-                d.mkdir()
-                try:
-                    build(d)
-                except BaseException as exc:
-                    (d / ".failed").write_text(f"{name}: {exc}", encoding="utf-8")
-                    raise
-                (d / ".done").write_text("ok", encoding="utf-8")
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-    return d
+    return conftest.build_once(tmp_path_factory, "real-programs", name, build)
 
 
 @pytest.fixture(scope="module")
