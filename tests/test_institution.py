@@ -59,8 +59,8 @@ def _notebook_text(path: Path) -> str:
     return "\n".join(parts)
 
 
-def _package(out: Path, code: str) -> dict[str, Path]:
-    d = I.package_dir(out, PERIOD, REGION, code)
+def _package(out: Path, code: str, period: str = PERIOD) -> dict[str, Path]:
+    d = I.package_dir(out, period, REGION, code)
     return {p.suffix: p for p in d.iterdir()}
 
 
@@ -308,3 +308,130 @@ def test_notebook_runs_in_jupyter_without_a_bundle(small_data, tmp_path):
         first = wh.institutions(REGION, hospitals_only=True).iloc[0]
     assert f"向{first['fixmedins_name']}定向推送" in md
     assert not any(o.get("output_type") == "error" for c in nb.cells for o in c.get("outputs", []))
+
+
+# ---- the monthly cycle in the release plan: `institutions: true` -------------------------------------------
+
+def _plan_file(tmp_path, regions: dict, data) -> Path:
+    from yibao.publications import plan
+    path = tmp_path / "plan-2026.yaml"
+    path.write_text(plan.dump_plan({"year": 2026, "data": str(data), "regions": regions}), encoding="utf-8")
+    return path
+
+
+def test_plan_with_institutions_builds_the_packages_after_the_release(small_data, tmp_path, capsys):
+    """``yibao run --plan … --due 2026-10``: the September push with ``institutions: true`` runs the region's
+    monthly report, then the packages (PDF + 疑点明细 xlsx) of the hospitals asked for, which show the
+    report's findings."""
+    path = _plan_file(tmp_path, {REGION: {"name": "东岚市", "pay_method": "DRG", "releases": [
+        {"kind": "monthly", "period": "2026-09", "date": "2026-10-20", "form": "定向推送", "institutions": True}]}},
+        small_data)
+    assert "institutions: true}" in path.read_text(encoding="utf-8")
+    out = tmp_path / "out"
+    codes = ["H350100013", "H350100005"]
+    rc = cli.main(["run", "--plan", str(path), "--due", "2026-10", "--formats", "pdf", "--engine", "builtin",
+                   "--institution", *codes, "--out", str(out), "--no-progress"])
+    printed = capsys.readouterr().out
+    assert rc == 0, printed
+    assert "月推送  2026年9月（2026-09）  定向推送  含各机构定向推送包" in printed
+    man = json.loads((out / "2026-09" / "manifest.json").read_text(encoding="utf-8"))
+    assert {j["job"]: j["status"] for j in man["jobs"]} == {
+        f"{REGION}/monthly-2026-09": "ok", **{f"{REGION}/institution-{c}": "ok" for c in codes}}
+    base = I.package_dir(out, "2026-09", REGION)
+    assert sorted(p.name for p in base.iterdir() if not p.name.startswith(".")) == sorted(codes)
+    findings = pd.read_csv(out / "2026-09" / REGION / "findings.csv", dtype=str, keep_default_na=False,
+                           encoding="utf-8-sig")
+    with Warehouse(small_data) as wh:
+        names = dict(wh.institutions(REGION, hospitals_only=True)[["fixmedins_code", "fixmedins_name"]].values)
+    for code in codes:
+        files = _package(out, code, "2026-09")
+        assert sorted(files) == [".pdf", ".xlsx"]
+        assert names[code] in re.sub(r"\s+", "", _pdf_text(files[".pdf"]))
+        # the package was built after the region's report and lists the report's findings about the hospital
+        assert files[".xlsx"].stat().st_mtime >= (out / "2026-09" / REGION / "findings.csv").stat().st_mtime
+        summary = [r for r in load_workbook(files[".xlsx"])["疑点汇总"].iter_rows(min_row=2, values_only=True)]
+        assert len(summary) == (findings["fixmedins_code"] == code).sum()
+    assert (findings["fixmedins_code"] == "H350100013").sum() >= 1  # a hospital with findings: not a vacuous match
+
+
+def test_plan_without_institutions_builds_no_packages(small_data, tmp_path, monkeypatch):
+    """Only releases with ``institutions: true`` get packages (false or absent: none); one whose data are not
+    in the dataset gets a failed entry with the reason instead of packages."""
+    from yibao.batch import runner
+    path = _plan_file(tmp_path, {
+        "350100": {"name": "东岚市", "pay_method": "DRG", "releases": [
+            {"kind": "monthly", "period": "2026-09", "date": "2026-10-20", "form": "定向推送", "institutions": False}]},
+        "350200": {"name": "西岭市", "pay_method": "DIP", "releases": [
+            {"kind": "monthly", "period": "2026-09", "date": "2026-10-20", "form": "定向推送"},
+            {"kind": "quarterly", "period": "2026Q3", "date": "2026-10-15", "form": "线上", "institutions": True}]},
+        "350300": {"name": "南屿县", "pay_method": "DRG", "releases": [
+            {"kind": "monthly", "period": "2026-10", "date": "2026-10-20", "institutions": True}]}}, small_data)
+    ran, built, reported = [], [], []
+    monkeypatch.setattr(runner, "run_batch", lambda jobs, *a, **k: ran.extend(j.name for j in jobs) or [])
+    monkeypatch.setattr(I, "run", lambda data, period, regions, codes, *a, **k: built.append((period, regions)) or [])
+    monkeypatch.setattr(runner, "report_results", lambda results, out: reported.extend(results) or 1)
+    assert cli.main(["run", "--plan", str(path), "--due", "2026-10", "--formats", "pdf", "--out",
+                     str(tmp_path / "out"), "--no-progress"]) == 1
+    assert built == [("2026Q3", ["350200"])]
+    failed = {r.job: r.error for r in reported if r.status == "failed"}
+    assert "截至 2026-09" in failed["350300/institution-*"] and "机构定向推送包未生成" in failed["350300/institution-*"]
+    assert not (tmp_path / "out" / "2026-09" / "350100" / "institutions").exists()
+
+
+def test_plan_institutions_key_is_checked_and_generated_for_the_monthly_push(tmp_path):
+    from yibao.errors import YibaoError
+    from yibao.publications import plan
+    s = plan.schedule(2027)
+    assert [e.get("institutions") for e in s if e["kind"] == "monthly"] == [True] * 12
+    assert not [e for e in s if e["kind"] != "monthly" and e.get("institutions")]
+    text = plan.dump_plan({"year": 2027, "data": None, "regions": {REGION: {"name": "东岚市", "pay_method": "DRG",
+                                                                            "releases": s}}})
+    assert '{kind: monthly, period: "2027-01", date: "2027-02-22", form: 定向推送, institutions: true}' in text
+    assert "# institutions: true" in text
+    path = tmp_path / "plan-2027.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert plan.load_plan(path)["regions"][REGION]["releases"] == s
+    for bad, msg in (("{kind: annual, period: 2026, date: 2027-05-20, institutions: true}", "只随月推送"),
+                     ("{kind: monthly, period: 2027-01, date: 2027-02-22, institutions: 1}", "true 或 false")):
+        path.write_text(f"year: 2027\nregions:\n  '350100':\n    releases:\n      - {bad}\n", encoding="utf-8")
+        with pytest.raises(YibaoError, match=f"350100 第1项.*{msg}"):
+            plan.load_plan(path)
+
+
+# ---- the Quarto route --------------------------------------------------------------------------------------
+
+def test_one_package_through_quarto(small_data, region, tmp_path):
+    """``yibao run --kind institution --engine quarto``: one hospital's report as PDF, HTML and DOCX through a
+    real Quarto (tests/quarto_support.py finds it), read back: addressed to the hospital, every section, the
+    CJK fonts embedded in the PDF, and no other institution named (codes or names) in any format."""
+    from pypdf import PdfReader
+    from quarto_support import quarto_on_path, reader_text
+    hosp, allinst, _ = region
+    code = "H350100013"
+    with quarto_on_path():
+        rc = cli.main(["run", "--data", str(small_data), "--period", "2026-09", "--region", REGION, "--kind",
+                       "institution", "--institution", code, "--formats", "pdf,html,docx", "--engine", "quarto",
+                       "--out", str(tmp_path), "--no-progress"])
+    assert rc == 0
+    man = json.loads((tmp_path / "2026-09" / "manifest.json").read_text(encoding="utf-8"))
+    assert man["engine"] == "quarto" and [j["status"] for j in man["jobs"]] == ["ok"]
+    files = _package(tmp_path, code, "2026-09")
+    assert sorted(files) == [".docx", ".html", ".pdf", ".xlsx"]
+    names = dict(zip(allinst["fixmedins_code"], allinst["fixmedins_name"]))
+    own = names[code]
+    for suffix in (".pdf", ".html", ".docx"):
+        text = _pdf_text(files[suffix]) if suffix == ".pdf" else reader_text(files[suffix])
+        flat = re.sub(r"\s+", "", text)
+        assert f"{own}医保数据定向推送" in flat, suffix
+        for heading in ("一、本期要点", "二、数据底稿指标与同级比较", "六、问题线索", "七、需说明事项和时限",
+                        "八、上期意见反馈及处理情况"):
+            assert heading in flat, f"{suffix}: {heading}"
+        others = flat.replace(own, "")
+        for oc, on in names.items():
+            if oc != code:
+                assert oc not in text and on not in others, f"{suffix}: names {oc} {on}"
+    pdf = re.sub(r"\s+", "", _pdf_text(files[".pdf"]))
+    assert "疑点明细表第1项" in pdf  # H350100013 has findings this month: the report points to the workbook
+    fonts = {str(f.get_object().get("/BaseFont")) for page in PdfReader(str(files[".pdf"])).pages
+             for f in ((page.get("/Resources") or {}).get("/Font") or {}).values()}
+    assert any("CJK" in f for f in fonts), fonts

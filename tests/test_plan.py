@@ -112,7 +112,7 @@ def test_yaml_round_trip_and_format(tmp_path):
     raw = yaml.safe_load(text)                                   # the exact keys other tools read
     assert set(raw) == {"year", "data", "regions"}
     assert set(raw["regions"]["350100"]) == {"name", "pay_method", "releases"}
-    assert '{kind: monthly, period: "2026-12", date: "2027-01-20", form: 定向推送}' in text
+    assert '{kind: monthly, period: "2026-12", date: "2027-01-20", form: 定向推送, institutions: true}' in text
     assert "topics: [EJ1, FM1, GB1], lead: 东岚市第一人民医院" in text
     assert plan.check_plan(back) == []
 

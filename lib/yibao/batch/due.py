@@ -89,6 +89,8 @@ def _describe(e: dict) -> str:
     extra = ""
     if e["kind"] == "topic":
         extra = f"  {'、'.join(e.get('topics') or [])}" + (f"  牵头：{e['lead']}" if e.get("lead") else "")
+    if e.get("institutions"):
+        extra += "  含各机构定向推送包"
     return (f"  {e['date']}  {e['region']} {e['name']}  {KIND_ZH.get(e['kind'], e['kind'])}  "
             f"{Period.parse(e['period']).label}（{e['period']}）" + (f"  {e['form']}" if e.get("form") else "") + extra)
 
@@ -151,14 +153,48 @@ def run_due(args) -> int:
                                        int(getattr(args, "jobs", 1) or 1), bool(getattr(args, "force", False)),
                                        progress=not getattr(args, "no_progress", False),
                                        scheduler=getattr(args, "scheduler", None))
+    results += _institution_packages(selected, runnable, failed, data_dir, args, formats, engine)
     if failed:
         writer = getattr(batch, "_write_manifests", None)
         if writer:
             writer(failed, args.out, engine, formats)
     order = {(j.region, j.kind, j.period, j.topic): i for i, j in
              enumerate(j for e in selected for j in jobs_for(e))}
-    allr = sorted(results + failed, key=lambda r: order.get((r.region, r.kind, r.period, r.topic), 1 << 30))
+    for e in selected:  # a release's packages come right after the release itself
+        k = order.get((e["region"], e["kind"], e["period"], None))
+        if k is not None:
+            order.setdefault((e["region"], "institution", e["period"], None), k + 0.5)
+    allr = sorted(results + failed, key=lambda r: (order.get((r.region, r.kind, r.period, r.topic), 1 << 30), r.job))
     return batch.report_results(allr, args.out)
+
+
+def _institution_packages(selected, runnable, failed, data_dir, args, formats, engine) -> list[JobResult]:
+    """The 定向推送 packages of every designated hospital (or of ``--institution CODE …``) for each due
+    release with ``institutions: true``, after the region's publications of the same period: they read its
+    indicators.csv and findings.csv, so a package shows exactly the release's 底稿 and findings. A release
+    that could not run (data not available) gets no packages but a failed entry ``R/institution-*``."""
+    from yibao.batch import institutions
+    wanted: dict[str, list[str]] = {}
+    ran = {(j.region, j.period) for j in runnable}
+    for region, period in sorted({(e["region"], e["period"]) for e in selected if e.get("institutions")}):
+        if (region, period) in ran:
+            wanted.setdefault(period, []).append(region)
+        else:
+            why = next((r.error for r in failed if (r.region, r.period) == (region, period)), "发布未运行")
+            failed.append(JobResult(f"{region}/institution-*", region, "institution", period, None, "failed", 0.0,
+                                    [], f"机构定向推送包未生成：{why}"))
+    results: list[JobResult] = []
+    for period, regions in wanted.items():
+        print(f"{Period.parse(period).label}：{'、'.join(regions)} 各机构定向推送包 / institution packages", flush=True)
+        try:
+            results += institutions.run(data_dir, period, regions, getattr(args, "institution", None) or None,
+                                        args.out, formats, engine, int(getattr(args, "jobs", 1) or 1),
+                                        bool(getattr(args, "force", False)),
+                                        progress=not getattr(args, "no_progress", False))
+        except YibaoError as exc:
+            failed += [JobResult(f"{r}/institution-*", r, "institution", period, None, "failed", 0.0, [], str(exc))
+                       for r in regions]
+    return results
 
 
 def _failed(job, reason: str):

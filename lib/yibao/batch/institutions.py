@@ -31,6 +31,7 @@ from yibao.render.execute import NOTEBOOK_DIR
 
 NOTEBOOK = NOTEBOOK_DIR / "institution.ipynb"
 KIND_TITLE = "医保数据定向推送"
+FORMATS = ("html", "docx", "pdf")  # a package's report; pptx (the 发布会 deck) is the quarterly's only
 
 
 def package_dir(out, period: str, region: str, code: str | None = None) -> Path:
@@ -154,6 +155,7 @@ def run(data_dir, period: str, regions: list[str], codes: list[str] | None, out:
     from yibao.data.warehouse import Warehouse
     from yibao.publications.institution_data import build_bundles
     p = Period.parse(period)
+    formats = [f for f in formats if f in FORMATS]  # like the other kinds, a package skips pptx
     if p.kind not in ("month", "quarter"):
         raise YibaoError(f"--kind institution 不适用于期间 {p.code}（{p.label}）: 定向推送按月或按季度，如 2026-09、2026Q3")
     if not NOTEBOOK.exists():
@@ -264,4 +266,4 @@ def run_cli(args) -> int:
     return runner.report_results(results, args.out)
 
 
-__all__ = ["KIND_TITLE", "NOTEBOOK", "build_one", "package_dir", "report_stem", "run", "run_cli"]
+__all__ = ["FORMATS", "KIND_TITLE", "NOTEBOOK", "build_one", "package_dir", "report_stem", "run", "run_cli"]

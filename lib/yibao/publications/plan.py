@@ -49,6 +49,7 @@ KIND_ZH = {"monthly": "月推送", "quarterly": "季发布", "annual": "年通�
 FORM_PUSH, FORM_OFFLINE, FORM_ONLINE, FORM_WRITTEN = "定向推送", "面对面", "线上", "书面"
 FORMS = (FORM_PUSH, FORM_OFFLINE, FORM_ONLINE, FORM_WRITTEN)
 DECK_KINDS = ("quarterly",)        # kinds whose release can carry ``deck: true`` (the 发布会 slides, pptx)
+INSTITUTION_KINDS = ("monthly", "quarterly")  # ``institutions: true``: every hospital's 定向推送 package too
 MONTHLY_DAY = 20                   # after the monthly settlement
 QUARTER_MONTHS = (2, 5, 8, 11)     # the second month of each quarter
 QUARTERLY_DAY = 15
@@ -90,7 +91,8 @@ def schedule(year: int) -> list[dict]:
     for m in range(1, 13):
         data = Period(year, m, 1).previous()
         out.append({"kind": "monthly", "period": data.code,
-                    "date": working_day(dt.date(year, m, MONTHLY_DAY)).isoformat(), "form": FORM_PUSH})
+                    "date": working_day(dt.date(year, m, MONTHLY_DAY)).isoformat(), "form": FORM_PUSH,
+                    "institutions": True})  # the monthly push goes to every hospital (八(二)): its packages
     for m in QUARTER_MONTHS:
         data = Period(year, (m - 1) // 3 * 3 + 1, 3).previous()  # the quarter before the one containing m
         out.append({"kind": "quarterly", "period": data.code,
@@ -353,6 +355,7 @@ def dump_plan(plan: dict) -> str:
         "# kind: monthly 月推送 | quarterly 季发布 | annual 年通报 | topic 专题分析；period: 数据期间；date: 发布日期；",
         "# form: 定向推送 | 面对面（线下面对面发布活动）| 线上（线上面对面）| 书面；topics: ADRG（DRG地区）或ICD-10类目（DIP地区）。",
         "# deck: true — 季发布同时生成发布会幻灯片（pptx，面对面发布用）；false 则不生成。",
+        "# institutions: true — 月推送/季发布之后为每家定点医疗机构生成定向推送包（PDF + 疑点明细 xlsx）；false 则不生成。",
         "# 规则和依据见 docs/plan.md。`yibao run --plan 本文件 --due YYYY-MM` 运行该月到期的全部发布。",
         f"year: {int(y)}",
     ]
@@ -427,6 +430,13 @@ def load_plan(path) -> dict:
                     raise YibaoError(f"{where}: deck 应为 true 或 false（是否生成发布会幻灯片），收到 {e['deck']!r}")
                 if e["deck"] and kind not in DECK_KINDS:
                     raise YibaoError(f"{where}: deck: true — 发布会幻灯片目前只有季发布（quarterly）提供")
+            if "institutions" in e:
+                if not isinstance(e["institutions"], bool):
+                    raise YibaoError(f"{where}: institutions 应为 true 或 false（是否生成各机构的定向推送包），"
+                                     f"收到 {e['institutions']!r}")
+                if e["institutions"] and kind not in INSTITUTION_KINDS:
+                    raise YibaoError(f"{where}: institutions: true — 机构定向推送包只随月推送（monthly）或季发布"
+                                     "（quarterly）生成")
             rels.append(entry)
         plan["regions"][code] = {"name": str(r.get("name") or code), "pay_method": str(r.get("pay_method") or "").upper(),
                                  "releases": rels}
@@ -469,7 +479,8 @@ def check_plan(plan: dict) -> list[str]:
 # ---- xlsx and Markdown ----------------------------------------------------------------------------
 
 RULES_ZH = [
-    ("月推送", f"每月{MONTHLY_DAY}日（遇周末顺延）定向推送上月数据（月度结算完成后）", "福建工作规则第十条；手册三(二)、四(三)"),
+    ("月推送", f"每月{MONTHLY_DAY}日（遇周末顺延）定向推送上月数据（月度结算完成后），同时向每家定点医疗机构推送其报告和疑点明细"
+              "（institutions: true）", "福建工作规则第十条；手册三(二)、四(三)、八(二)"),
     ("季发布", f"每季度第二个月（2、5、8、11月）{QUARTERLY_DAY}日发布上一季度数据；每季度1次面对面发布，"
               "2月（第1季度）和5月（年度清算后）为线下面对面，8月、11月为线上", "福建第十一条；手册四(二)、四(三)、七(三)"),
     ("年通报", f"年度清算（{CLEARING_DONE[0]}月底前完成）后1个月内，{ANNUAL_DATE[0]}月{ANNUAL_DATE[1]}日召开年度通报会（线下面对面）",
