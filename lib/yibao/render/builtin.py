@@ -521,6 +521,31 @@ def _typst_fonts(work: Path) -> Path:
     return d
 
 
+_FONT_SET: dict = {}  # the process's typst.Fonts, by the font files it holds
+
+
+def _typst_font_set():
+    """The CJK fonts (and Typst's embedded ones) as one ``typst.Fonts``, searched and loaded once per process
+    and shared by every PDF it compiles — a ``--jobs`` worker builds dozens of 定向推送 packages, and each
+    compilation used to search and load the two CJK fonts (37 MB) again. None when the ``typst`` package
+    predates ``typst.Fonts`` (< 0.14): the caller then passes the font directory to each compilation."""
+    import atexit
+    import tempfile
+
+    import typst
+    if not hasattr(typst, "Fonts"):
+        return None
+    from yibao.publications.charts import font_files
+    key = tuple(str(f) for f in font_files())
+    if key not in _FONT_SET:
+        # a directory of this process's own, for the life of the process (Typst reads the files lazily)
+        d = _typst_fonts(Path(tempfile.mkdtemp(prefix="yibao-typst-fonts-")))
+        atexit.register(shutil.rmtree, d.parent, True)
+        _FONT_SET.clear()
+        _FONT_SET[key] = typst.Fonts(include_system_fonts=False, include_embedded_fonts=True, font_paths=[str(d)])
+    return _FONT_SET[key]
+
+
 def render_pdf(nb, meta: dict, work: Path, target: Path) -> None:
     import typst
 
@@ -531,13 +556,17 @@ def render_pdf(nb, meta: dict, work: Path, target: Path) -> None:
     shutil.copy(RESOURCES / "yibao.typ", work / "yibao.typ")
     _pandoc(["pdf.md", "-f", "markdown-smart", "-t", "typst", "-s", "--template", "report.typst",
              "--toc", "--toc-depth=2", "--metadata-file", "pdf.yaml", "-o", "report.typ"], work)
-    fonts = _typst_fonts(work)
     try:
         # reproducible: the PDF's creation date is the release date, not the clock
         y, m, d = (int(x) for x in _release_date(meta).split("-"))
         when = dt.datetime(y, m, d, tzinfo=dt.timezone.utc)
-        typst.compile(str(work / "report.typ"), output=str(work / "out.pdf"), root=str(work),
-                      font_paths=[str(fonts)], ignore_system_fonts=True, timestamp=when)
+        font_set = _typst_font_set()
+        if font_set is not None:  # the process's fonts, loaded once (same bytes as loading them each time)
+            typst.Compiler(root=str(work), font_paths=font_set).compile(
+                input=str(work / "report.typ"), output=str(work / "out.pdf"), timestamp=when)
+        else:
+            typst.compile(str(work / "report.typ"), output=str(work / "out.pdf"), root=str(work),
+                          font_paths=[str(_typst_fonts(work))], ignore_system_fonts=True, timestamp=when)
     except Exception as exc:  # typst reports source errors as one exception
         raise RenderError(f"Typst 排版失败：{str(exc)[:800]}") from exc
     with atomic_path(target) as tmp:
