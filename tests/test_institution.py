@@ -435,3 +435,43 @@ def test_one_package_through_quarto(small_data, region, tmp_path):
     fonts = {str(f.get_object().get("/BaseFont")) for page in PdfReader(str(files[".pdf"])).pages
              for f in ((page.get("/Resources") or {}).get("/Font") or {}).values()}
     assert any("CJK" in f for f in fonts), fonts
+
+
+def test_xlsx_layout_and_same_bytes_twice(tmp_path):
+    """The columns to fill in are shaded, long text wraps and its row is as high as its lines, amounts carry
+    a number format; the workbook is dated the release date, so writing it again gives the same bytes."""
+    import time
+    import zipfile
+
+    from yibao.publications import institution_xlsx
+    from yibao.publications.institution import InstitutionContext
+    b = tmp_path / "H1"
+    b.mkdir()
+    info = {"fixmedins_code": "H1", "fixmedins_name": "东岚市甲医院", "region": "350100", "region_name": "东岚市",
+            "period": "2026Q3", "period_label": "2026年第三季度", "release_date": "2026-11-16",
+            "explain_due": "2026-12-01"}
+    (b / "info.json").write_text(json.dumps(info, ensure_ascii=False), encoding="utf-8")
+    pd.DataFrame([{"rule_id": "SPLIT_ADMISSION", "fixmedins_code": "H1", "subject": "", "severity": "high",
+                   "message": "出院后3天内再入院", "rule_name": "疑似分解住院", "n_cases": 2, "listed": 2,
+                   "value": 2, "benchmark": 0, "impact": None}]).to_csv(b / "findings.csv", index=False)
+    reason = "出院后第2天以相同主要诊断类目再次入住本院" * 4  # 160 display units: 4 lines at width 46
+    pd.DataFrame([{"rule_id": "SPLIT_ADMISSION", "fixmedins_code": "H1", "subject": "", "setl_id": f"S{k}",
+                   "mdtrt_id": f"M{k}", "medfee_sumamt": 12345.678, "hifp_pay": 8000, "reason": r}
+                  for k, r in ((1, reason), (2, "短"))]).to_csv(b / "cases.csv", index=False)
+    first = institution_xlsx.write(InstitutionContext(b, info), tmp_path / "a.xlsx").read_bytes()
+    time.sleep(1.1)  # a clock-dated workbook would differ now
+    again = institution_xlsx.write(InstitutionContext(b, info), tmp_path / "b.xlsx").read_bytes()
+    assert first == again
+    assert b"2026-11-16T00:00:00Z" in zipfile.ZipFile(tmp_path / "a.xlsx").read("docProps/core.xml")
+    ws = load_workbook(tmp_path / "a.xlsx")["疑点明细"]
+    head = [c.value for c in ws[1]]
+    col = {h: k for k, h in enumerate(head, 1)}
+    for r in (2, 3):
+        for h in ("核实结果", "说明"):
+            assert ws.cell(r, col[h]).fill.fgColor.rgb.endswith("FFF2CC"), (r, h)
+        for h in ("问题线索", "列入原因", "说明"):
+            assert ws.cell(r, col[h]).alignment.wrap_text, (r, h)
+        assert ws.cell(r, col["医疗费用（元）"]).number_format == "#,##0.00"
+        assert ws.cell(r, col["结算ID"]).fill.fgColor.rgb != "00FFF2CC" and not ws.cell(r, col["结算ID"]).alignment.wrap_text
+    assert ws.row_dimensions[2].height == 15 * 4 and ws.row_dimensions[3].height is None
+    assert ws.cell(2, col["医疗费用（元）"]).value == pytest.approx(12345.68)

@@ -10,6 +10,7 @@ beginning with ``= + - @`` stays text). No person identifier is in the bundle, h
 """
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pandas as pd
@@ -46,23 +47,38 @@ def _n(x):
     return None if x is None or pd.isna(x) else round(float(x), 2)
 
 
+def _style_column(ws, col: int, **style) -> None:
+    """Rows 2… of column ``col`` get the same style (openpyxl cell attributes: alignment, fill,
+    number_format): set on the first cell, its style record copied to the others. Assigning a style object
+    cell by cell hashes it for every cell — most of the time a workbook of a few hundred cases took."""
+    from copy import copy
+    if ws.max_row < 2:
+        return
+    first = ws.cell(2, col)
+    for k, v in style.items():
+        setattr(first, k, v)
+    for (c,) in ws.iter_rows(min_row=3, max_row=ws.max_row, min_col=col, max_col=col):
+        c._style = copy(first._style)
+
+
 def _printable(ws, head: list[str], wrap) -> None:
-    """Long text columns wrap; the sheet prints landscape, all columns on one page width, header repeated."""
-    from openpyxl.styles import Alignment
+    """Long text columns wrap (rows as high as their longest wrapped cell); the sheet prints landscape, all
+    columns on one page width, header repeated."""
     import math
     import unicodedata
-    cols = [k for k, h in enumerate(head, 1) if h in wrap]
-    for row in ws.iter_rows(min_row=2):
-        lines = 1
-        for c in row:
-            if c.column in cols:
-                c.alignment = Alignment(wrap_text=True, vertical="top")
-                text = str(c.value or "")
-                w = sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
-                width = ws.column_dimensions[c.column_letter].width or 10
-                lines = max(lines, math.ceil(w / max(width - 1, 1)))
-        if lines > 1:  # spreadsheet programs do not grow rows written by openpyxl: give them their height
-            ws.row_dimensions[row[0].row].height = 15 * lines
+    lines: dict[int, int] = {}
+    for k, h in enumerate(head, 1):
+        if h not in wrap:
+            continue
+        width = max((ws.column_dimensions[ws.cell(1, k).column_letter].width or 10) - 1, 1)
+        for (c,) in ws.iter_rows(min_row=2, min_col=k, max_col=k):
+            if c.value is None or c.value == "":
+                continue
+            w = sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in str(c.value))
+            lines[c.row] = max(lines.get(c.row, 1), math.ceil(w / width))
+    for row, n in lines.items():
+        if n > 1:  # spreadsheet programs do not grow rows written by openpyxl: give them their height
+            ws.row_dimensions[row].height = 15 * n
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.sheet_properties.pageSetUpPr.fitToPage = True
@@ -79,7 +95,7 @@ def write(ctx, path) -> Path:
 
     from yibao.escape import xlsx_workbook
     from yibao.findings.cases import NO_CASES
-    from yibao.fsutil import atomic_path
+    from yibao.fsutil import atomic_path, stable_zip
     from yibao.publications.institution import _findings
     info = ctx.info
     f = _findings(ctx)
@@ -99,6 +115,7 @@ def write(ctx, path) -> Path:
     ws.column_dimensions["A"].width = 110
     fill = PatternFill("solid", fgColor="FFF2CC")
     head_font = Font(bold=True)
+    wrap_top = Alignment(wrap_text=True, vertical="top")
     dv_all = []
 
     def sheet(title, head, rows, widths, wrap=()):
@@ -114,9 +131,12 @@ def write(ctx, path) -> Path:
         n = len(head)
         res, note = s.cell(1, n - 1).column_letter, s.cell(1, n).column_letter
         last = max(s.max_row, 2)
-        for row in s.iter_rows(min_row=2, max_row=s.max_row, min_col=n - 1, max_col=n):
-            for c in row:
-                c.fill = fill
+        for k, h in enumerate(head, 1):  # the two columns to fill in are shaded; long text wraps
+            style = {"fill": fill} if k >= n - 1 else {}
+            if h in wrap:
+                style["alignment"] = wrap_top
+            if style:
+                _style_column(s, k, **style)
         dv = DataValidation(type="list", formula1='"' + ",".join(ANSWERS) + '"', allow_blank=True,
                             showErrorMessage=True, errorTitle="核实结果", error="请选择：" + "、".join(ANSWERS))
         dv.add(f"{res}2:{res}{last}")
@@ -151,18 +171,19 @@ def write(ctx, path) -> Path:
                           _n(r.fulamt_ownpay_amt), _n(r.pay_std), str(r.reason), None, None])
     cs = sheet(CASES_SHEET, CASES_HEAD, crows, [6, 18, 26, 26, 11, 11, 16, 8, 12, 8, 12, 12, 12, 12, 46, 10, 30],
                wrap=("问题线索", "列入原因", "说明"))
-    for row in cs.iter_rows(min_row=2, min_col=11, max_col=14):
-        for c in row:
-            c.number_format = "#,##0.00"
+    for k in range(11, 15):  # the amounts
+        _style_column(cs, k, number_format="#,##0.00")
     meta = wb.create_sheet(META_SHEET)
     for k, v in (("fixmedins_code", info["fixmedins_code"]), ("region", info["region"]), ("period", info["period"]),
                  ("period_label", info["period_label"]), ("release_date", info["release_date"])):
         meta.append([k, v])
     meta.sheet_state = "hidden"
     xlsx_workbook(wb)
+    buf = io.BytesIO()
+    wb.save(buf)
     path = Path(path)
-    with atomic_path(path) as tmp:
-        wb.save(tmp)
+    with atomic_path(path) as tmp:  # dated the release date: the same package gives the same bytes
+        tmp.write_bytes(stable_zip(buf.getvalue(), info["release_date"]))
     return path
 
 
