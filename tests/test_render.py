@@ -245,7 +245,14 @@ def test_failure_midway_leaves_no_partial_file(executed, tmp_path, monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("error: unknown font family")
 
+    class Compiler:  # the compiler the builtin route uses with the process's font set
+        def __init__(self, *a, **k):
+            pass
+
+        compile = boom
+
     monkeypatch.setattr(typst, "compile", boom)
+    monkeypatch.setattr(typst, "Compiler", Compiler)
     with pytest.raises(render.RenderError, match="Typst"):
         render.render(executed, formats=("html", "pdf"), engine="builtin", out_dir=tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["quarterly.html"]
