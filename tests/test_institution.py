@@ -356,18 +356,21 @@ def test_plan_with_institutions_builds_the_packages_after_the_release(small_data
 
 def test_plan_without_institutions_builds_no_packages(small_data, tmp_path, monkeypatch):
     """Only releases with ``institutions: true`` get packages (false or absent: none); one whose data are not
-    in the dataset gets a failed entry with the reason instead of packages."""
+    in the dataset, or whose publication failed, gets a failed entry with the reason instead of packages."""
     from yibao.batch import runner
     path = _plan_file(tmp_path, {
         "350100": {"name": "东岚市", "pay_method": "DRG", "releases": [
-            {"kind": "monthly", "period": "2026-09", "date": "2026-10-20", "form": "定向推送", "institutions": False}]},
+            {"kind": "monthly", "period": "2026-09", "date": "2026-10-20", "form": "定向推送", "institutions": False},
+            {"kind": "quarterly", "period": "2026Q3", "date": "2026-10-15", "institutions": True}]},
         "350200": {"name": "西岭市", "pay_method": "DIP", "releases": [
             {"kind": "monthly", "period": "2026-09", "date": "2026-10-20", "form": "定向推送"},
             {"kind": "quarterly", "period": "2026Q3", "date": "2026-10-15", "form": "线上", "institutions": True}]},
         "350300": {"name": "南屿县", "pay_method": "DRG", "releases": [
             {"kind": "monthly", "period": "2026-10", "date": "2026-10-20", "institutions": True}]}}, small_data)
-    ran, built, reported = [], [], []
-    monkeypatch.setattr(runner, "run_batch", lambda jobs, *a, **k: ran.extend(j.name for j in jobs) or [])
+    built, reported = [], []
+    monkeypatch.setattr(runner, "run_batch", lambda jobs, *a, **k: [
+        runner.JobResult(j.name, j.region, j.kind, j.period, None, "failed" if j.region == "350100" else "ok", 0.0,
+                         [], "boom" if j.region == "350100" else None) for j in jobs])
     monkeypatch.setattr(I, "run", lambda data, period, regions, codes, *a, **k: built.append((period, regions)) or [])
     monkeypatch.setattr(runner, "report_results", lambda results, out: reported.extend(results) or 1)
     assert cli.main(["run", "--plan", str(path), "--due", "2026-10", "--formats", "pdf", "--out",
@@ -375,6 +378,7 @@ def test_plan_without_institutions_builds_no_packages(small_data, tmp_path, monk
     assert built == [("2026Q3", ["350200"])]
     failed = {r.job: r.error for r in reported if r.status == "failed"}
     assert "截至 2026-09" in failed["350300/institution-*"] and "机构定向推送包未生成" in failed["350300/institution-*"]
+    assert "季发布未成功" in failed["350100/institution-*"] and "boom" in failed["350100/institution-*"]
     assert not (tmp_path / "out" / "2026-09" / "350100" / "institutions").exists()
 
 

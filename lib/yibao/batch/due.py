@@ -153,7 +153,7 @@ def run_due(args) -> int:
                                        int(getattr(args, "jobs", 1) or 1), bool(getattr(args, "force", False)),
                                        progress=not getattr(args, "no_progress", False),
                                        scheduler=getattr(args, "scheduler", None))
-    results += _institution_packages(selected, runnable, failed, data_dir, args, formats, engine)
+    results += _institution_packages(selected, list(results), failed, data_dir, args, formats, engine)
     if failed:
         writer = getattr(batch, "_write_manifests", None)
         if writer:
@@ -168,21 +168,24 @@ def run_due(args) -> int:
     return batch.report_results(allr, args.out)
 
 
-def _institution_packages(selected, runnable, failed, data_dir, args, formats, engine) -> list[JobResult]:
+def _institution_packages(selected, done, failed, data_dir, args, formats, engine) -> list[JobResult]:
     """The 定向推送 packages of every designated hospital (or of ``--institution CODE …``) for each due
-    release with ``institutions: true``, after the region's publications of the same period: they read its
+    release with ``institutions: true``, after the region's publication of the same period: they read its
     indicators.csv and findings.csv, so a package shows exactly the release's 底稿 and findings. A release
-    that could not run (data not available) gets no packages but a failed entry ``R/institution-*``."""
+    whose publication did not succeed (data not available, the job failed) gets no packages but a failed
+    entry ``R/institution-*`` with the reason: nothing goes to the hospitals before the release exists."""
     from yibao.batch import institutions
     wanted: dict[str, list[str]] = {}
-    ran = {(j.region, j.period) for j in runnable}
-    for region, period in sorted({(e["region"], e["period"]) for e in selected if e.get("institutions")}):
-        if (region, period) in ran:
-            wanted.setdefault(period, []).append(region)
-        else:
-            why = next((r.error for r in failed if (r.region, r.period) == (region, period)), "发布未运行")
-            failed.append(JobResult(f"{region}/institution-*", region, "institution", period, None, "failed", 0.0,
-                                    [], f"机构定向推送包未生成：{why}"))
+    for e in sorted((e for e in selected if e.get("institutions")), key=lambda e: (e["period"], e["region"])):
+        key = (e["region"], e["kind"], e["period"])
+        mine = [r for r in done + failed if (r.region, r.kind, r.period) == key]
+        if mine and all(r.status in ("ok", "skipped") for r in mine):
+            if e["region"] not in wanted.get(e["period"], []):
+                wanted.setdefault(e["period"], []).append(e["region"])
+            continue
+        why = next((r.error for r in mine if r.status not in ("ok", "skipped")), None) or "发布未运行"
+        failed.append(JobResult(f"{e['region']}/institution-*", e["region"], "institution", e["period"], None,
+                                "failed", 0.0, [], f"机构定向推送包未生成（{KIND_ZH[e['kind']]}未成功）：{why}"))
     results: list[JobResult] = []
     for period, regions in wanted.items():
         print(f"{Period.parse(period).label}：{'、'.join(regions)} 各机构定向推送包 / institution packages", flush=True)
