@@ -67,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--kind", type=_csv_list, default=None,
                    help="quarterly,monthly,topic,annual,institution (default: what the period implies)")
     s.add_argument("--institution", nargs="*", default=None,
-                   help="fixmedins codes for --kind institution (default: every designated hospital of the region)")
+                   help="fixmedins codes for --kind institution, or for the packages of a plan release with institutions: true "
+                        "under --plan … --due … (default: every designated hospital of the region)")
     s.add_argument("--topic", nargs="*", default=None, help="topic codes for --kind topic (ADRG, ICD category/chapter)")
     s.add_argument("--formats", type=_csv_list, default=["html", "docx", "pdf"],
                    help="html,docx,pdf,pptx (pptx: the quarterly 发布会 deck; other kinds skip it)")
