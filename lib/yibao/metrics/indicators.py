@@ -42,7 +42,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from yibao.metrics import catalogue
+from yibao.metrics import catalogue, suppression
 from yibao.metrics.catalogue import SUPPRESS_MIN, SUPPRESSED_MARK, Indicator
 from yibao.errors import DataError
 from yibao.fsutil import atomic_path
@@ -350,6 +350,8 @@ class _Engine:
             codes = list(hosp["fixmedins_code"])
             rows: list[dict] = []
             status_of: dict[tuple[str, str], str] = {}
+            values: dict[tuple[str, str], float] = {}  # additive institution cells, hidden ones too
+            additive = set(catalogue.additive_ids())
             for ind in catalogue.ordered():
                 scopes = [""] + (codes if ind.per_institution else [])
                 blanket, reason = None, ""
@@ -380,12 +382,37 @@ class _Engine:
                     st, why = "ok", ""
                 rows.append(self._row(ind, period, "", v, st, n, why))
                 status_of[(ind.id, "")] = st
+                prev_hidden = set().union(*(self._hidden_before(other, period) for other in ind.suppress_with_prev))
                 for code in codes if ind.per_institution else []:
                     st, v, n, why = self._inst_status(ind, by_code.get(code), flags.get(code, ""), code, status_of)
+                    if st == "ok" and code in prev_hidden:
+                        st, v, why = "suppressed", None, "上期指标" + "、".join(ind.suppress_with_prev) + "不予公布"
+                    if ind.id in additive:
+                        values[(ind.id, code)] = _num((by_code.get(code) or {}).get("value")) or 0.0
                     rows.append(self._row(ind, period, code, v, st, n, why))
                     status_of[(ind.id, code)] = st
-            df = pd.DataFrame(rows)
+            # one hidden value of an additive indicator would be the region value minus the others
+            df = suppression.protect(pd.DataFrame(rows), values)
             return _sort(df)
+
+    def _hidden_before(self, iid: str, period: Period) -> set[str]:
+        """The institutions whose value of additive indicator ``iid`` was hidden in 上期 (primary or
+        complementary, :func:`yibao.metrics.suppression.hidden_codes`): a rate on 上期 (41 = 本期/上期 39)
+        beside this period's count would give it back."""
+        ind = catalogue.get(iid)
+        prev = period.previous()
+        # this period's relations cover 上期's months (needed_months); the formula reads 上期's
+        sql = ind.sql.format_map(placeholders(self.region, prev))
+        res = self.wh.df(self.relations(period) + "SELECT * FROM (\n" + sql + "\n) AS q")
+        res = res[res["fixmedins_code"].notna()]
+        inst = self.institutions(prev)
+        hosp = inst[inst["fixmedins_type"] == "1"]
+        if ind.institutions == "drg_dip":
+            hosp = hosp[hosp["drg_dip_flag"] == "1"]
+        got = {r.fixmedins_code: (_num(r.value) or 0.0, _num(r.n) or 0.0) for r in res.itertuples(index=False)}
+        codes = list(hosp["fixmedins_code"])
+        return suppression.hidden_codes({c: got.get(c, (0.0, 0.0))[0] for c in codes},
+                                        {c: got.get(c, (0.0, 0.0))[1] for c in codes})
 
     def _inst_status(self, ind: Indicator, r, flag: str, code: str, status_of: dict):
         if ind.institutions == "drg_dip" and flag != "1":
