@@ -59,12 +59,12 @@ BREAKS = {
     "range_28": (lambda d: _set(d, "28", "", 100.01), "fail"),
     "range_45": (lambda d: _set(d, "45", H1, -0.01), "fail"),
     "index_region_one": (lambda d: _set(d, "43", "", 1.2), "fail"),
-    # 39 出院人次: region 14; H3 (2 discharges) hidden, H1 (6) hidden beside it (complementary), H2 6 published.
+    # 39 出院人次: region 14; H3 (2 discharges) hidden, H2 (6) hidden beside it (complementary), H1 6 published.
     # The hidden values are recomputed institution by institution (2 + 6), so a published value off by one fails
-    "inst_sum_39": (lambda d: _set(d, "39", H2, _get(d, "39", H2) + 1), "fail"),
-    "inst_sum_39 ": (lambda d: _set(d, "39", H2, _get(d, "39", H2) - 1), "fail"),
-    # H1 published beside the lone hidden H3: 14 − 6 − 6 gives H3's 2 back (no complementary cell)
-    "inst_sum_39  ": (lambda d: _set(d, "39", H1, 6.0), "fail"),
+    "inst_sum_39": (lambda d: _set(d, "39", H1, _get(d, "39", H1) + 1), "fail"),
+    "inst_sum_39 ": (lambda d: _set(d, "39", H1, _get(d, "39", H1) - 1), "fail"),
+    # H2 published beside the lone hidden H3: 14 − 6 − 6 gives H3's 2 back (no complementary cell)
+    "inst_sum_39  ": (lambda d: _set(d, "39", H2, 6.0), "fail"),
     # 36 住院总费用: region 133000; H1 71000 published; H2 58000 (complementary) and H3 4000 hidden
     "inst_sum_36": (lambda d: _set(d, "36", H1, _get(d, "36", H1) + 0.03), "fail"),
     "output_format": (lambda d: _set(d, "39", H1, np.nan, "ok"), "fail"),

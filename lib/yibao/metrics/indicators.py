@@ -135,6 +135,7 @@ class _Engine:
         self._small_done = False
         self._rev_done = False
         self._details: dict[tuple[str, bool], pd.DataFrame] = {}
+        self._hidden: dict[str, dict[str, set[str]]] = {}  # 上期 code -> the additive cells its files hide
 
     # ---- building ------------------------------------------------------------------------------
     def _exec(self, sql: str) -> None:
@@ -299,9 +300,9 @@ class _Engine:
     def run_sql(self, ind: Indicator, period: Period) -> pd.DataFrame:
         return self.wh.df(self.query(ind, period))
 
-    def run_rows(self, ind: Indicator, period: Period) -> tuple[dict | None, dict[str, dict]]:
-        """(the region row, {fixmedins_code: row}) of an indicator's query."""
-        cur = self.wh.sql(self.query(ind, period))
+    def run_rows(self, ind: Indicator, period: Period, sql: str | None = None) -> tuple[dict | None, dict[str, dict]]:
+        """(the region row, {fixmedins_code: row}) of an indicator's query (or of ``sql``)."""
+        cur = self.wh.sql(sql or self.query(ind, period))
         cols = [d[0] for d in cur.description]
         region_row, by_code = None, {}
         for t in cur.fetchall():
@@ -396,23 +397,42 @@ class _Engine:
             return _sort(df)
 
     def _hidden_before(self, iid: str, period: Period) -> set[str]:
-        """The institutions whose value of additive indicator ``iid`` was hidden in 上期 (primary or
-        complementary, :func:`yibao.metrics.suppression.hidden_codes`): a rate on 上期 (41 = 本期/上期 39)
-        beside this period's count would give it back."""
-        ind = catalogue.get(iid)
+        """The institutions whose value of additive indicator ``iid`` 上期's own files hid (primary,
+        ``suppress_with`` and complementary, the same rules on the same values): a rate on 上期 (41 = 本期/上期
+        39) beside this period's count would give it back."""
         prev = period.previous()
-        # this period's relations cover 上期's months (needed_months); the formula reads 上期's
-        sql = ind.sql.format_map(placeholders(self.region, prev))
-        res = self.wh.df(self.relations(period) + "SELECT * FROM (\n" + sql + "\n) AS q")
-        res = res[res["fixmedins_code"].notna()]
-        inst = self.institutions(prev)
+        with self.lock:
+            if prev.code not in self._hidden:
+                self._hidden[prev.code] = self._additive_hidden(prev, within=period)
+            return self._hidden[prev.code].get(iid, set())
+
+    def _additive_hidden(self, period: Period, within: Period) -> dict[str, set[str]]:
+        """{indicator_id: hidden institution codes} of the additive indicators of ``period``, computed on the
+        relations of ``within`` (which cover its months: no other pass over the settlements)."""
+        inst = self.institutions(period)
         hosp = inst[inst["fixmedins_type"] == "1"]
-        if ind.institutions == "drg_dip":
-            hosp = hosp[hosp["drg_dip_flag"] == "1"]
-        got = {r.fixmedins_code: (_num(r.value) or 0.0, _num(r.n) or 0.0) for r in res.itertuples(index=False)}
-        codes = list(hosp["fixmedins_code"])
-        return suppression.hidden_codes({c: got.get(c, (0.0, 0.0))[0] for c in codes},
-                                        {c: got.get(c, (0.0, 0.0))[1] for c in codes})
+        flags = dict(zip(hosp["fixmedins_code"], hosp["drg_dip_flag"].fillna("")))
+        rows: list[dict] = []
+        status_of: dict[tuple[str, str], str] = {}
+        values: dict[tuple[str, str], float] = {}
+        for iid in catalogue.additive_ids():
+            ind = catalogue.get(iid)
+            if self.missing(ind, period):
+                continue
+            sql = ind.sql.format_map(placeholders(self.region, period))
+            region_row, by_code = self.run_rows(ind, period, self.relations(within) + "SELECT * FROM (\n" + sql + "\n) AS q")
+            rows.append(dict(indicator_id=iid, fixmedins_code="", value=_num((region_row or {}).get("value")) or 0.0,
+                             status="ok", reason=""))
+            for code, flag in flags.items():
+                st, v, n, why = self._inst_status(ind, by_code.get(code), flag, code, status_of)
+                values[(iid, code)] = _num((by_code.get(code) or {}).get("value")) or 0.0
+                rows.append(dict(indicator_id=iid, fixmedins_code=code, value=v, status=st, reason=why))
+                status_of[(iid, code)] = st
+        if not rows:
+            return {}
+        df = suppression.protect(pd.DataFrame(rows), values)
+        sup = df[(df["status"] == "suppressed") & (df["fixmedins_code"] != "")]
+        return {iid: set(g["fixmedins_code"]) for iid, g in sup.groupby("indicator_id")}
 
     def _inst_status(self, ind: Indicator, r, flag: str, code: str, status_of: dict):
         if ind.institutions == "drg_dip" and flag != "1":

@@ -37,28 +37,29 @@ def _num(v) -> float | None:
     return None if math.isnan(x) else x
 
 
-def complement(values: dict[str, float], hidden: set[str], published: set[str]) -> str | None:
-    """The institution to hide beside a lone hidden one: the smallest published non-zero value (ties by
-    code), else the smallest published value (a 0); None when nothing needs or can be hidden.
+def complement(values: dict[str, float], hidden: set[str], published: set[str],
+               prefer: dict[str, int] | None = None) -> str | None:
+    """The institution to hide beside a lone hidden one: the smallest published non-zero value, else the
+    smallest published value (a 0); among equal values the one hidden for more sibling indicators
+    (``prefer``: {code: count}; fewer rates lost with it, and a hidden 0 that no published sibling value shows to
+    be 0), then by code. None when nothing needs or can be hidden.
 
     ``values`` are the computed values of the institution cells (hidden ones included), ``hidden`` the codes
     already hidden, ``published`` the codes shown with a value."""
     if len(hidden) != 1:
         return None
-    cand = sorted((values.get(c) or 0.0, c) for c in published if c not in hidden)
+    prefer = prefer or {}
+    cand = sorted((values.get(c) or 0.0, -prefer.get(c, 0), c) for c in published if c not in hidden)
     nonzero = [x for x in cand if x[0] != 0]
     pick = (nonzero or cand)[:1]
-    return pick[0][1] if pick else None
+    return pick[0][2] if pick else None
 
 
-def hidden_codes(values: dict[str, float], n: dict[str, float] | None = None) -> set[str]:
-    """The institutions whose value of one additive indicator is hidden, from the values alone (primary:
-    1–4 cases; then complementary). Used for the 上期 value behind a growth rate (41 on 上期 39), so the
-    previous release's complementary cell cannot be recovered from this period's rate and count."""
-    n = n if n is not None else values
-    hidden = {c for c in values if 0 < (n.get(c) or 0) < catalogue.SUPPRESS_MIN}
-    extra = complement(values, hidden, set(values) - hidden)
-    return hidden | ({extra} if extra else set())
+def siblings(indicator_id) -> list[str]:
+    """Additive indicators computed on together with ``indicator_id`` (a rate on both: 36 and 39 for 37, 38 and
+    39 for 40): hiding the same institution in both loses the fewest published rates."""
+    mine = set(catalogue.derived_ids(indicator_id))
+    return [j for j in catalogue.additive_ids() if j != str(indicator_id) and mine & set(catalogue.derived_ids(j))]
 
 
 def protect(df: pd.DataFrame, values: dict[tuple[str, str], float]) -> pd.DataFrame:
@@ -79,19 +80,21 @@ def protect(df: pd.DataFrame, values: dict[tuple[str, str], float]) -> pd.DataFr
         for d in catalogue.derived_ids(iid):
             hide(d, code, f"指标{iid}不予公布")
 
-    additive = catalogue.additive_ids()
+    additive = set(catalogue.additive_ids())
     codes = {iid: [c for (i, c) in key if i == iid and c] for iid in additive}
+    sib = {iid: siblings(iid) for iid in additive}
     changed = True
     while changed:
         changed = False
-        for iid in additive:
+        for iid in catalogue.additive_ids():  # in id order: 33 before 34 (within it), 36 before 39
             if st.get((iid, "")) != "ok":
                 continue  # no region value published: nothing to subtract from
             cells = codes[iid]
             hidden = {c for c in cells if st[(iid, c)] == "suppressed"}
             published = {c for c in cells if st[(iid, c)] == "ok"}
             vals = {c: _num(values.get((iid, c))) or 0.0 for c in cells}
-            pick = complement(vals, hidden, published)
+            prefer = {c: sum(st.get((j, c)) == "suppressed" for j in sib[iid]) for c in published}
+            pick = complement(vals, hidden, published, prefer)
             if pick is not None:
                 hide(iid, pick, REASON)
                 changed = True
