@@ -22,7 +22,8 @@ publication rules:
   period's fund_report / psn_insu_month months) → ``missing_input``;
 - small counts (DESIGN.md): an institution's rate or average computed on fewer than 5 cases, and an
   institution's count or sum of 1–4 cases, is ``suppressed`` with no value; region rows are never
-  suppressed;
+  suppressed; then complementary suppression (:mod:`yibao.metrics.suppression`): no additive indicator
+  (33, 34, 36, 38, 39) keeps a lone hidden institution value the region value would give back;
 - rounding: amounts and percentages 2 decimals, indices 4 (per indicator in the catalogue).
 
 The reduced relations are cached per warehouse and region, so computing 上期 and 同期 after the
@@ -420,7 +421,8 @@ class _Engine:
             if self.missing(ind, period):
                 continue
             sql = ind.sql.format_map(placeholders(self.region, period))
-            region_row, by_code = self.run_rows(ind, period, self.relations(within) + "SELECT * FROM (\n" + sql + "\n) AS q")
+            query = self.relations(within) + "SELECT * FROM (\n" + sql + "\n) AS q"
+            region_row, by_code = self.run_rows(ind, period, query)
             rows.append(dict(indicator_id=iid, fixmedins_code="", value=_num((region_row or {}).get("value")) or 0.0,
                              status="ok", reason=""))
             for code, flag in flags.items():

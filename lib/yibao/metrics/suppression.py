@@ -6,8 +6,10 @@ is the sum of the institutions' values) one hidden institution value would come 
 the published ones. So, per additive indicator and period:
 
 * when exactly one institution value is hidden, the smallest published non-zero value of the same indicator is
-  hidden too (status ``suppressed``, reason 为防止由统筹地区值反推一并不予公布); a published 0 only when no
-  non-zero value is left (two hidden cells, and nobody can tell which one holds the total);
+  hidden too (status ``suppressed``, reason 为防止由统筹地区值反推一并不予公布); among equal values the
+  institution already hidden in a sibling indicator (36 or 38 with 39: a rate is computed on both), then by
+  code; a published 0 only when no non-zero value is left (two hidden cells, and nobody can tell which one
+  holds the total);
 * wherever a value is hidden, what is computed on it for the same institution is hidden (``suppress_with``:
   37 per-case amount, 40 ratio, 41 growth rate, 34 approvals within 33 applications) — a hidden value that a
   rate beside it gives back would leave the other hidden value alone again;
@@ -15,7 +17,8 @@ the published ones. So, per additive indicator and period:
 
 One function (:func:`protect`) does it for both files: :mod:`yibao.metrics.indicators` applies it to the rows
 of every period it computes, so indicators.csv, digao.xlsx (the same rows via ``compare``) and the 上期 /
-同期 bases agree. The region row is never suppressed: a region whose only institution with a value is hidden
+同期 bases agree; 41 (a growth rate on 上期's 39) is also hidden where 上期's files hid 39, computed with this
+function on 上期's values (``indicators._Engine._hidden_before``). The region row is never suppressed: a region whose only institution with a value is hidden
 (nothing left to hide beside it) keeps its lone hidden cell, and the 复核 (``inst_sum_*``) says so.
 """
 from __future__ import annotations
@@ -98,21 +101,4 @@ def protect(df: pd.DataFrame, values: dict[tuple[str, str], float]) -> pd.DataFr
             if pick is not None:
                 hide(iid, pick, REASON)
                 changed = True
-    return out
-
-
-def lone_hidden(df: pd.DataFrame) -> dict[str, tuple[list[str], int]]:
-    """Additive indicators whose region value is published with exactly one hidden institution value:
-    {indicator_id: ([the hidden code], number of institutions published with a value)} — for the 复核."""
-    out = {}
-    d = df.assign(_c=df["fixmedins_code"].fillna(""), _i=df["indicator_id"].astype(str))
-    for iid in catalogue.additive_ids():
-        rows = d[d["_i"] == iid]
-        region = rows[rows["_c"] == ""]
-        if region.empty or region["status"].iloc[0] != "ok":
-            continue
-        inst = rows[rows["_c"] != ""]
-        hid = inst.loc[inst["status"] == "suppressed", "_c"].tolist()
-        if len(hid) == 1:
-            out[iid] = (hid, int((inst["status"] == "ok").sum()))
     return out
