@@ -138,23 +138,30 @@ EXPECTED_Q3 = {
     # 33: applications in Q3: JS0103, JS0105 (H1), JS0201 (H2); JS0108 reversed, JS0401 in Q2 → 3; per hospital 1–4 → suppressed;
     #     H3 is not paid by DRG → not applicable
     ("33", ""): (3, OK), ("33", H1): (None, SUP), ("33", H2): (None, SUP), ("33", H3): (None, NA),
-    # 34: approved: JS0103 → 1
-    ("34", ""): (1, OK), ("34", H1): (None, SUP), ("34", H2): (0, OK), ("34", H3): (None, NA),
+    # 34: approved: JS0103 → 1; H1 1 → suppressed; H2 0 approvals, but within H2's hidden 33 (suppress_with):
+    #     suppressed — published, the region's 1 minus H2's 0 would give H1's 1 back
+    ("34", ""): (1, OK), ("34", H1): (None, SUP), ("34", H2): (None, SUP), ("34", H3): (None, NA),
     # 35: 1 / cases at DRG institutions (7 + 6) × 100
     ("35", ""): (7.69, OK),
     # 36: local inpatient medfee: H1 10000+12000+30000+6000+8000+5000 = 71000; H2 8000+7000+25000+4000+9000+5000 = 58000;
-    #     H3 2000 + 2000 = 4000 (2 cases → suppressed) → 133000
-    ("36", ""): (133000.00, OK), ("36", H1): (71000.00, OK), ("36", H2): (58000.00, OK), ("36", H3): (None, SUP),
-    # 37 = 36 / 39
-    ("37", ""): (9500.00, OK), ("37", H1): (11833.33, OK), ("37", H2): (9666.67, OK), ("37", H3): (None, SUP),
-    # 38: local outpatient: H1 8, H2 6, H3 3, pharmacy P1 1 (med_type 14) → 18
-    ("38", ""): (18, OK), ("38", H1): (8, OK), ("38", H2): (6, OK), ("38", H3): (None, SUP),
-    # 39: local inpatient: H1 6, H2 6, H3 2 → 14
-    ("39", ""): (14, OK), ("39", H1): (6, OK), ("39", H2): (6, OK), ("39", H3): (None, SUP),
-    # 40 = 38 / 39: 18/14 = 1.2857; H1 8/6; H2 6/6
-    ("40", ""): (1.29, OK), ("40", H1): (1.33, OK), ("40", H2): (1.00, OK), ("40", H3): (None, SUP),
-    # 41: Q2 local inpatient H1 5, H2 4 (JS0410 reversed), H3 0 → region (14/9 − 1) × 100; H1 (6/5 − 1) × 100
-    ("41", ""): (55.56, OK), ("41", H1): (20.00, OK), ("41", H2): (None, SUP), ("41", H3): (None, SUP),
+    #     H3 2000 + 2000 = 4000 (2 cases → suppressed) → 133000. Complementary: H3 alone hidden would be
+    #     133000 − 71000 − 58000, so the smallest other value, H2's 58000, is hidden too
+    ("36", ""): (133000.00, OK), ("36", H1): (71000.00, OK), ("36", H2): (None, SUP), ("36", H3): (None, SUP),
+    # 37 = 36 / 39: H1 71000 / 6; hidden wherever 36 or 39 is — H2 (both complementary), H3 (2 cases)
+    ("37", ""): (9500.00, OK), ("37", H1): (11833.33, OK), ("37", H2): (None, SUP), ("37", H3): (None, SUP),
+    # 38: local outpatient: H1 8, H2 6, H3 3, pharmacy P1 1 (med_type 14) → 18; H3 hidden (3), so the smallest
+    #     other, H2's 6, too (18 − 8 − 1 = 9 is H2 + H3 together)
+    ("38", ""): (18, OK), ("38", H1): (8, OK), ("38", H2): (None, SUP), ("38", H3): (None, SUP),
+    # 39: local inpatient: H1 6, H2 6, H3 2 → 14; H3 hidden (2), the smallest other too: 6, a tie, and H2 is
+    #     already hidden in 36 and 38 (the values 37 and 40 are computed on with 39): H2
+    ("39", ""): (14, OK), ("39", H1): (6, OK), ("39", H2): (None, SUP), ("39", H3): (None, SUP),
+    # 40 = 38 / 39: 18/14 = 1.2857; H1 8/6; H2 (38 and 39 hidden) and H3 suppressed
+    ("40", ""): (1.29, OK), ("40", H1): (1.33, OK), ("40", H2): (None, SUP), ("40", H3): (None, SUP),
+    # 41: Q2 local inpatient H1 5, H2 4 (JS0410 reversed), H3 0 → region (14/9 − 1) × 100. H1 would be
+    #     (6/5 − 1) × 100 = 20, but H1's Q2 value was hidden beside H2's 4 (complementary, in Q2's own files:
+    #     H1 5 is the smallest other) and 20 % with Q3's published 6 would give it back: suppressed;
+    #     H2 4 and H3 0 上期 cases → suppressed
+    ("41", ""): (55.56, OK), ("41", H1): (None, SUP), ("41", H2): (None, SUP), ("41", H3): (None, SUP),
     # 42: 东岚市 insured inpatient anywhere: 14 + JS0701 (treated in 南屿县) = 15 (JS0107 is insured elsewhere);
     #     mean psn (1000 + 1010 + 990) / 3 = 1000 → 1.50
     ("42", ""): (1.50, OK),
@@ -373,6 +380,7 @@ def test_outputs_byte_identical(outputs):
     lines = text.decode("utf-8").splitlines()
     assert lines[0] == ",".join(indicators.COLUMNS)
     assert "39,出院人次,350100,H35010000001,2025Q3,6,人次,ok" in lines
+    assert "39,出院人次,350100,H35010000002,2025Q3,,人次,suppressed" in lines   # complementary
     assert "37,次均住院费用,350100,H35010000001,2025Q3,11833.33,元,ok" in lines
     assert "39,出院人次,350100,H35010000003,2025Q3,,人次,suppressed" in lines
     assert "16,（一）职工医保,350100,,2025Q3,,,not_applicable" in lines
@@ -445,7 +453,8 @@ def test_workbook_layout(outputs):
     assert hrow[:4] == ["机构编码", "机构名称", "医院等级", "开展DRG/DIP付费"]
     col39 = hrow.index("39 出院人次（人次）") + 1
     body = {wi.cell(r, 2).value: wi.cell(r, col39).value for r in range(5, wi.max_row + 1)}
-    assert body == {"全统筹区": 14, "东岚市第一人民医院": 6, "东岚市第二医院": 6, "东岚市城东社区卫生服务中心": "<5"}
+    # H3's 2 discharges and, beside them, H2's 6 (complementary: 14 − 6 − 6 would give the 2 back)
+    assert body == {"全统筹区": 14, "东岚市第一人民医院": 6, "东岚市第二医院": "<5", "东岚市城东社区卫生服务中心": "<5"}
 
 
 def test_checks_pass_on_clean_fixture(outputs):
@@ -614,9 +623,12 @@ EXPECTED_C_Q3 = {
     ("28", HC1): (None, SUP), ("28", HC2): (None, SUP),       # 1 and 0 cases: fewer than 5
     ("33", ""): (0, OK), ("33", HC1): (0, OK), ("34", ""): (0, OK),   # no application: 0
     ("35", ""): (0.0, OK),                       # 0 approved × 100 / 1 case
-    ("36", ""): (9000.0, OK), ("36", HC1): (None, SUP), ("36", HC2): (0.0, OK),
+    # 36/39: HC1's one case hidden; HC2's 0 would leave it alone (9000 − 0), and HC2 is the only other hospital:
+    #     its 0 is hidden too (complementary; no non-zero value left), so nobody can tell which of the two holds it
+    ("36", ""): (9000.0, OK), ("36", HC1): (None, SUP), ("36", HC2): (None, SUP),
     ("37", ""): (9000.0, OK),                    # 9000 / 1
-    ("38", ""): (6, OK), ("38", HC1): (0, OK), ("38", HC2): (6, OK), ("39", ""): (1, OK), ("39", HC2): (0, OK),
+    ("38", ""): (6, OK), ("38", HC1): (0, OK), ("38", HC2): (6, OK), ("39", ""): (1, OK),
+    ("39", HC1): (None, SUP), ("39", HC2): (None, SUP),
     ("40", ""): (6.0, OK),                       # 6 outpatient / 1 inpatient
     ("40", HC1): (None, SUP), ("40", HC2): (None, SUP),     # 1 and 0 discharges: fewer than 5
     ("41", ""): (0.0, OK),                       # Q2 1 case (KC20) → (1/1 − 1) × 100

@@ -83,6 +83,7 @@ class Indicator:
     needs: tuple = ()          # inputs without which the value is missing_input (see indicators.NEEDS)
     suppress: str = ""         # "rate": n < 5 suppressed; "count": 0 < n < 5 suppressed; "" never
     suppress_with: tuple = ()  # also suppressed where any of these indicators is suppressed
+    suppress_with_prev: tuple = ()  # also suppressed where any of these was suppressed in 上期 (41: 上期 39)
     numerator_cases: bool = False  # a share of cases whose numerator is a count publications print (上传清单数,
     # 入组人次): also suppressed when that count is 1–4 (a rate computed on a suppressed count, issue 13)
     institutions: str = "hospitals"   # which institutions get a row: hospitals | drg_dip (others n/a)
@@ -327,7 +328,7 @@ _SPEC: dict[str, dict] = {
                sql=f"SELECT fixmedins_code, COUNT(*) AS value, COUNT(*) AS n\nFROM c_sc\nWHERE month IN {{period}}\n"
                    f"  AND fixmedins_code IN (SELECT fixmedins_code FROM c_inst WHERE drg_dip_flag = '1')\n{BY_INST}"),
     "34": dict(kind="count", timing="period", needs=("special_case",), valid_range=(0, None), suppress="count",
-               institutions="drg_dip", label="特例单议审核通过病例数",
+               suppress_with=("33",), institutions="drg_dip", label="特例单议审核通过病例数",
                caliber="当期：指标33的申请中审核结果为通过（review_result=1）的病例数。",
                sql=f"SELECT fixmedins_code, COUNT(*) AS value, COUNT(*) AS n\nFROM c_sc\n"
                    f"WHERE review_result = '1' AND month IN {{period}}\n"
@@ -372,7 +373,8 @@ _SPEC: dict[str, dict] = {
                    f"       SUM(CASE WHEN cls = '住院类' THEN cases ELSE 0 END) AS n\n"
                    f"FROM c_setl\nWHERE at_region AND is_local AND month IN {{period}}\n{BY_INST}"),
     "41": dict(kind="percent", timing="period", needs=("setl",), valid_range=(-100, None), suppress="rate",
-               suppress_with=("39",), null_status="not_applicable", label="出院人次增长率",
+               suppress_with=("39",), suppress_with_prev=("39",), null_status="not_applicable",
+               label="出院人次增长率",
                caliber="当期：（指标39/上期指标39−1）×100；上期为前一个同长度期间（月/季/半年/年），口径同指标39；"
                        "上期出院人次少于5人次的机构不予公布。",
                sql=f"SELECT fixmedins_code,\n"
@@ -508,6 +510,19 @@ def ids(per_institution: bool | None = None) -> list[str]:
 
 def ordered() -> list[Indicator]:
     return [get(i) for i in ids()]
+
+
+def additive_ids() -> list[str]:
+    """Per-institution counts and sums over cases (33, 34, 36, 38, 39): the region value is the sum of the
+    institutions' values (plus institutions without a row), so one hidden institution value would be the region
+    value minus the published ones — these get complementary suppression (metrics/suppression.py)."""
+    return [i.id for i in ordered() if i.per_institution and i.suppress == "count"]
+
+
+def derived_ids(indicator_id) -> list[str]:
+    """The indicators hidden wherever ``indicator_id`` is hidden for the same institution (``suppress_with``):
+    rates, per-case amounts and growth rates computed on it, and 34 (approvals) within 33 (applications)."""
+    return [i.id for i in ordered() if str(indicator_id) in i.suppress_with]
 
 
 def as_frame() -> pd.DataFrame:

@@ -201,7 +201,7 @@ def run_checks(wh: Warehouse, region: str, period, indicators_df: pd.DataFrame) 
 
     # ---- 7. 机构值与统筹地区值相加一致 ------------------------------------------------------------------
     det = compute_detail(wh, region, p, strict_frequency=False)
-    for iid in ("33", "34", "36", "38", "39"):
+    for iid in catalogue.additive_ids():  # 33, 34, 36, 38, 39
         out.append(_check_inst_sum(wh, region, p, ind, iid))
 
     # ---- 8. 费用构成之和等于医疗费总额 -------------------------------------------------------------------
@@ -220,6 +220,13 @@ def run_checks(wh: Warehouse, region: str, period, indicators_df: pd.DataFrame) 
 
 
 def _check_inst_sum(wh: Warehouse, region: str, p: Period, ind: _Ind, iid: str):
+    """Region value = Σ published institution values + the hidden ones + institutions without a row.
+
+    The hidden values (primary and complementary suppression) are recomputed from the formula, institution by
+    institution, so the published values are verified exactly; the text never prints what the hidden values
+    come to (a difference here would be a hidden cell, or their sum, given back). Exactly one hidden value
+    under a published region value can be recovered by subtraction: a failure while another institution's
+    value is published (it should have been hidden beside it), a warning when no other institution has one."""
     c = catalogue.get(iid)
     cid = f"inst_sum_{iid}"
     total = ind.v(iid)
@@ -228,24 +235,33 @@ def _check_inst_sum(wh: Warehouse, region: str, p: Period, ind: _Ind, iid: str):
     codes = ind.codes(iid)
     ok_vals = [ind.v(iid, code) for code in codes if ind.status(iid, code) == "ok"]
     ok_vals = [v for v in ok_vals if v is not None]  # an "ok" row without a value is output_format's failure
-    n_sup = sum(ind.status(iid, code) == "suppressed" for code in codes)
-    # what institutions without a row contribute (pharmacies, codes missing from fixmedins, not yet designated)
+    hidden = [code for code in codes if ind.status(iid, code) == "suppressed"]
+    # every institution's value recomputed (institutions without a row: pharmacies, codes missing from
+    # fixmedins, not yet designated; and the hidden ones)
     res = engine(wh, region).run_sql(c, p)
     res = res[res["fixmedins_code"].notna()]
-    other = float(res.loc[~res["fixmedins_code"].isin(codes), "value"].astype(float).sum())
-    resid = total - sum(ok_vals) - other
+    value_of = dict(zip(res["fixmedins_code"], res["value"].astype(float)))
+    other = float(sum(v for code, v in value_of.items() if code not in codes))
     unit = c.unit
-    head = (f"{_ind_name(c)}：统筹地区值{_fmt(total, c.decimals)}{unit}，已公布机构合计{_fmt(sum(ok_vals), c.decimals)}"
-            f"{unit}，无机构行的定点医药机构（如药店）合计{_fmt(other, c.decimals)}{unit}")
-    if n_sup == 0:
+    head = f"{_ind_name(c)}：统筹地区值{_fmt(total, c.decimals)}{unit}，已公布机构合计{_fmt(sum(ok_vals), c.decimals)}{unit}"
+    if not hidden:
+        resid = total - sum(ok_vals) - other
         ok = abs(resid) <= TOL_AMOUNT
-        return cid, ("pass" if ok else "fail"), head + ("，相加一致。" if ok else f"，差额{_fmt(resid, c.decimals)}{unit}，不一致。")
-    if c.kind == "count":
-        ok = n_sup * 1 - 1e-9 <= resid <= n_sup * (SUPPRESS_MIN - 1) + 1e-9
-    else:
-        ok = resid > 0
-    return cid, ("pass" if ok else "fail"), head + (f"；{n_sup}家机构数值不予公布，差额{_fmt(resid, c.decimals)}{unit}"
-                                                    + ("由其构成，一致。" if ok else "超出其可能范围，不一致。"))
+        return cid, ("pass" if ok else "fail"), (
+            head + f"，无机构行的定点医药机构（如药店）合计{_fmt(other, c.decimals)}{unit}" +
+            ("，相加一致。" if ok else f"，差额{_fmt(resid, c.decimals)}{unit}，不一致。"))
+    resid = total - sum(ok_vals) - other - sum(value_of.get(code, 0.0) for code in hidden)
+    text = (head + f"；{len(hidden)}家机构数值不予公布，按口径逐家重算后，与已公布机构合计、无机构行的定点医药机构（如药店）"
+                   f"合计相加")
+    if abs(resid) > TOL_AMOUNT:
+        return cid, "fail", text + "不等于统筹地区值，不一致：请核实已公布的机构数值（差额不单列，以免反推不予公布的数值）。"
+    text += "等于统筹地区值，一致（差额不单列，以免反推不予公布的数值）"
+    if len(hidden) == 1 and ok_vals:
+        return cid, "fail", text + ("；但仅1家机构数值不予公布，统筹地区值减去其他数值即得其数值，应一并隐藏另一家机构的数值"
+                                    "（互补隐藏）。")
+    if len(hidden) == 1:
+        return cid, "warn", text + "；仅1家机构数值不予公布且无其他机构数值可一并隐藏，统筹地区值可反推其数值，发布前请确认。"
+    return cid, "pass", text + "。"
 
 
 def _check_fee_components(wh: Warehouse, region: str, p: Period):
@@ -341,6 +357,7 @@ def _check_inputs(wh: Warehouse, region: str, p: Period):
 def _check_suppression(df: pd.DataFrame, det: pd.DataFrame):
     cid = "suppression"
     n_of = {(r.indicator_id, r.fixmedins_code): r.n for r in det.itertuples(index=False)}
+    status_of = {(str(r.indicator_id), r.fixmedins_code): r.status for r in df.itertuples(index=False)}
     bad, n_sup, n_chk = [], 0, 0
     for r in df.itertuples(index=False):
         if not r.fixmedins_code:
@@ -351,6 +368,10 @@ def _check_suppression(df: pd.DataFrame, det: pd.DataFrame):
             if not pd.isna(r.value):
                 bad.append(f"{r.indicator_id}/{r.fixmedins_code}（已标记不予公布但有数值）")
             continue
+        if r.status == "ok":
+            parts = [o for o in c.suppress_with if status_of.get((o, r.fixmedins_code)) == "suppressed"]
+            if parts:  # a rate, per-case amount or growth rate beside a hidden count gives it back
+                bad.append(f"{r.indicator_id}/{r.fixmedins_code}（指标{'、'.join(parts)}不予公布）")
         if r.status != "ok" or not c.suppress:
             continue
         n_chk += 1
@@ -359,7 +380,8 @@ def _check_suppression(df: pd.DataFrame, det: pd.DataFrame):
         if (c.suppress == "rate" and n < SUPPRESS_MIN) or (c.suppress == "count" and 0 < n < SUPPRESS_MIN):
             bad.append(f"{r.indicator_id}/{r.fixmedins_code}（病例数{n}）")
     if bad:
-        return cid, "fail", f"机构层面病例数少于{SUPPRESS_MIN}例的数值应不予公布，以下未处理：" + "；".join(bad[:20]) + "。"
+        return cid, "fail", (f"机构层面病例数少于{SUPPRESS_MIN}例的数值，及与不予公布的数值同一机构、由其计算的比率，应不予公布，"
+                             f"以下未处理：" + "；".join(bad[:20]) + "。")
     return cid, "pass", (f"机构层面病例数少于{SUPPRESS_MIN}例的数值均不予公布：核对{n_chk}个已公布的机构数值，"
                          f"{n_sup}个机构数值不予公布且未输出数值。")
 

@@ -10,7 +10,9 @@ Three sheets:
              no growth rate is given against a base that is zero or negative (结余 may be negative).
 ``医疗机构``  every per-institution indicator: institutions as rows (全统筹区 first, then hospitals by
              level and code) with name, level and DRG/DIP flag; indicators as columns. ``<5`` marks a
-             value not published because it rests on fewer than 5 cases; ``—`` not applicable.
+             value not published (status ``suppressed``: fewer than 5 cases, computed on a withheld value, or
+             withheld beside a lone one so the region value gives neither back — metrics/suppression.py);
+             ``—`` not applicable.
 ``说明``      status legend, the publication-frequency rule, suppression, sources.
 
 Every sheet starts with a title row (region and period) and the confidentiality line
@@ -229,7 +231,8 @@ def institution_sheet(wb: Workbook, cmp: pd.DataFrame, info: dict, period: Perio
         f"{i.id} {i.display_label}" + (f"（{i.unit}）" if i.unit else "") for i in inds]
     name = str(info.get("poolarea_name") or info.get("poolarea_no") or "")
     _title(ws, len(headers), f"{name}定点医疗机构数据底稿指标（{period.label}）",
-           "每家定点医疗机构一行，首行为全统筹区；“<5”表示该值所依据的病例数少于5例，不予公布；“—”表示不适用；"
+           "每家定点医疗机构一行，首行为全统筹区；“<5”表示不予公布：该值所依据的病例数少于5例，或由不予公布的数值计算，"
+           "或为防止由统筹地区值反推而一并不予公布；“—”表示不适用；"
            "时间/费用消耗指数统筹地区整体为1。")
     widths = [15, 26, 9, 9] + [11] * len(inds)
     _header(ws, 4, headers, widths)
@@ -268,7 +271,10 @@ def notes_sheet(wb: Workbook, info: dict, period: Period) -> None:
     _title(ws, 3, f"{name}数据底稿说明（{period.label}）", "状态、频次规则、小样本处理和数据来源")
     rows = [
         ("状态", "正常", "按口径计算的数值。"),
-        ("状态", "不予公布（<5）", "机构层面比率、均值的分母不足5例，或计数、金额所依据的病例为1–4例，不公布数值（统筹地区值不受影响）。"),
+        ("状态", "不予公布（<5）", "机构层面比率、均值的分母不足5例，或计数、金额所依据的病例为1–4例，不公布数值（统筹地区值不受影响）；"
+                              "由不予公布的数值计算的比率、次均费用、增长率同样不予公布；某项可加总指标（特例单议申请和通过病例数、"
+                              "住院总费用、门诊人次、出院人次）仅一家机构不予公布时，另将数值最小的一家一并不予公布，使统筹地区值减去"
+                              "已公布机构之和不能反推其数值。"),
         ("状态", "不适用（—）", "指标建议公开频次与本期不符、标题行（16、19）、未开展DRG/DIP付费的机构（30）、DIP地区的CMI，"
                           "或分母为0无可计算数据。"),
         ("状态", "缺少输入", "数据集缺少所需的可选数据：月度结算拨付（14）、下一年度预算（24–27）、特例单议（33–35）、"

@@ -22,7 +22,8 @@ publication rules:
   period's fund_report / psn_insu_month months) → ``missing_input``;
 - small counts (DESIGN.md): an institution's rate or average computed on fewer than 5 cases, and an
   institution's count or sum of 1–4 cases, is ``suppressed`` with no value; region rows are never
-  suppressed;
+  suppressed; then complementary suppression (:mod:`yibao.metrics.suppression`): no additive indicator
+  (33, 34, 36, 38, 39) keeps a lone hidden institution value the region value would give back;
 - rounding: amounts and percentages 2 decimals, indices 4 (per indicator in the catalogue).
 
 The reduced relations are cached per warehouse and region, so computing 上期 and 同期 after the
@@ -42,7 +43,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from yibao.metrics import catalogue
+from yibao.metrics import catalogue, suppression
 from yibao.metrics.catalogue import SUPPRESS_MIN, SUPPRESSED_MARK, Indicator
 from yibao.errors import DataError
 from yibao.fsutil import atomic_path
@@ -135,6 +136,7 @@ class _Engine:
         self._small_done = False
         self._rev_done = False
         self._details: dict[tuple[str, bool], pd.DataFrame] = {}
+        self._hidden: dict[str, dict[str, set[str]]] = {}  # 上期 code -> the additive cells its files hide
 
     # ---- building ------------------------------------------------------------------------------
     def _exec(self, sql: str) -> None:
@@ -299,9 +301,9 @@ class _Engine:
     def run_sql(self, ind: Indicator, period: Period) -> pd.DataFrame:
         return self.wh.df(self.query(ind, period))
 
-    def run_rows(self, ind: Indicator, period: Period) -> tuple[dict | None, dict[str, dict]]:
-        """(the region row, {fixmedins_code: row}) of an indicator's query."""
-        cur = self.wh.sql(self.query(ind, period))
+    def run_rows(self, ind: Indicator, period: Period, sql: str | None = None) -> tuple[dict | None, dict[str, dict]]:
+        """(the region row, {fixmedins_code: row}) of an indicator's query (or of ``sql``)."""
+        cur = self.wh.sql(sql or self.query(ind, period))
         cols = [d[0] for d in cur.description]
         region_row, by_code = None, {}
         for t in cur.fetchall():
@@ -350,6 +352,8 @@ class _Engine:
             codes = list(hosp["fixmedins_code"])
             rows: list[dict] = []
             status_of: dict[tuple[str, str], str] = {}
+            values: dict[tuple[str, str], float] = {}  # additive institution cells, hidden ones too
+            additive = set(catalogue.additive_ids())
             for ind in catalogue.ordered():
                 scopes = [""] + (codes if ind.per_institution else [])
                 blanket, reason = None, ""
@@ -380,12 +384,57 @@ class _Engine:
                     st, why = "ok", ""
                 rows.append(self._row(ind, period, "", v, st, n, why))
                 status_of[(ind.id, "")] = st
+                prev_hidden = set().union(*(self._hidden_before(other, period) for other in ind.suppress_with_prev))
                 for code in codes if ind.per_institution else []:
                     st, v, n, why = self._inst_status(ind, by_code.get(code), flags.get(code, ""), code, status_of)
+                    if st == "ok" and code in prev_hidden:
+                        st, v, why = "suppressed", None, "上期指标" + "、".join(ind.suppress_with_prev) + "不予公布"
+                    if ind.id in additive:
+                        values[(ind.id, code)] = _num((by_code.get(code) or {}).get("value")) or 0.0
                     rows.append(self._row(ind, period, code, v, st, n, why))
                     status_of[(ind.id, code)] = st
-            df = pd.DataFrame(rows)
+            # one hidden value of an additive indicator would be the region value minus the others
+            df = suppression.protect(pd.DataFrame(rows), values)
             return _sort(df)
+
+    def _hidden_before(self, iid: str, period: Period) -> set[str]:
+        """The institutions whose value of additive indicator ``iid`` 上期's own files hid (primary,
+        ``suppress_with`` and complementary, the same rules on the same values): a rate on 上期 (41 = 本期/上期
+        39) beside this period's count would give it back."""
+        prev = period.previous()
+        with self.lock:
+            if prev.code not in self._hidden:
+                self._hidden[prev.code] = self._additive_hidden(prev, within=period)
+            return self._hidden[prev.code].get(iid, set())
+
+    def _additive_hidden(self, period: Period, within: Period) -> dict[str, set[str]]:
+        """{indicator_id: hidden institution codes} of the additive indicators of ``period``, computed on the
+        relations of ``within`` (which cover its months: no other pass over the settlements)."""
+        inst = self.institutions(period)
+        hosp = inst[inst["fixmedins_type"] == "1"]
+        flags = dict(zip(hosp["fixmedins_code"], hosp["drg_dip_flag"].fillna("")))
+        rows: list[dict] = []
+        status_of: dict[tuple[str, str], str] = {}
+        values: dict[tuple[str, str], float] = {}
+        for iid in catalogue.additive_ids():
+            ind = catalogue.get(iid)
+            if self.missing(ind, period):
+                continue
+            sql = ind.sql.format_map(placeholders(self.region, period))
+            query = self.relations(within) + "SELECT * FROM (\n" + sql + "\n) AS q"
+            region_row, by_code = self.run_rows(ind, period, query)
+            rows.append(dict(indicator_id=iid, fixmedins_code="", value=_num((region_row or {}).get("value")) or 0.0,
+                             status="ok", reason=""))
+            for code, flag in flags.items():
+                st, v, n, why = self._inst_status(ind, by_code.get(code), flag, code, status_of)
+                values[(iid, code)] = _num((by_code.get(code) or {}).get("value")) or 0.0
+                rows.append(dict(indicator_id=iid, fixmedins_code=code, value=v, status=st, reason=why))
+                status_of[(iid, code)] = st
+        if not rows:
+            return {}
+        df = suppression.protect(pd.DataFrame(rows), values)
+        sup = df[(df["status"] == "suppressed") & (df["fixmedins_code"] != "")]
+        return {iid: set(g["fixmedins_code"]) for iid, g in sup.groupby("indicator_id")}
 
     def _inst_status(self, ind: Indicator, r, flag: str, code: str, status_of: dict):
         if ind.institutions == "drg_dip" and flag != "1":
