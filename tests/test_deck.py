@@ -193,6 +193,48 @@ def test_chinese_glyphs_in_an_sc_face(rendered, tmp_path):
     assert probes["sc"] != probes["jp"], "the probe cannot tell SC from JP (no CJK font?)"
 
 
+def test_fonts_in_the_pptx_xml_are_the_windows_chinese_faces(rendered):
+    """What PowerPoint and WPS read (docs/render.md, "Fonts"): the theme's major and minor fonts name 微软雅黑 as
+    the East Asian face (GB2312 charset and its panose, so an Office without it substitutes a Chinese sans such as
+    黑体) and as the Hans script font; every run of every slide, table cells included, names 微软雅黑 and
+    zh-CN itself; the default text styles of the master and of the presentation are zh-CN (pandoc's: en-US)."""
+    import zipfile
+    a = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
+    z = zipfile.ZipFile(rendered["pptx"])
+    assert deck.EA_FALLBACKS[0] == deck.EA_FONT == "微软雅黑"
+    themes = [n for n in z.namelist() if re.fullmatch(r"ppt/theme/theme\d+\.xml", n)]
+    assert themes
+    for name in themes:
+        scheme = ET.fromstring(z.read(name)).find(f".//{a}fontScheme")
+        for kind in ("majorFont", "minorFont"):
+            font = scheme.find(f"{a}{kind}")
+            ea = font.find(f"{a}ea")
+            assert (ea.get("typeface"), ea.get("charset"), ea.get("panose")) == (
+                "微软雅黑", "-122", deck.EA_PANOSE), (name, kind, ea.attrib)
+            assert font.find(f"{a}latin").get("typeface") == "Arial"
+            scripts = {f.get("script"): f.get("typeface") for f in font.findall(f"{a}font")}
+            assert scripts.get("Hans") == "微软雅黑" and "Hant" not in scripts, (name, kind)
+    slides = [n for n in z.namelist() if re.fullmatch(r"ppt/slides/slide\d+\.xml", n)]
+    runs = tables = 0
+    for name in slides:
+        root = ET.fromstring(z.read(name))
+        tables += len(root.findall(f".//{a}tbl"))
+        for r in root.iter(f"{a}r"):
+            runs += 1
+            rpr = r.find(f"{a}rPr")
+            assert rpr is not None and rpr.get("lang") == "zh-CN", (name, r.findtext(f"{a}t"))
+            ea, latin = rpr.find(f"{a}ea"), rpr.find(f"{a}latin")
+            assert ea is not None and ea.get("typeface") == "微软雅黑", (name, r.findtext(f"{a}t"))
+            assert latin is not None and latin.get("typeface") == "Arial"
+    assert runs > 50 and tables >= 2, (runs, tables)
+    master = ET.fromstring(z.read("ppt/slideMasters/slideMaster1.xml")).find(
+        "{http://schemas.openxmlformats.org/presentationml/2006/main}txStyles")
+    pres = ET.fromstring(z.read("ppt/presentation.xml")).find(
+        "{http://schemas.openxmlformats.org/presentationml/2006/main}defaultTextStyle")
+    langs = {d.get("lang") for el in (master, pres) for d in el.iter(f"{a}defRPr")}
+    assert langs == {"zh-CN"}, langs
+
+
 def _probe_png(work: Path, face: str, lang: str) -> bytes:
     from pptx import Presentation
     from pptx.oxml.ns import qn

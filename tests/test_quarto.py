@@ -98,6 +98,64 @@ def test_pdf_table_headers_stay_on_one_line(quarterly):
     assert not broken, f"headers broken across lines: {broken}"
 
 
+def landscape_pages_hold_the_wide_tables(pdf, ipynb) -> list[str]:
+    """What is wrong with the wide tables of a PDF (empty when nothing is): every table too wide for a
+    portrait page (builtin.wide_table) starts on a landscape page (pypdf: mediabox, /Rotate), every landscape
+    page holds such a table or continues one, the title page is portrait, and each number of the wide
+    tables' numeric columns stands whole on one line of their pages."""
+    from pypdf import PdfReader
+
+    from yibao.render.builtin import wide_table
+
+    def flipped(page) -> bool:
+        box = page.mediabox
+        return (float(box.width) > float(box.height)) != (int(page.get("/Rotate") or 0) % 180 == 90)
+
+    reader = PdfReader(str(pdf))
+    across = [flipped(p) for p in reader.pages]
+    lines = [[readback.flat(line) for line in p.extract_text().splitlines()] for p in reader.pages]
+    wide = [y for y in tables(ipynb) if wide_table(y["table"])]
+    problems = [] if wide else ["no wide table in the report"]
+    if across[0]:
+        problems.append("the title page is landscape")
+    starts = set()
+    for y in wide:
+        cap = readback.flat(y["caption"])
+        at = [i for i, page in enumerate(lines) if any(line.startswith(cap) for line in page)]
+        if not at:
+            problems.append(f"{y['caption']}: caption not found")
+            continue
+        i = at[-1]
+        starts.add(i)
+        if not across[i]:
+            problems.append(f"{y['caption']} is on a portrait page ({i + 1})")
+            continue
+        end = i
+        while end + 1 < len(across) and across[end + 1] and end + 1 not in starts:
+            end += 1
+        # Typst sets a hyphen before a digit as a minus sign (−2.6%)
+        text = "\n".join(line for page in lines[i:end + 1] for line in page).replace("−", "-")
+        rows = y["table"].splitlines()
+        right = [sep.strip().endswith(":") for sep in rows[1].strip().strip("|").split("|")]
+        cells = {v.strip() for row in rows[2:] for v, r in zip(row.strip().strip("|").split("|"), right)
+                 if r and re.fullmatch(r"[-+−]?\d[\d,]*\.\d+%?", v.strip())}
+        broken = sorted(v for v in cells if v not in text)
+        if not cells or broken:
+            problems.append(f"{y['caption']}: numbers broken across lines {broken[:8]}")
+    for i, a in enumerate(across):
+        if a and i not in starts and not (i > 0 and across[i - 1]):
+            problems.append(f"page {i + 1} is landscape without a wide table")
+    return problems
+
+
+def test_pdf_sets_wide_tables_on_landscape_pages(quarterly):
+    """Quarto's PDF puts the tables of ten columns (表6, 表12, 表17, 表25) on landscape pages as the builtin
+    route does: render/quarto.py wraps them in page(flipped: true), resources/landscape.lua lifts that page
+    out of the blocks Quarto's Typst sets every cell output in."""
+    assert not landscape_pages_hold_the_wide_tables(quarterly["quarto"] / "quarterly.pdf", quarterly["ipynb"])
+    assert not landscape_pages_hold_the_wide_tables(quarterly["builtin"] / "quarterly.pdf", quarterly["ipynb"])
+
+
 def test_docx_title_page_toc_header_and_reference_document(quarterly):
     path = quarterly["quarto"] / "quarterly.docx"
     import docx

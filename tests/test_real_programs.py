@@ -44,12 +44,12 @@ def _once(tmp_path_factory, name: str, build) -> Path:
 
 @pytest.fixture(scope="module")
 def pub(small_data, tmp_path_factory) -> Path:
-    """The region's publication directory: quarterly report and the I63 study (HTML, DOCX) with the
+    """The region's publication directory: quarterly report and the I63 study (HTML, DOCX, PDF) with the
     数据底稿 workbook and the 审议 records, built by ``yibao run`` (builtin route)."""
     def build(out: Path) -> None:
         for kind, extra in (("quarterly", []), ("topic", ["--topic", TOPIC])):
             rc = cli.main(["run", "--data", str(small_data), "--period", PERIOD, "--kind", kind, "--region", REGION,
-                           *extra, "--formats", "html,docx", "--engine", "builtin", "--jobs", "1",
+                           *extra, "--formats", "html,docx,pdf", "--engine", "builtin", "--jobs", "1",
                            "--out", str(out), "--no-progress", "--release-date", "2026-10-20"])
             assert rc == 0, f"yibao run --kind {kind} failed"
     return _once(tmp_path_factory, "run", build) / PERIOD / REGION
@@ -203,10 +203,32 @@ def test_wide_topic_tables_are_set_on_landscape_pages(converted):
     assert sizes[0][0] < sizes[0][1]  # the title page stays portrait
     header = next(p for p in pages if any(flat(line).startswith("表5") for line in p.splitlines()))
     # the headers whole on their line (at most the year in brackets goes to a second line), not wrapped
-    # every two or three characters as on a portrait page
-    # (after the merge with issue 13's disclosure marks the two share headers break after 高费用占: noted)
-    assert any(flat(line).count("高费用占") == 2 and "I63.9" in line and "机构名称" in line
+    # every two or three characters as on a portrait page (the "<5" marks once made the count and share
+    # columns text columns, whose headers got a text column's narrow share: they broke after 高费用占)
+    assert any(flat(line).count("高费用占比") == 2 and "I63.9" in line and "机构名称" in line
                for line in header.splitlines()), header[:1200]
+
+
+@pytest.mark.parametrize("name", ["quarterly.pdf", "quarterly.docx"])
+def test_budget_balances_stay_on_one_line(pub, request, name):
+    """The budget execution table (each hospital's 结余/超支): every value, e.g. "超支 31.74", on one line of
+    the Typst PDF and of the DOCX as LibreOffice prints it (the column once wrapped it as "超支 31." / "74")."""
+    needs(POPPLER, f"poppler-utils ({DEB})")
+    pdf = pub / name if name.endswith(".pdf") else request.getfixturevalue("converted")[name]
+    nb = nbformat.read(str(pub / "quarterly.ipynb"), as_version=4)
+    y = next(y for c in nb.cells if c.cell_type == "code" for o in c.outputs
+             for y in [(o.get("metadata") or {}).get("yibao") or {}] if "预算执行情况" in str(y.get("caption", "")))
+    rows = [[v.strip() for v in line.strip().strip("|").split("|")] for line in y["table"].splitlines()]
+    col = rows[0].index("结余/超支（万元）")
+    values = [readback.flat(r[col]) for r in rows[2:]]
+    assert len(values) >= 5 and all(re.fullmatch(r"(结余|超支)[\d,]+\.\d\d", v) for v in values), values
+    flat = readback.flat
+    lines = [flat(line) for p in _pages(pdf) for line in p.splitlines()]
+    cap = flat(y["caption"])
+    start = next(i for i, line in enumerate(lines) if line.startswith(cap))
+    body = lines[start:]
+    broken = [v for v in values if not any(v in line for line in body)]
+    assert not broken, f"{name}: balances broken across lines {broken[:5]}"
 
 
 def test_review_docx_prints_as_a_record(pub, converted):

@@ -277,6 +277,7 @@ assert cfg["date"] == "2026-11-20" and cfg["date-format"] == "YYYY[年]M[月]D[�
 typ = cfg["format"]["typst"]
 assert typ["mainfont"] == "Noto Serif CJK SC" and all((cwd / p).is_dir() for p in typ["font-paths"])
 assert all((cwd / p).is_file() for p in typ["template-partials"])
+assert "landscape.lua" in typ["filters"] and all((cwd / p).is_file() for p in typ["filters"])  # wide tables
 assert pathlib.Path(cfg["format"]["docx"]["reference-doc"]).is_file()
 assert cfg["format"]["html"]["embed-resources"] is True
 if {fail}:

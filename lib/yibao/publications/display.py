@@ -38,6 +38,7 @@ __all__ = ["Report", "markdown_table", "escape_cell", "is_numeric_text", "CALLOU
 # than ``--columns``, the dashes of the separator line give the relative widths and cells wrap).
 WIDE_TABLE = 64          # display width (CJK = 2) above which a table takes the full text width
 TABLE_TEXT_UNITS = 100   # display units across the A4 portrait text width at the table type size
+SHORT_TEXT = 10          # text cells up to this display width (级别 基层/无等级, 超支31.74) never wrap
 _PANDOC_COLUMNS = 72     # pandoc's default --columns
 FIGURE_DPI = 200
 TEXT_WIDTH_IN = 6.3      # A4 text width of the PDF/DOCX layouts (16 cm)
@@ -49,6 +50,9 @@ _NUMERIC = re.compile(
     r"\s*(%|‰|‱|pp|个百分点|百分点|倍|元|万元|亿元|万|亿|天|日|人次|人|个|张|家|例|次|岁|分|点)?$"
 )
 _MISSING = {"", "—", "–", "-", "--", "——", "…", "NA", "N/A", "nan", "NaN", "None", "*", "＊", "/", "－"}
+# a withheld count ("<5", publications/disclosure.py) stands in a numeric column: it neither makes the column
+# text (left-aligned, its header given a text column's share of the width) nor counts as a number
+_WITHHELD = re.compile(r"^[<＜]\s*\d+$")
 
 
 def _display_width(text: str) -> int:
@@ -179,7 +183,7 @@ def markdown_table(df, index: bool = False, align=None) -> tuple[str, list[str]]
     raw = [[("" if _is_missing(v) else str(v).strip()) for v in rec] for rec in df.itertuples(index=False, name=None)]
     numeric = []
     for j in range(len(cols)):
-        vals = [r[j] for r in raw if r[j] not in _MISSING]
+        vals = [r[j] for r in raw if r[j] not in _MISSING and not _WITHHELD.match(r[j])]
         numeric.append(bool(vals) and all(is_numeric_text(v) for v in vals))
     aligns = _norm_align(align, cols, numeric)
     head = [escape_cell(c) for c in cols]
@@ -208,8 +212,9 @@ def markdown_table(df, index: bool = False, align=None) -> tuple[str, list[str]]
             if num:
                 need.append(max(_cell_need(w), short_head))
             else:  # codes (J18.9-0001) have no break point: like short text, they need their width
-                need.append(max(6, short_head, _cell_need(w) if w <= 8 or unbreakable[j] else 0))
-        free = [j for j, (w, num) in enumerate(zip(widths, numeric)) if not num and w > 8 and not unbreakable[j]]
+                need.append(max(6, short_head, _cell_need(w) if w <= SHORT_TEXT or unbreakable[j] else 0))
+        free = [j for j, (w, num) in enumerate(zip(widths, numeric))
+                if not num and w > SHORT_TEXT and not unbreakable[j]]
         if sum(need) <= page and free:
             extra = page - sum(need)
             weight = sum(widths[j] for j in free)
@@ -217,7 +222,9 @@ def markdown_table(df, index: bool = False, align=None) -> tuple[str, list[str]]
         elif sum(need) <= page:
             share = [n * page / sum(need) for n in need]
         else:
-            share = [w + (7 if num or unbreakable[j] else 3) for j, (w, num) in enumerate(zip(widths, numeric))]
+            # short text (级别: 基层/无等级) keeps the padding of numbers: only long text (names) wraps
+            share = [w + (7 if num or unbreakable[j] or w <= SHORT_TEXT else 3)
+                     for j, (w, num) in enumerate(zip(widths, numeric))]
         budget = 120
         dashes = [max(3, round(budget * x / sum(share))) for x in share]
         if sum(dashes) + 3 * len(dashes) + 1 <= _PANDOC_COLUMNS:  # make sure pandoc sees a wide table

@@ -262,6 +262,10 @@ def reference_pptx(path: Path) -> Path:
             d.set("lang", LANG)
             d.set("altLang", "en-US")
             d.set("sz", str(int(pts[min(lvl - 1, len(pts) - 1)] * 100)))
+    # text without a language of its own (typed into the deck in PowerPoint or WPS) is Chinese too: the default
+    # paragraph styles of the master and of the presentation (pandoc's say en-US)
+    for d in [*tx.iter(qn("a:defRPr")), *prs.element.find(qn("p:defaultTextStyle")).iter(qn("a:defRPr"))]:
+        d.set("lang", LANG)
     # the title and body boxes (every edge set: a placeholder given only its top would get zero width)
     title_box = (Inches((SLIDE_W - BODY_W) / 2), Inches(0.2), Inches(BODY_W), Inches(0.85))
     body_box = (Inches((SLIDE_W - BODY_W) / 2), Inches(BODY_TOP), Inches(BODY_W), Inches(BODY_BOTTOM - BODY_TOP))

@@ -71,6 +71,9 @@ def quarto_project(work: Path, meta: dict) -> dict:
     # Quarto resolves these against the notebook's directory: relative names
     typ["font-paths"] = [_typst_fonts(work).name]
     typ["template-partials"] = ["typst-template.typ", "typst-show.typ"]
+    # wide tables on landscape pages: the filter lifts their page(flipped: true) out of the cell's blocks
+    shutil.copy(RESOURCES / "landscape.lua", work / "landscape.lua")
+    typ["filters"] = [*(typ.get("filters") or []), "landscape.lua"]
     (work / "_quarto.yml").write_text(
         yaml.safe_dump({"project": {"type": "default"}}, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return cfg
@@ -113,9 +116,10 @@ def table_markdown(y: dict) -> str:
         parts.append("```{=typst}\n#block(above: 0.5em, below: 1em)[#set text(size: 8.5pt, fill: rgb(\"#444444\")); "
                      f"#set par(first-line-indent: 0pt); #{_typst_string(y['note'])}]\n```")
     if wide_table(y["table"]):
-        # DOCX: on landscape pages, as the builtin route. Not in Quarto's PDF: Quarto's Typst puts every
-        # cell output in a block, and Typst allows no page() inside a container
-        return landscape("\n\n".join(parts), "docx") + "\n"
+        # on landscape pages in DOCX and PDF, as the builtin route (each raw block reaches its format only).
+        # Quarto's Typst sets every cell output in a block, where Typst allows no page(): resources/landscape.lua
+        # unwraps the blocks around the page
+        return landscape(landscape("\n\n".join(parts), "docx"), "typst") + "\n"
     return "\n\n".join(parts) + "\n"
 
 
