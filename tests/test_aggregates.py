@@ -109,3 +109,45 @@ def test_a_batch_computes_a_region_periods_aggregates_once(data, tmp_path):
     shutil.rmtree(s1)
     assert (root / REGION).is_dir() and after == {p.name: p.stat().st_mtime_ns
                                                   for p in next(d for d in (root / REGION).iterdir() if d.is_dir()).glob("*.parquet")}
+
+
+def test_strict_and_all_frequency_indicators_share_their_queries_and_equal_separate_computations(data):
+    """The data step computes a period's 数据底稿 strictly (indicators.csv) and regardless of frequency (参考值,
+    上期/同期) in one warehouse: every indicator query runs once per period, and each frame is exactly what a
+    computation on its own warehouse gives."""
+    prev = "2026Q2"
+    with Warehouse(data) as wh:
+        calls = []
+        real = wh.sql
+
+        def counting(sql, *a, **k):
+            calls.append(sql)
+            return real(sql, *a, **k)
+        wh.sql = counting
+        all_freq = indicators.compute_periods(wh, REGION, [PERIOD, prev], strict_frequency=False)
+        n_all = len(calls)
+        assert n_all > 50  # the cube and the catalogue's queries went through the counter
+        strict_cur = indicators.compute(wh, REGION, PERIOD)
+        strict_prev = indicators.compute(wh, REGION, prev)
+        assert len(calls) == n_all  # nothing queried again: the strict frames come from the same query results
+        assert (strict_cur["status"] == "not_applicable").sum() > (all_freq[indicators.Period.parse(PERIOD)]["status"]
+                                                                    == "not_applicable").sum()
+    for period, strict, got in [(PERIOD, True, strict_cur), (prev, True, strict_prev),
+                                (PERIOD, False, all_freq[indicators.Period.parse(PERIOD)]),
+                                (prev, False, all_freq[indicators.Period.parse(prev)])]:
+        with Warehouse(data) as alone:
+            want = indicators.compute(alone, REGION, period, strict_frequency=strict)
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+def test_the_data_step_opens_the_dataset_once(data, tmp_path, monkeypatch):
+    opened = []
+    real = Warehouse.__init__
+
+    def counting(self, *a, **k):
+        opened.append(a)
+        real(self, *a, **k)
+    monkeypatch.setattr(Warehouse, "__init__", counting)
+    runner.write_precomputed(runner.Job(REGION, PERIOD, "quarterly"), data, tmp_path)
+    assert len(opened) == 1
+    assert (tmp_path / "indicators.csv").is_file() and (tmp_path / "findings.csv").is_file()

@@ -135,6 +135,7 @@ class _Engine:
         self._small_done = False
         self._rev_done = False
         self._details: dict[tuple[str, bool], pd.DataFrame] = {}
+        self._rows: dict[tuple[str, str], tuple[dict | None, dict[str, dict]]] = {}  # (indicator, period) -> run_rows
 
     # ---- building ------------------------------------------------------------------------------
     def _exec(self, sql: str) -> None:
@@ -300,7 +301,16 @@ class _Engine:
         return self.wh.df(self.query(ind, period))
 
     def run_rows(self, ind: Indicator, period: Period) -> tuple[dict | None, dict[str, dict]]:
-        """(the region row, {fixmedins_code: row}) of an indicator's query."""
+        """(the region row, {fixmedins_code: row}) of an indicator's query — run once per indicator and period:
+        the strict and the all-frequency 数据底稿 of a period (indicators.csv and the 参考值) share the results."""
+        k = (str(ind.id), period.code)
+        with self.lock:
+            if k not in self._rows:
+                self._rows[k] = self._run_rows(ind, period)
+            region_row, by_code = self._rows[k]
+            return (None if region_row is None else dict(region_row)), {c: dict(r) for c, r in by_code.items()}
+
+    def _run_rows(self, ind: Indicator, period: Period) -> tuple[dict | None, dict[str, dict]]:
         cur = self.wh.sql(self.query(ind, period))
         cols = [d[0] for d in cur.description]
         region_row, by_code = None, {}
