@@ -151,3 +151,21 @@ def test_the_data_step_opens_the_dataset_once(data, tmp_path, monkeypatch):
     runner.write_precomputed(runner.Job(REGION, PERIOD, "quarterly"), data, tmp_path)
     assert len(opened) == 1
     assert (tmp_path / "indicators.csv").is_file() and (tmp_path / "findings.csv").is_file()
+
+
+def test_the_checks_appendix_reads_checks_csv_and_it_equals_running_the_checks(data, stage):
+    from yibao.metrics import checks
+    ctx = Context.open(data, REGION, PERIOD, stage)
+    try:
+        got = ctx.checks
+        assert len(got) > 20 and set(got["status"]) <= {"pass", "fail", "warn", "skip"}
+        want = checks.run_checks(ctx.wh, REGION, PERIOD, indicators.compute(ctx.wh, REGION, PERIOD))
+        pd.testing.assert_frame_equal(got.reset_index(drop=True), want.astype(str).reset_index(drop=True),
+                                      check_dtype=False)
+    finally:
+        ctx.close()
+    bare = Context.open(data, REGION, PERIOD)  # no precomputed files: the checks are run
+    try:
+        pd.testing.assert_frame_equal(bare.checks.astype(str), want.astype(str))
+    finally:
+        bare.close()

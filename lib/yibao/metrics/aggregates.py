@@ -23,8 +23,9 @@ from yibao.metrics.shared import Store, key
 QUARTERLY = [("fund_income", ()), ("expenditure_by_level", ()), ("expenditure_by_direction", ()),
              ("fund_monthly", (24,)), ("fund_capacity", ()), ("institution_counts", None),
              ("budget_execution", ()), ("hospital_budget_execution", ()), ("special_cases_by_hospital", ()),
-             ("inpatient_profile", ()), ("top_groups", (10,))]
-MONTHLY = [("settlement_progress", ()), ("settlement_claims", ())]
+             ("inpatient_profile", ()), ("top_groups", (10,)), ("admissions", ()), ("remote_care", ()),
+             ("qc_problems", ()), ("base_group_cases", ())]
+MONTHLY = [("settlement_progress", ()), ("settlement_claims", ()), ("qc_problems", ())]
 KIND_ANALYSES = {"quarterly": QUARTERLY, "monthly": MONTHLY, "annual": [("budget_execution", ())]}
 
 

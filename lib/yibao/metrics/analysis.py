@@ -385,3 +385,71 @@ def institution_counts(wh: Warehouse, region: str) -> pd.DataFrame:
                COUNT(*) AS institutions, SUM(beds) AS beds,
                SUM(CASE WHEN ownership = '民营' THEN 1 ELSE 0 END) AS private
         FROM fixmedins_x WHERE poolarea_no = ? GROUP BY 1""", [region])
+
+
+# ---- the quarterly report's service items and 基层病组 (issue 13 Must 5; handbook 附录3 3(4)) ---------------
+
+@shared
+def admissions(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
+    """入院人次 (one row, ``admissions``): local patients' inpatient settlements (netted) at the region's
+    institutions whose admission date (begndate) falls in the period."""
+    m = ", ".join(lit(x) for x in Period.parse(period).months)
+    return wh.df(f"""
+        SELECT COUNT(*) AS admissions FROM setl_net s
+        WHERE s.poolarea_no = ? AND s.is_ip AND s.is_local AND strftime(CAST(s.begndate AS DATE), '%Y-%m') IN ({m})""",
+                 [region])
+
+
+@shared
+def remote_care(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
+    """异地就医 of the period (one row): ``out_n``/``out_pay`` — the region's insured treated at other regions'
+    institutions of the dataset —, ``in_n``/``in_pay`` — other regions' insured treated here (统筹基金支付,
+    settlements, netted)."""
+    where = months_filter(Period.parse(period).months, "s.month")
+    return wh.df(f"""
+        SELECT (SELECT COUNT(*) FROM setl_net s WHERE s.insu_admdvs = $1 AND s.poolarea_no <> $1 AND {where}) AS out_n,
+               (SELECT coalesce(SUM(hifp_pay), 0) FROM setl_net s
+                WHERE s.insu_admdvs = $1 AND s.poolarea_no <> $1 AND {where}) AS out_pay,
+               (SELECT COUNT(*) FROM setl_net s WHERE s.poolarea_no = $1 AND NOT s.is_local AND {where}) AS in_n,
+               (SELECT coalesce(SUM(hifp_pay), 0) FROM setl_net s
+                WHERE s.poolarea_no = $1 AND NOT s.is_local AND {where}) AS in_pay""", [region])
+
+
+@shared
+def qc_problems(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
+    """The settlement-list QC problems of the period: ``qc_errs`` split on ';' and counted. Columns: problem,
+    occurrences, lists (distinct lists with it), institutions, share (% of the lists that failed QC). Only
+    lists whose settlement stands, at the region's institutions."""
+    return qc_problems_in(wh, region, Period.parse(period).months)
+
+
+def qc_problems_in(wh: Warehouse, region: str, months: list[str]) -> pd.DataFrame:
+    """:func:`qc_problems` over any months."""
+    return wh.df(f"""
+        WITH l AS (SELECT setl_id, fixmedins_code, qc_errs FROM setl_list_net
+                   WHERE poolarea_no = ? AND {months_filter(months)}),
+             e AS (SELECT setl_id, fixmedins_code, trim(x.p) AS problem
+                   FROM l, unnest(string_split(coalesce(l.qc_errs, ''), ';')) AS x(p)),
+             failed AS (SELECT COUNT(*) AS n FROM setl_list_net
+                        WHERE poolarea_no = ? AND {months_filter(months)} AND qc_stas = '0')
+        SELECT problem, COUNT(*) AS occurrences, COUNT(DISTINCT setl_id) AS lists,
+               COUNT(DISTINCT fixmedins_code) AS institutions,
+               COUNT(DISTINCT setl_id) * 100.0 / NULLIF((SELECT n FROM failed), 0) AS share
+        FROM e WHERE problem <> '' GROUP BY problem ORDER BY occurrences DESC, problem""", [region, region])
+
+
+@shared
+def base_group_cases(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
+    """Per hospital of the region: grouped cases of the period and those in a 基层病组 (catalogue base_group =
+    1): fixmedins_code, fixmedins_name, lv_group, cases, base_cases. Empty without the catalogue or the lists."""
+    drg = str(wh.region(region).get("pay_method") or "").upper() == "DRG"
+    cat, col = ("drg_catalog", "drg_code") if drg else ("dip_catalog", "dip_code")
+    if not wh.has(cat) or not wh.has("setl_list"):
+        return pd.DataFrame()
+    return wh.df(f"""
+        SELECT f.fixmedins_code, f.fixmedins_name, f.lv_group, COUNT(*) AS cases,
+               SUM(CASE WHEN c.base_group = '1' THEN 1 ELSE 0 END) AS base_cases
+        FROM setl_list_net l JOIN fixmedins_x f USING (fixmedins_code)
+        LEFT JOIN {cat} c ON c.{col} = l.{col} AND c.poolarea_no = l.poolarea_no
+        WHERE l.poolarea_no = ? AND l.grp_stas = '1' AND l.month IN ({', '.join(repr(m) for m in Period.parse(period).months)})
+        GROUP BY 1, 2, 3""", [region])

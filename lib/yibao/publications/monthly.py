@@ -168,23 +168,15 @@ def grouping(ctx: Context, rep) -> None:
 # ---- 二、结算清单上传和质控 ------------------------------------------------------------------------
 
 def qc_problems(ctx: Context, months: list[str] | None = None) -> pd.DataFrame:
-    """The settlement-list QC problems of the period: ``qc_errs`` split on ';' and counted.
+    """The settlement-list QC problems of the period (or of ``months``): ``qc_errs`` split on ';' and counted
+    (:func:`yibao.metrics.analysis.qc_problems`; the period's from the job's aggregates when there).
 
     Columns: problem, occurrences, lists (distinct lists with it), institutions, share (% of the
     lists that failed QC). Only lists whose settlement stands, at the region's institutions."""
-    months = months or ctx.period.months
-    return ctx.wh.df(f"""
-        WITH l AS (SELECT setl_id, fixmedins_code, qc_errs FROM setl_list_net
-                   WHERE poolarea_no = ? AND {months_filter(months)}),
-             e AS (SELECT setl_id, fixmedins_code, trim(x.p) AS problem
-                   FROM l, unnest(string_split(coalesce(l.qc_errs, ''), ';')) AS x(p)),
-             failed AS (SELECT COUNT(*) AS n FROM setl_list_net
-                        WHERE poolarea_no = ? AND {months_filter(months)} AND qc_stas = '0')
-        SELECT problem, COUNT(*) AS occurrences, COUNT(DISTINCT setl_id) AS lists,
-               COUNT(DISTINCT fixmedins_code) AS institutions,
-               COUNT(DISTINCT setl_id) * 100.0 / NULLIF((SELECT n FROM failed), 0) AS share
-        FROM e WHERE problem <> '' GROUP BY problem ORDER BY occurrences DESC, problem""",
-                     [ctx.region, ctx.region])
+    from yibao.metrics import analysis
+    if months is None or list(months) == list(ctx.period.months):
+        return analysis.qc_problems(ctx.wh, ctx.region, ctx.period.code)
+    return analysis.qc_problems_in(ctx.wh, ctx.region, list(months))
 
 
 def qc_top_problem_by_hospital(ctx: Context, months: list[str] | None = None) -> pd.DataFrame:
