@@ -169,3 +169,22 @@ def test_the_checks_appendix_reads_checks_csv_and_it_equals_running_the_checks(d
         pd.testing.assert_frame_equal(bare.checks.astype(str), want.astype(str))
     finally:
         bare.close()
+
+
+def test_a_topic_study_reads_the_jobs_findings_and_publishes_what_it_computes_without(data, tmp_path):
+    """The topic notebooks take ``precomputed`` like the others: the findings' upcoding signal comes from the
+    job's findings.csv instead of a second run of the findings engine, with the same outputs."""
+    from yibao.render.execute import execute_notebook
+    job = runner.Job(REGION, PERIOD, "topic", "EJ1", pay_method="DRG")
+    stage = tmp_path / "stage"
+    stage.mkdir()
+    runner.write_precomputed(job, data, stage)
+    assert (stage / "findings.csv").is_file()
+    with_pre, without = tmp_path / "with.ipynb", tmp_path / "without.ipynb"
+    execute_notebook(job.notebook, with_pre, runner.job_params(job, data, {"precomputed": str(stage)}))
+    execute_notebook(job.notebook, without, runner.job_params(job, data, {"precomputed": ""}))
+    a, b = _outputs(with_pre), _outputs(without)
+    assert sum(len(x) for x in a) > 5
+    assert a == b
+    nb = nbformat.read(str(with_pre), as_version=4)
+    assert any("Context.open(data_dir, region, period, precomputed)" in c.source for c in nb.cells)
