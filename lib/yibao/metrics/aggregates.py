@@ -25,7 +25,8 @@ QUARTERLY = [("fund_income", ()), ("expenditure_by_level", ()), ("expenditure_by
              ("budget_execution", ()), ("hospital_budget_execution", ()), ("special_cases_by_hospital", ()),
              ("inpatient_profile", ()), ("top_groups", (10,)), ("admissions", ()), ("remote_care", ()),
              ("qc_problems", ()), ("base_group_cases", ())]
-MONTHLY = [("settlement_progress", ()), ("settlement_claims", ()), ("qc_problems", ())]
+MONTHLY = [("settlement_progress", ()), ("settlement_claims", ()), ("qc_problems", ()), ("monthly_cube", ()),
+           ("list_counts", ()), ("grouped_groups", ()), ("qc_top_problem_by_hospital", ())]
 KIND_ANALYSES = {"quarterly": QUARTERLY, "monthly": MONTHLY, "annual": [("budget_execution", ())]}
 
 

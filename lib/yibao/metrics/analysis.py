@@ -453,3 +453,73 @@ def base_group_cases(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
         LEFT JOIN {cat} c ON c.{col} = l.{col} AND c.poolarea_no = l.poolarea_no
         WHERE l.poolarea_no = ? AND l.grp_stas = '1' AND l.month IN ({', '.join(repr(m) for m in Period.parse(period).months)})
         GROUP BY 1, 2, 3""", [region])
+
+
+# ---- the monthly push (月推送): its settlement cube and settlement-list counts --------------------------------
+
+def _group_col(wh: Warehouse, region: str) -> str:
+    return "drg_code" if str(wh.region(region).get("pay_method") or "").upper() == "DRG" else "dip_code"
+
+
+@shared
+def monthly_cube(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
+    """Netted settlements at the region's institutions by month, institution and direction for the 13 months
+    ending with the period and the period a year earlier (one pass): month, fixmedins_code, level (三级 … /
+    定点零售药店), direction (:data:`DIRECTIONS`), cases, medfee, hifp_pay."""
+    p = Period.parse(period)
+    months = sorted(set(p.trailing_months(13)) | set(p.year_ago().months))
+    return wh.df(f"""
+        SELECT s.month, s.fixmedins_code,
+               CASE WHEN f.fixmedins_type = '2' THEN '定点零售药店' ELSE coalesce(f.lv_group, '基层/无等级') END AS level,
+               {direction_sql('s')} AS direction,
+               COUNT(*) AS cases, SUM(s.medfee_sumamt) AS medfee, SUM(s.hifp_pay) AS hifp_pay
+        FROM setl_net s LEFT JOIN fixmedins_x f USING (fixmedins_code)
+        WHERE s.poolarea_no = ? AND {months_filter(months, 's.month')}
+        GROUP BY 1, 2, 3, 4""", [region])
+
+
+@shared
+def list_counts(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
+    """Settlement lists of the period per institution (lists whose settlement stands): listed, grouped (grp_stas
+    1), n_groups (distinct groups among them), std_settled (grouped and settled by the group standard, setl_way
+    1), qc_pass (qc_stas 1)."""
+    return list_counts_in(wh, region, Period.parse(period).months)
+
+
+def list_counts_in(wh: Warehouse, region: str, months: list[str]) -> pd.DataFrame:
+    """:func:`list_counts` over any months."""
+    col = _group_col(wh, region)
+    return wh.df(f"""
+        SELECT fixmedins_code, COUNT(*) AS listed,
+               SUM(CASE WHEN grp_stas = '1' THEN 1 ELSE 0 END) AS grouped,
+               COUNT(DISTINCT CASE WHEN grp_stas = '1' THEN {col} END) AS n_groups,
+               SUM(CASE WHEN grp_stas = '1' AND setl_way = '1' THEN 1 ELSE 0 END) AS std_settled,
+               SUM(CASE WHEN qc_stas = '1' THEN 1 ELSE 0 END) AS qc_pass
+        FROM setl_list_net WHERE poolarea_no = ? AND {months_filter(months)} GROUP BY 1""", [region])
+
+
+@shared
+def grouped_groups(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
+    """How many distinct DRG/DIP groups the region's grouped lists of the period fall in (one row, n_groups)."""
+    col = _group_col(wh, region)
+    return wh.df(f"""SELECT COUNT(DISTINCT {col}) AS n_groups FROM setl_list_net
+                     WHERE poolarea_no = ? AND grp_stas = '1' AND {months_filter(Period.parse(period).months)}""",
+                 [region])
+
+
+@shared
+def qc_top_problem_by_hospital(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
+    """Each institution's most frequent QC problem in the period and its count (fixmedins_code, problem, n)."""
+    return qc_top_problem_by_hospital_in(wh, region, Period.parse(period).months)
+
+
+def qc_top_problem_by_hospital_in(wh: Warehouse, region: str, months: list[str]) -> pd.DataFrame:
+    """:func:`qc_top_problem_by_hospital` over any months."""
+    return wh.df(f"""
+        WITH e AS (SELECT l.fixmedins_code, trim(x.p) AS problem
+                   FROM setl_list_net l, unnest(string_split(coalesce(l.qc_errs, ''), ';')) AS x(p)
+                   WHERE l.poolarea_no = ? AND {months_filter(months, 'l.month')}),
+             c AS (SELECT fixmedins_code, problem, COUNT(*) AS n FROM e WHERE problem <> '' GROUP BY 1, 2)
+        SELECT fixmedins_code, problem, n FROM (
+            SELECT *, row_number() OVER (PARTITION BY fixmedins_code ORDER BY n DESC, problem) AS rn FROM c)
+        WHERE rn = 1""", [region])
