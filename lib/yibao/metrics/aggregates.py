@@ -27,7 +27,10 @@ QUARTERLY = [("fund_income", ()), ("expenditure_by_level", ()), ("expenditure_by
              ("qc_problems", ()), ("base_group_cases", ())]
 MONTHLY = [("settlement_progress", ()), ("settlement_claims", ()), ("qc_problems", ()), ("monthly_cube", ()),
            ("list_counts", ()), ("grouped_groups", ()), ("qc_top_problem_by_hospital", ())]
-KIND_ANALYSES = {"quarterly": QUARTERLY, "monthly": MONTHLY, "annual": [("budget_execution", ())]}
+# the annual briefing shows the quarterly report's sections for the year, and its own two year cubes
+ANNUAL = [a for a in QUARTERLY if a[0] not in ("admissions", "base_group_cases", "inpatient_profile")] + [
+    ("year_settlement_cube", ()), ("year_list_cube", ())]
+KIND_ANALYSES = {"quarterly": QUARTERLY, "monthly": MONTHLY, "annual": ANNUAL}
 
 
 def indicators_key(region: str, period: str, strict: bool) -> str:

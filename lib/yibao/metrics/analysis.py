@@ -523,3 +523,28 @@ def qc_top_problem_by_hospital_in(wh: Warehouse, region: str, months: list[str])
         SELECT fixmedins_code, problem, n FROM (
             SELECT *, row_number() OVER (PARTITION BY fixmedins_code ORDER BY n DESC, problem) AS rn FROM c)
         WHERE rn = 1""", [region])
+
+
+# ---- the annual briefing's year cubes -----------------------------------------------------------------------
+
+@shared
+def year_settlement_cube(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
+    """Netted settlements at the region's institutions in the period, per fixmedins_code, month and class
+    (``is_ip`` 住院类, ``is_op`` 门诊类): cases, medfee (Σ medfee_sumamt), hifp_pay (Σ 统筹基金支付)."""
+    return wh.df(f"""
+        SELECT fixmedins_code, month, is_ip, is_op, COUNT(*) AS cases,
+               SUM(medfee_sumamt) AS medfee, SUM(hifp_pay) AS hifp_pay
+        FROM setl_net WHERE poolarea_no = ? AND {months_filter(Period.parse(period).months)}
+        GROUP BY 1, 2, 3, 4""", [region])
+
+
+@shared
+def year_list_cube(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
+    """The period's settlement lists whose settlement stands, per fixmedins_code, grp_stas, setl_way and group
+    (grp_code: drg_code in DRG regions, dip_code in DIP regions): lists, Σ weight, weighted (lists with a
+    weight), Σ ipt_days."""
+    return wh.df(f"""
+        SELECT fixmedins_code, grp_stas, setl_way, {_group_col(wh, region)} AS grp_code, COUNT(*) AS lists,
+               SUM(weight) AS weight, COUNT(weight) AS weighted, SUM(ipt_days) AS ipt_days
+        FROM setl_list_net WHERE poolarea_no = ? AND {months_filter(Period.parse(period).months)}
+        GROUP BY 1, 2, 3, 4""", [region])
