@@ -24,11 +24,12 @@ QUARTERLY = [("fund_income", ()), ("expenditure_by_level", ()), ("expenditure_by
              ("fund_monthly", (24,)), ("fund_capacity", ()), ("institution_counts", None),
              ("budget_execution", ()), ("hospital_budget_execution", ()), ("special_cases_by_hospital", ()),
              ("inpatient_profile", ()), ("top_groups", (10,)), ("admissions", ()), ("remote_care", ()),
-             ("qc_problems", ()), ("base_group_cases", ())]
+             ("qc_problems", ()), ("base_group_cases", ()), ("settlement_progress", ()), ("settlement_claims", ())]
 MONTHLY = [("settlement_progress", ()), ("settlement_claims", ()), ("qc_problems", ()), ("monthly_cube", ()),
            ("list_counts", ()), ("grouped_groups", ()), ("qc_top_problem_by_hospital", ())]
 # the annual briefing shows the quarterly report's sections for the year, and its own two year cubes
-ANNUAL = [a for a in QUARTERLY if a[0] not in ("admissions", "base_group_cases", "inpatient_profile")] + [
+ANNUAL = [a for a in QUARTERLY if a[0] not in ("admissions", "base_group_cases", "inpatient_profile",
+                                                "settlement_progress", "settlement_claims")] + [
     ("year_settlement_cube", ()), ("year_list_cube", ())]
 KIND_ANALYSES = {"quarterly": QUARTERLY, "monthly": MONTHLY, "annual": ANNUAL}
 
