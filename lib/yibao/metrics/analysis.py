@@ -406,13 +406,13 @@ def remote_care(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
     institutions of the dataset —, ``in_n``/``in_pay`` — other regions' insured treated here (统筹基金支付,
     settlements, netted)."""
     where = months_filter(Period.parse(period).months, "s.month")
+    out = "s.insu_admdvs = $1 AND s.poolarea_no <> $1"
+    inn = "s.poolarea_no = $1 AND NOT s.is_local"
     return wh.df(f"""
-        SELECT (SELECT COUNT(*) FROM setl_net s WHERE s.insu_admdvs = $1 AND s.poolarea_no <> $1 AND {where}) AS out_n,
-               (SELECT coalesce(SUM(hifp_pay), 0) FROM setl_net s
-                WHERE s.insu_admdvs = $1 AND s.poolarea_no <> $1 AND {where}) AS out_pay,
-               (SELECT COUNT(*) FROM setl_net s WHERE s.poolarea_no = $1 AND NOT s.is_local AND {where}) AS in_n,
-               (SELECT coalesce(SUM(hifp_pay), 0) FROM setl_net s
-                WHERE s.poolarea_no = $1 AND NOT s.is_local AND {where}) AS in_pay""", [region])
+        SELECT COUNT(*) FILTER (WHERE o) AS out_n, coalesce(SUM(hifp_pay) FILTER (WHERE o), 0) AS out_pay,
+               COUNT(*) FILTER (WHERE i) AS in_n, coalesce(SUM(hifp_pay) FILTER (WHERE i), 0) AS in_pay
+        FROM (SELECT s.hifp_pay, {out} AS o, {inn} AS i FROM setl_net s
+              WHERE {where} AND (({out}) OR ({inn})))""", [region])
 
 
 @shared
