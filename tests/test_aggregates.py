@@ -104,8 +104,90 @@ def test_a_batch_computes_a_region_periods_aggregates_once(data, tmp_path):
     assert (s1 / shared.STORE_DIR).is_symlink() and (s2 / shared.STORE_DIR).is_symlink()
     assert (s1 / shared.STORE_DIR).resolve() == (s2 / shared.STORE_DIR).resolve()
     after = {p.name: p.stat().st_mtime_ns for p in (s2 / shared.STORE_DIR).glob("*.parquet")}
-    assert after == files  # budget_execution (the annual kind's table) was already there: nothing rewritten
+    # the tables both kinds read (budget execution, fund income …) were already there: none rewritten; the
+    # annual kind adds only its own two year cubes
+    assert {k: after[k] for k in files} == files
+    assert {k.rsplit("-", 1)[0] for k in set(after) - set(files)} == {"year_settlement_cube", "year_list_cube"}
     assert len(list((root / REGION).iterdir())) == 2  # the store and its lock
     shutil.rmtree(s1)
     assert (root / REGION).is_dir() and after == {p.name: p.stat().st_mtime_ns
                                                   for p in next(d for d in (root / REGION).iterdir() if d.is_dir()).glob("*.parquet")}
+
+
+def test_strict_and_all_frequency_indicators_share_their_queries_and_equal_separate_computations(data):
+    """The data step computes a period's 数据底稿 strictly (indicators.csv) and regardless of frequency (参考值,
+    上期/同期) in one warehouse: every indicator query runs once per period, and each frame is exactly what a
+    computation on its own warehouse gives."""
+    prev = "2026Q2"
+    with Warehouse(data) as wh:
+        calls = []
+        real = wh.sql
+
+        def counting(sql, *a, **k):
+            calls.append(sql)
+            return real(sql, *a, **k)
+        wh.sql = counting
+        all_freq = indicators.compute_periods(wh, REGION, [PERIOD, prev], strict_frequency=False)
+        n_all = len(calls)
+        assert n_all > 50  # the cube and the catalogue's queries went through the counter
+        strict_cur = indicators.compute(wh, REGION, PERIOD)
+        strict_prev = indicators.compute(wh, REGION, prev)
+        assert len(calls) == n_all  # nothing queried again: the strict frames come from the same query results
+        assert (strict_cur["status"] == "not_applicable").sum() > (all_freq[indicators.Period.parse(PERIOD)]["status"]
+                                                                    == "not_applicable").sum()
+    for period, strict, got in [(PERIOD, True, strict_cur), (prev, True, strict_prev),
+                                (PERIOD, False, all_freq[indicators.Period.parse(PERIOD)]),
+                                (prev, False, all_freq[indicators.Period.parse(prev)])]:
+        with Warehouse(data) as alone:
+            want = indicators.compute(alone, REGION, period, strict_frequency=strict)
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+def test_the_data_step_opens_the_dataset_once(data, tmp_path, monkeypatch):
+    opened = []
+    real = Warehouse.__init__
+
+    def counting(self, *a, **k):
+        opened.append(a)
+        real(self, *a, **k)
+    monkeypatch.setattr(Warehouse, "__init__", counting)
+    runner.write_precomputed(runner.Job(REGION, PERIOD, "quarterly"), data, tmp_path)
+    assert len(opened) == 1
+    assert (tmp_path / "indicators.csv").is_file() and (tmp_path / "findings.csv").is_file()
+
+
+def test_the_checks_appendix_reads_checks_csv_and_it_equals_running_the_checks(data, stage):
+    from yibao.metrics import checks
+    ctx = Context.open(data, REGION, PERIOD, stage)
+    try:
+        got = ctx.checks
+        assert len(got) > 20 and set(got["status"]) <= {"pass", "fail", "warn", "skip"}
+        want = checks.run_checks(ctx.wh, REGION, PERIOD, indicators.compute(ctx.wh, REGION, PERIOD))
+        pd.testing.assert_frame_equal(got.reset_index(drop=True), want.astype(str).reset_index(drop=True),
+                                      check_dtype=False)
+    finally:
+        ctx.close()
+    bare = Context.open(data, REGION, PERIOD)  # no precomputed files: the checks are run
+    try:
+        pd.testing.assert_frame_equal(bare.checks.astype(str), want.astype(str))
+    finally:
+        bare.close()
+
+
+def test_a_topic_study_reads_the_jobs_findings_and_publishes_what_it_computes_without(data, tmp_path):
+    """The topic notebooks take ``precomputed`` like the others: the findings' upcoding signal comes from the
+    job's findings.csv instead of a second run of the findings engine, with the same outputs."""
+    from yibao.render.execute import execute_notebook
+    job = runner.Job(REGION, PERIOD, "topic", "EJ1", pay_method="DRG")
+    stage = tmp_path / "stage"
+    stage.mkdir()
+    runner.write_precomputed(job, data, stage)
+    assert (stage / "findings.csv").is_file()
+    with_pre, without = tmp_path / "with.ipynb", tmp_path / "without.ipynb"
+    execute_notebook(job.notebook, with_pre, runner.job_params(job, data, {"precomputed": str(stage)}))
+    execute_notebook(job.notebook, without, runner.job_params(job, data, {"precomputed": ""}))
+    a, b = _outputs(with_pre), _outputs(without)
+    assert sum(len(x) for x in a) > 5
+    assert a == b
+    nb = nbformat.read(str(with_pre), as_version=4)
+    assert any("Context.open(data_dir, region, period, precomputed)" in c.source for c in nb.cells)

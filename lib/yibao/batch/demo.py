@@ -50,25 +50,24 @@ def run_cli(args) -> int:
         return 0
     periods = latest_periods(data_dir)
     out = args.out
-    plans = [(periods["quarter"], ["quarterly"]), (periods["month"], ["monthly"]), (periods["year"], ["annual"])]
-    results = []
-    for period, kinds in plans:
-        kinds = [k for k in kinds if (batch.NOTEBOOK_DIR / f"{batch.KIND_NOTEBOOK[k]}.ipynb").exists()]
-        if not kinds:
-            continue
-        jobs = batch.plan_jobs(data_dir, period.code, None, kinds, None)
-        results += batch.run_batch(jobs, data_dir, out, ["html", "docx", "pdf"], "auto", args.jobs)
+    jobs = []
+    for period, kind in ((periods["quarter"], "quarterly"), (periods["month"], "monthly"), (periods["year"], "annual")):
+        if (batch.NOTEBOOK_DIR / f"{batch.KIND_NOTEBOOK[kind]}.ipynb").exists():
+            jobs += batch.plan_jobs(data_dir, period.code, None, [kind], None)
     try:
         from yibao.publications import topic
         q = periods["quarter"]
-        jobs = []
         for region in batch.plan_jobs(data_dir, q.code, None, ["quarterly"], None):
             for code in topic.demo_topics(data_dir, region.region, q):
                 jobs.append(batch.Job(region.region, q.code, "topic", code, region.region_name, region.pay_method))
-        if jobs:
-            results += batch.run_batch(jobs, data_dir, out, ["html", "docx", "pdf"], "auto", args.jobs)
     except ImportError:
         pass
+    # one batch, longest jobs first: the pool's workers stay busy until the last few short jobs (four batches
+    # of three jobs each left one of two workers idle during every batch's last job)
+    results = batch.run_batch(longest_first(jobs, data_dir), data_dir, out, ["html", "docx", "pdf"], "auto",
+                              args.jobs)
+    planned = {j.name: i for i, j in enumerate(jobs)}
+    results.sort(key=lambda r: planned.get(r.job, len(planned)))  # listed by kind, as planned
     results += institution_demo(data_dir, periods["month"].code, out, args.jobs)
     rc = batch.report_results(results, out)
     print("\n演示出版物 / demo publications:")
@@ -77,6 +76,19 @@ def run_cli(args) -> int:
             if f["path"].endswith((".pdf", ".html", ".docx")) and "/institutions/" not in f["path"]:
                 print(f"  {Path(out) / r.period / f['path']}")
     return rc
+
+
+# a job's cost relative to a quarterly report of the same region (docs/benchmarks.md, make demo: per-job times)
+KIND_COST = {"annual": 1.05, "quarterly": 1.0, "topic": 0.8, "monthly": 0.75}
+
+
+def longest_first(jobs: list, data_dir: Path) -> list:
+    """``jobs`` in the order a pool should start them: the longest first (a job's cost estimated from its kind
+    and its region's hospitals), so that the short ones fill the workers at the end."""
+    from yibao.data.warehouse import Warehouse
+    with Warehouse(data_dir) as wh:
+        size = {r: len(wh.institutions(r, hospitals_only=True)) for r in {j.region for j in jobs}}
+    return sorted(jobs, key=lambda j: (-KIND_COST.get(j.kind, 1.0) * size[j.region], j.region, j.kind, j.name))
 
 
 def institution_demo(data_dir: Path, month: str, out: str, jobs: int) -> list:

@@ -385,20 +385,24 @@ def write_precomputed(job: Job, data_dir: Path, stage: Path, shared_root: Path |
     recomputing them (``.aggregates/``, not published; :mod:`yibao.metrics.aggregates`). With ``shared_root``
     (``OUT/P/.aggregates``) the aggregates are computed once per region and period for the whole batch and
     ``.aggregates`` links to them."""
+    from yibao.data.warehouse import Warehouse
     from yibao.findings import engine as findings
     from yibao.metrics import aggregates, outputs, shared
-    outputs.write_outputs(data_dir, job.region, job.period, stage / "_out")
-    findings.write_findings(data_dir, job.region, job.period, stage / "_out")
-    for f in sorted(publication_dir(stage / "_out", job.period, job.region).iterdir()):
-        shutil.move(str(f), stage / f.name)
-    shutil.rmtree(stage / "_out", ignore_errors=True)
-    if job.kind not in aggregates.KIND_ANALYSES:
-        return
-    if shared_root is None:
-        aggregates.write(data_dir, job.region, job.period, job.kind, stage / shared.STORE_DIR)
-    else:
-        store = aggregates.shared_store(data_dir, job.region, job.period, job.kind, shared_root)
-        (stage / shared.STORE_DIR).symlink_to(store.resolve(), target_is_directory=True)
+    # one warehouse for the whole step: the 底稿's indicator periods (its settlement cube and queries) are
+    # computed once and the aggregates reuse them; one open of the dataset instead of three
+    with Warehouse(data_dir) as wh:
+        outputs.write_outputs(data_dir, job.region, job.period, stage / "_out", wh=wh)
+        findings.write_findings(data_dir, job.region, job.period, stage / "_out", wh=wh)
+        for f in sorted(publication_dir(stage / "_out", job.period, job.region).iterdir()):
+            shutil.move(str(f), stage / f.name)
+        shutil.rmtree(stage / "_out", ignore_errors=True)
+        if job.kind not in aggregates.KIND_ANALYSES:
+            return
+        if shared_root is None:
+            aggregates.write(data_dir, job.region, job.period, job.kind, stage / shared.STORE_DIR, wh=wh)
+        else:
+            store = aggregates.shared_store(data_dir, job.region, job.period, job.kind, shared_root, wh=wh)
+            (stage / shared.STORE_DIR).symlink_to(store.resolve(), target_is_directory=True)
 
 
 def reproducible_notebook(nb, stage: Path):

@@ -331,13 +331,17 @@ def _csv_bytes(df: pd.DataFrame) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
-def write_findings(data_dir, region: str, period, out_dir) -> Path:
+def write_findings(data_dir, region: str, period, out_dir, wh: Warehouse | None = None) -> Path:
     """Write ``OUT/P/R/findings.csv`` (contract columns) and ``OUT/P/R/commendations.csv`` (表扬 list:
     fixmedins_code, fixmedins_name, level, grouped_cases, cost_index, time_index, reason) atomically;
-    UTF-8, ``\\n`` line ends, byte-identical on a rerun with the same inputs. Returns the findings path."""
+    UTF-8, ``\\n`` line ends, byte-identical on a rerun with the same inputs. Returns the findings path.
+    ``wh``: an open warehouse on ``data_dir`` to use (a job's data step shares one); else one is opened here."""
     p = Period.parse(period)
-    with Warehouse(data_dir) as wh:
+    if wh is not None:
         found, praised, bm = analyse_all(wh, region, p)
+    else:
+        with Warehouse(data_dir) as own:
+            found, praised, bm = analyse_all(own, region, p)
     d = publication_dir(out_dir, p.code, str(region))
     d.mkdir(parents=True, exist_ok=True)
     target = d / "findings.csv"

@@ -11,6 +11,7 @@ aggregates instead of recomputing them (:mod:`yibao.metrics.shared`):
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 from yibao.data.periods import Period
@@ -22,20 +23,28 @@ from yibao.metrics.shared import Store, key
 QUARTERLY = [("fund_income", ()), ("expenditure_by_level", ()), ("expenditure_by_direction", ()),
              ("fund_monthly", (24,)), ("fund_capacity", ()), ("institution_counts", None),
              ("budget_execution", ()), ("hospital_budget_execution", ()), ("special_cases_by_hospital", ()),
-             ("inpatient_profile", ()), ("top_groups", (10,))]
-MONTHLY = [("settlement_progress", ()), ("settlement_claims", ())]
-KIND_ANALYSES = {"quarterly": QUARTERLY, "monthly": MONTHLY, "annual": [("budget_execution", ())]}
+             ("inpatient_profile", ()), ("top_groups", (10,)), ("admissions", ()), ("remote_care", ()),
+             ("qc_problems", ()), ("base_group_cases", ()), ("settlement_progress", ()), ("settlement_claims", ())]
+MONTHLY = [("settlement_progress", ()), ("settlement_claims", ()), ("qc_problems", ()), ("monthly_cube", ()),
+           ("list_counts", ()), ("grouped_groups", ()), ("qc_top_problem_by_hospital", ())]
+# the annual briefing shows the quarterly report's sections for the year, and its own two year cubes
+ANNUAL = [a for a in QUARTERLY if a[0] not in ("admissions", "base_group_cases", "inpatient_profile",
+                                                "settlement_progress", "settlement_claims")] + [
+    ("year_settlement_cube", ()), ("year_list_cube", ())]
+KIND_ANALYSES = {"quarterly": QUARTERLY, "monthly": MONTHLY, "annual": ANNUAL}
 
 
 def indicators_key(region: str, period: str, strict: bool) -> str:
     return key("indicators", region, period, (bool(strict),))
 
 
-def write(data_dir, region: str, period: str, kind: str, dest) -> dict:
+def write(data_dir, region: str, period: str, kind: str, dest, wh: Warehouse | None = None) -> dict:
     """Compute the aggregates of one region, period and publication kind into the store at ``dest`` (those
     already there are kept: another kind's job of the same region and period computed them).
     Returns {"stored": [...], "seconds": s}. A table that cannot be computed here (a table absent from the
-    dataset …) is left out: the notebook computes it, and reports it, as it would without a store."""
+    dataset …) is left out: the notebook computes it, and reports it, as it would without a store.
+    ``wh``: an open warehouse on ``data_dir`` to use — the job's data step passes the one it computed the 底稿
+    with, so the indicator periods already computed there (its settlement cube, its queries) are not redone."""
     t0 = time.time()
     p = Period.parse(period)
     store = Store(Path(dest))
@@ -43,7 +52,7 @@ def write(data_dir, region: str, period: str, kind: str, dest) -> dict:
 
     def have(k: str) -> bool:
         return (store.path / f"{k}.parquet").is_file()
-    with Warehouse(data_dir) as wh:
+    with (nullcontext(wh) if wh is not None else Warehouse(data_dir)) as wh:
         prev, yoy = p.previous(), p.year_ago()
         todo = [q for q in (prev, yoy) if not have(indicators_key(region, q.code, True))]
         frames = indicators.compute_periods(wh, region, todo) if todo else {}  # strict, as Context.ind_prev
@@ -66,7 +75,7 @@ def write(data_dir, region: str, period: str, kind: str, dest) -> dict:
     return {"stored": stored, "seconds": round(time.time() - t0, 2)}
 
 
-def shared_store(data_dir, region: str, period: str, kind: str, root) -> Path:
+def shared_store(data_dir, region: str, period: str, kind: str, root, wh: Warehouse | None = None) -> Path:
     """The store of one region and period shared by every job of a batch (and of later batches on the same
     data and code): ``root/<region>/<key>/``, key = the dataset's files and the code. The first job of the
     region-period computes what its kind needs under a lock; the others — monthly, quarterly, institution
@@ -89,5 +98,5 @@ def shared_store(data_dir, region: str, period: str, kind: str, root) -> Path:
         for old in base.iterdir():  # stores of other data or code: never read again
             if old.is_dir() and old.name.startswith(f"{Period.parse(period).code}-") and old != dest:
                 shutil.rmtree(old, ignore_errors=True)
-        write(data_dir, region, period, kind, dest)
+        write(data_dir, region, period, kind, dest, wh=wh)
     return dest

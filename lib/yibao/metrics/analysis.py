@@ -385,3 +385,166 @@ def institution_counts(wh: Warehouse, region: str) -> pd.DataFrame:
                COUNT(*) AS institutions, SUM(beds) AS beds,
                SUM(CASE WHEN ownership = '民营' THEN 1 ELSE 0 END) AS private
         FROM fixmedins_x WHERE poolarea_no = ? GROUP BY 1""", [region])
+
+
+# ---- the quarterly report's service items and 基层病组 (issue 13 Must 5; handbook 附录3 3(4)) ---------------
+
+@shared
+def admissions(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
+    """入院人次 (one row, ``admissions``): local patients' inpatient settlements (netted) at the region's
+    institutions whose admission date (begndate) falls in the period."""
+    m = ", ".join(lit(x) for x in Period.parse(period).months)
+    return wh.df(f"""
+        SELECT COUNT(*) AS admissions FROM setl_net s
+        WHERE s.poolarea_no = ? AND s.is_ip AND s.is_local AND strftime(CAST(s.begndate AS DATE), '%Y-%m') IN ({m})""",
+                 [region])
+
+
+@shared
+def remote_care(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
+    """异地就医 of the period (one row): ``out_n``/``out_pay`` — the region's insured treated at other regions'
+    institutions of the dataset —, ``in_n``/``in_pay`` — other regions' insured treated here (统筹基金支付,
+    settlements, netted)."""
+    where = months_filter(Period.parse(period).months, "s.month")
+    out = "s.insu_admdvs = $1 AND s.poolarea_no <> $1"
+    inn = "s.poolarea_no = $1 AND NOT s.is_local"
+    return wh.df(f"""
+        SELECT COUNT(*) FILTER (WHERE o) AS out_n, coalesce(SUM(hifp_pay) FILTER (WHERE o), 0) AS out_pay,
+               COUNT(*) FILTER (WHERE i) AS in_n, coalesce(SUM(hifp_pay) FILTER (WHERE i), 0) AS in_pay
+        FROM (SELECT s.hifp_pay, {out} AS o, {inn} AS i FROM setl_net s
+              WHERE {where} AND (({out}) OR ({inn})))""", [region])
+
+
+@shared
+def qc_problems(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
+    """The settlement-list QC problems of the period: ``qc_errs`` split on ';' and counted. Columns: problem,
+    occurrences, lists (distinct lists with it), institutions, share (% of the lists that failed QC). Only
+    lists whose settlement stands, at the region's institutions."""
+    return qc_problems_in(wh, region, Period.parse(period).months)
+
+
+def qc_problems_in(wh: Warehouse, region: str, months: list[str]) -> pd.DataFrame:
+    """:func:`qc_problems` over any months."""
+    return wh.df(f"""
+        WITH l AS (SELECT setl_id, fixmedins_code, qc_errs FROM setl_list_net
+                   WHERE poolarea_no = ? AND {months_filter(months)}),
+             e AS (SELECT setl_id, fixmedins_code, trim(x.p) AS problem
+                   FROM l, unnest(string_split(coalesce(l.qc_errs, ''), ';')) AS x(p)),
+             failed AS (SELECT COUNT(*) AS n FROM setl_list_net
+                        WHERE poolarea_no = ? AND {months_filter(months)} AND qc_stas = '0')
+        SELECT problem, COUNT(*) AS occurrences, COUNT(DISTINCT setl_id) AS lists,
+               COUNT(DISTINCT fixmedins_code) AS institutions,
+               COUNT(DISTINCT setl_id) * 100.0 / NULLIF((SELECT n FROM failed), 0) AS share
+        FROM e WHERE problem <> '' GROUP BY problem ORDER BY occurrences DESC, problem""", [region, region])
+
+
+@shared
+def base_group_cases(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
+    """Per hospital of the region: grouped cases of the period and those in a 基层病组 (catalogue base_group =
+    1): fixmedins_code, fixmedins_name, lv_group, cases, base_cases. Empty without the catalogue or the lists."""
+    drg = str(wh.region(region).get("pay_method") or "").upper() == "DRG"
+    cat, col = ("drg_catalog", "drg_code") if drg else ("dip_catalog", "dip_code")
+    if not wh.has(cat) or not wh.has("setl_list"):
+        return pd.DataFrame()
+    return wh.df(f"""
+        SELECT f.fixmedins_code, f.fixmedins_name, f.lv_group, COUNT(*) AS cases,
+               SUM(CASE WHEN c.base_group = '1' THEN 1 ELSE 0 END) AS base_cases
+        FROM setl_list_net l JOIN fixmedins_x f USING (fixmedins_code)
+        LEFT JOIN {cat} c ON c.{col} = l.{col} AND c.poolarea_no = l.poolarea_no
+        WHERE l.poolarea_no = ? AND l.grp_stas = '1' AND l.month IN ({', '.join(repr(m) for m in Period.parse(period).months)})
+        GROUP BY 1, 2, 3""", [region])
+
+
+# ---- the monthly push (月推送): its settlement cube and settlement-list counts --------------------------------
+
+def _group_col(wh: Warehouse, region: str) -> str:
+    return "drg_code" if str(wh.region(region).get("pay_method") or "").upper() == "DRG" else "dip_code"
+
+
+@shared
+def monthly_cube(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
+    """Netted settlements at the region's institutions by month, institution and direction for the 13 months
+    ending with the period and the period a year earlier (one pass): month, fixmedins_code, level (三级 … /
+    定点零售药店), direction (:data:`DIRECTIONS`), cases, medfee, hifp_pay."""
+    p = Period.parse(period)
+    months = sorted(set(p.trailing_months(13)) | set(p.year_ago().months))
+    return wh.df(f"""
+        SELECT s.month, s.fixmedins_code,
+               CASE WHEN f.fixmedins_type = '2' THEN '定点零售药店' ELSE coalesce(f.lv_group, '基层/无等级') END AS level,
+               {direction_sql('s')} AS direction,
+               COUNT(*) AS cases, SUM(s.medfee_sumamt) AS medfee, SUM(s.hifp_pay) AS hifp_pay
+        FROM setl_net s LEFT JOIN fixmedins_x f USING (fixmedins_code)
+        WHERE s.poolarea_no = ? AND {months_filter(months, 's.month')}
+        GROUP BY 1, 2, 3, 4""", [region])
+
+
+@shared
+def list_counts(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
+    """Settlement lists of the period per institution (lists whose settlement stands): listed, grouped (grp_stas
+    1), n_groups (distinct groups among them), std_settled (grouped and settled by the group standard, setl_way
+    1), qc_pass (qc_stas 1)."""
+    return list_counts_in(wh, region, Period.parse(period).months)
+
+
+def list_counts_in(wh: Warehouse, region: str, months: list[str]) -> pd.DataFrame:
+    """:func:`list_counts` over any months."""
+    col = _group_col(wh, region)
+    return wh.df(f"""
+        SELECT fixmedins_code, COUNT(*) AS listed,
+               SUM(CASE WHEN grp_stas = '1' THEN 1 ELSE 0 END) AS grouped,
+               COUNT(DISTINCT CASE WHEN grp_stas = '1' THEN {col} END) AS n_groups,
+               SUM(CASE WHEN grp_stas = '1' AND setl_way = '1' THEN 1 ELSE 0 END) AS std_settled,
+               SUM(CASE WHEN qc_stas = '1' THEN 1 ELSE 0 END) AS qc_pass
+        FROM setl_list_net WHERE poolarea_no = ? AND {months_filter(months)} GROUP BY 1""", [region])
+
+
+@shared
+def grouped_groups(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
+    """How many distinct DRG/DIP groups the region's grouped lists of the period fall in (one row, n_groups)."""
+    col = _group_col(wh, region)
+    return wh.df(f"""SELECT COUNT(DISTINCT {col}) AS n_groups FROM setl_list_net
+                     WHERE poolarea_no = ? AND grp_stas = '1' AND {months_filter(Period.parse(period).months)}""",
+                 [region])
+
+
+@shared
+def qc_top_problem_by_hospital(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
+    """Each institution's most frequent QC problem in the period and its count (fixmedins_code, problem, n)."""
+    return qc_top_problem_by_hospital_in(wh, region, Period.parse(period).months)
+
+
+def qc_top_problem_by_hospital_in(wh: Warehouse, region: str, months: list[str]) -> pd.DataFrame:
+    """:func:`qc_top_problem_by_hospital` over any months."""
+    return wh.df(f"""
+        WITH e AS (SELECT l.fixmedins_code, trim(x.p) AS problem
+                   FROM setl_list_net l, unnest(string_split(coalesce(l.qc_errs, ''), ';')) AS x(p)
+                   WHERE l.poolarea_no = ? AND {months_filter(months, 'l.month')}),
+             c AS (SELECT fixmedins_code, problem, COUNT(*) AS n FROM e WHERE problem <> '' GROUP BY 1, 2)
+        SELECT fixmedins_code, problem, n FROM (
+            SELECT *, row_number() OVER (PARTITION BY fixmedins_code ORDER BY n DESC, problem) AS rn FROM c)
+        WHERE rn = 1""", [region])
+
+
+# ---- the annual briefing's year cubes -----------------------------------------------------------------------
+
+@shared
+def year_settlement_cube(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
+    """Netted settlements at the region's institutions in the period, per fixmedins_code, month and class
+    (``is_ip`` 住院类, ``is_op`` 门诊类): cases, medfee (Σ medfee_sumamt), hifp_pay (Σ 统筹基金支付)."""
+    return wh.df(f"""
+        SELECT fixmedins_code, month, is_ip, is_op, COUNT(*) AS cases,
+               SUM(medfee_sumamt) AS medfee, SUM(hifp_pay) AS hifp_pay
+        FROM setl_net WHERE poolarea_no = ? AND {months_filter(Period.parse(period).months)}
+        GROUP BY 1, 2, 3, 4""", [region])
+
+
+@shared
+def year_list_cube(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
+    """The period's settlement lists whose settlement stands, per fixmedins_code, grp_stas, setl_way and group
+    (grp_code: drg_code in DRG regions, dip_code in DIP regions): lists, Σ weight, weighted (lists with a
+    weight), Σ ipt_days."""
+    return wh.df(f"""
+        SELECT fixmedins_code, grp_stas, setl_way, {_group_col(wh, region)} AS grp_code, COUNT(*) AS lists,
+               SUM(weight) AS weight, COUNT(weight) AS weighted, SUM(ipt_days) AS ipt_days
+        FROM setl_list_net WHERE poolarea_no = ? AND {months_filter(Period.parse(period).months)}
+        GROUP BY 1, 2, 3, 4""", [region])

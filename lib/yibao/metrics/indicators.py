@@ -137,6 +137,7 @@ class _Engine:
         self._rev_done = False
         self._details: dict[tuple[str, bool], pd.DataFrame] = {}
         self._hidden: dict[str, dict[str, set[str]]] = {}  # 上期 code -> the additive cells its files hide
+        self._rows: dict[tuple[str, str], tuple[dict | None, dict[str, dict]]] = {}  # (indicator, period) -> run_rows
 
     # ---- building ------------------------------------------------------------------------------
     def _exec(self, sql: str) -> None:
@@ -302,8 +303,20 @@ class _Engine:
         return self.wh.df(self.query(ind, period))
 
     def run_rows(self, ind: Indicator, period: Period, sql: str | None = None) -> tuple[dict | None, dict[str, dict]]:
-        """(the region row, {fixmedins_code: row}) of an indicator's query (or of ``sql``)."""
-        cur = self.wh.sql(sql or self.query(ind, period))
+        """(the region row, {fixmedins_code: row}) of an indicator's query — run once per indicator and period:
+        the strict and the all-frequency 数据底稿 of a period (indicators.csv and the 参考值) share the results.
+        With ``sql`` (a query on other relations, e.g. the additive cells 上期 hid) it runs as given, uncached."""
+        if sql is not None:
+            return self._run_rows(sql)
+        k = (str(ind.id), period.code)
+        with self.lock:
+            if k not in self._rows:
+                self._rows[k] = self._run_rows(self.query(ind, period))
+            region_row, by_code = self._rows[k]
+            return (None if region_row is None else dict(region_row)), {c: dict(r) for c, r in by_code.items()}
+
+    def _run_rows(self, sql: str) -> tuple[dict | None, dict[str, dict]]:
+        cur = self.wh.sql(sql)
         cols = [d[0] for d in cur.description]
         region_row, by_code = None, {}
         for t in cur.fetchall():

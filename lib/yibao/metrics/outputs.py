@@ -1,6 +1,7 @@
 """``yibao indicators``: the 数据底稿 files of one region and period (indicators.csv, digao.xlsx, checks.csv)."""
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 
 from yibao.data.periods import Period
@@ -10,14 +11,16 @@ from yibao.metrics import checks, digao
 from yibao.metrics.indicators import comparison_periods, compare, compute, compute_periods, institutions, write_csv
 
 
-def write_outputs(data_dir, region: str, period, out_dir) -> dict[str, Path]:
+def write_outputs(data_dir, region: str, period, out_dir, wh: Warehouse | None = None) -> dict[str, Path]:
     """Write ``OUT/P/R/indicators.csv``, ``digao.xlsx`` and ``checks.csv`` (each atomically).
 
+    ``wh``: an open warehouse on ``data_dir`` to use (a job's data step shares one between the 底稿, the findings
+    and the aggregates, so each indicator is queried once); without it one is opened and closed here.
     Returns {"indicators": path, "digao": path, "checks": path}.
     """
     p = Period.parse(period)
     region = str(region)
-    with Warehouse(data_dir) as wh:
+    with (nullcontext(wh) if wh is not None else Warehouse(data_dir)) as wh:
         info = wh.region(region)
         cur, prev, yoy = comparison_periods(p)
         frames = compute_periods(wh, region, [cur, prev, yoy], strict_frequency=False)

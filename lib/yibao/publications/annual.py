@@ -25,6 +25,7 @@ import pandas as pd
 from yibao.escape import strong
 from yibao import fmt
 from yibao.data.contract import LEVEL_ORDER
+from yibao.metrics import analysis
 from yibao.metrics.catalogue import SUPPRESS_MIN
 from yibao.publications import disclosure
 from yibao.publications.context import Context
@@ -204,11 +205,7 @@ def settlement_cube(ctx: Context) -> pd.DataFrame:
     purchases and other care) the cases, medfee (Σ medfee_sumamt) and hifp_pay (Σ 统筹基金支付)."""
     cube = getattr(ctx, "_annual_setl_cube", None)
     if cube is None:
-        cube = ctx.wh.df(f"""
-            SELECT fixmedins_code, month, is_ip, is_op, COUNT(*) AS cases,
-                   SUM(medfee_sumamt) AS medfee, SUM(hifp_pay) AS hifp_pay
-            FROM setl_net WHERE poolarea_no = ? AND {months_filter(ctx.period.months)}
-            GROUP BY 1, 2, 3, 4""", [ctx.region])
+        cube = analysis.year_settlement_cube(ctx.wh, ctx.region, ctx.period.code)  # the job's aggregates
         for c in ("is_ip", "is_op"):
             cube[c] = cube[c].fillna(False).astype(bool)
         ctx._annual_setl_cube = cube
@@ -222,11 +219,7 @@ def list_cube(ctx: Context) -> pd.DataFrame:
     Σ weight with the number of lists that have one (weighted), and Σ ipt_days."""
     cube = getattr(ctx, "_annual_list_cube", None)
     if cube is None:
-        cube = ctx.wh.df(f"""
-            SELECT fixmedins_code, grp_stas, setl_way, {ctx.group_col} AS grp_code, COUNT(*) AS lists,
-                   SUM(weight) AS weight, COUNT(weight) AS weighted, SUM(ipt_days) AS ipt_days
-            FROM setl_list_net WHERE poolarea_no = ? AND {months_filter(ctx.period.months)}
-            GROUP BY 1, 2, 3, 4""", [ctx.region])
+        cube = analysis.year_list_cube(ctx.wh, ctx.region, ctx.period.code)  # from the job's aggregates
         ctx._annual_list_cube = cube
     return cube
 

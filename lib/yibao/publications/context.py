@@ -131,12 +131,18 @@ class Context:
         return self._indicators(self.period.year_ago())
 
     def _lookup(self, df: pd.DataFrame, iid, code: str | None):
-        iid = str(iid)
-        code = code or ""
-        d = df[(df["indicator_id"].astype(str) == iid) & (df["fixmedins_code"].fillna("").astype(str) == code)]
-        if d.empty or d["status"].iloc[0] != "ok":
+        # the first row of each (indicator, institution), indexed once per frame (sections look up hundreds)
+        indexes = self.__dict__.setdefault("_lookup_index", {})
+        got = indexes.get(id(df))
+        if got is None or got[0] is not df:
+            first: dict = {}
+            for k, st, v in zip(zip(df["indicator_id"].astype(str), df["fixmedins_code"].fillna("").astype(str)),
+                                df["status"], df["value"]):
+                first.setdefault(k, (st, v))
+            got = indexes[id(df)] = (df, first)
+        st, v = got[1].get((str(iid), code or ""), (None, None))
+        if st != "ok":
             return None
-        v = d["value"].iloc[0]
         return None if pd.isna(v) or v == "" else float(v)
 
     def value(self, iid, code: str | None = None):
@@ -205,6 +211,17 @@ class Context:
         h = self.hospitals[["fixmedins_code", "fixmedins_name", "lv_group", "hosp_lv", "specialty", "begn_date",
                             "ownership", "beds"]]
         return h.merge(d, on="fixmedins_code", how="left")
+
+    @cached_property
+    def checks(self) -> pd.DataFrame:
+        """The 复核 table of the period (check_id, status, detail): checks.csv when precomputed with the
+        indicators.csv the notebook shows (the data step ran the checks on exactly those rows), else run here."""
+        pre = self._precomputed("checks.csv", ())
+        ind = self._precomputed("indicators.csv", ())
+        if pre is not None and ind is not None and set(ind["period"]) <= {self.period.code}:  # as ``ind`` does
+            return pre
+        from yibao.metrics import checks
+        return checks.run_checks(self.wh, self.region, self.period.code, self.ind)
 
     @cached_property
     def findings(self) -> pd.DataFrame:

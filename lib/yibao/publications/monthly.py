@@ -94,14 +94,7 @@ def grouping_counts(ctx: Context, months: list[str] | None = None) -> pd.DataFra
     settlement lists, grouped cases (grp_stas = 1), number of distinct groups, cases settled by the
     group standard (setl_way = 1) — for the months given (default: the period)."""
     months = months or ctx.period.months
-    col = ctx.group_col
-    li = ctx.wh.df(f"""
-        SELECT fixmedins_code, COUNT(*) AS listed,
-               SUM(CASE WHEN grp_stas = '1' THEN 1 ELSE 0 END) AS grouped,
-               COUNT(DISTINCT CASE WHEN grp_stas = '1' THEN {col} END) AS n_groups,
-               SUM(CASE WHEN grp_stas = '1' AND setl_way = '1' THEN 1 ELSE 0 END) AS std_settled
-        FROM setl_list_net WHERE poolarea_no = ? AND {months_filter(months)} GROUP BY 1""",
-                   [ctx.region]).set_index("fixmedins_code")
+    li = _list_counts(ctx, months)
     h = ctx.hospitals
     g = h[h["drg_dip_flag"] == "1"][["fixmedins_code", "fixmedins_name", "lv_group"]].copy()
     g["cases"] = g["fixmedins_code"].map(inpatient_cases(ctx, months))
@@ -137,9 +130,8 @@ def grouping(ctx: Context, rep) -> None:
     r31 = ctx.per_hospital(31).set_index("fixmedins_code")
     r32 = ctx.per_hospital(32).set_index("fixmedins_code")
     low = _lowest_by_level(ctx, r30, g["fixmedins_code"], fmt.pct)
-    n_groups = ctx.wh.scalar(f"""SELECT COUNT(DISTINCT {ctx.group_col}) FROM setl_list_net
-                                 WHERE poolarea_no = ? AND grp_stas = '1' AND {months_filter(ctx.period.months)}""",
-                             [ctx.region]) or 0
+    n_groups = analysis.grouped_groups(ctx.wh, ctx.region, ctx.period.code)["n_groups"].iloc[0]
+    n_groups = 0 if pd.isna(n_groups) else int(n_groups)
     text = (f"{ctx.label}，开展{kind}付费的{len(g)}家医疗机构住院结算{fmt.count(g['cases'].sum())}人次，"
             f"其中入组{fmt.count(g['grouped'].sum())}人次，{kind}结算人次占比（入组率）{fmt.pct(v(30))}"
             f"（{ctx.change(30, '环比')}），涉及{fmt.count(n_groups)}个{unit}；入组病例中按付费标准结算占{fmt.pct(v(31))}，"
@@ -168,36 +160,33 @@ def grouping(ctx: Context, rep) -> None:
 # ---- 二、结算清单上传和质控 ------------------------------------------------------------------------
 
 def qc_problems(ctx: Context, months: list[str] | None = None) -> pd.DataFrame:
-    """The settlement-list QC problems of the period: ``qc_errs`` split on ';' and counted.
+    """The settlement-list QC problems of the period (or of ``months``): ``qc_errs`` split on ';' and counted
+    (:func:`yibao.metrics.analysis.qc_problems`; the period's from the job's aggregates when there).
 
     Columns: problem, occurrences, lists (distinct lists with it), institutions, share (% of the
     lists that failed QC). Only lists whose settlement stands, at the region's institutions."""
-    months = months or ctx.period.months
-    return ctx.wh.df(f"""
-        WITH l AS (SELECT setl_id, fixmedins_code, qc_errs FROM setl_list_net
-                   WHERE poolarea_no = ? AND {months_filter(months)}),
-             e AS (SELECT setl_id, fixmedins_code, trim(x.p) AS problem
-                   FROM l, unnest(string_split(coalesce(l.qc_errs, ''), ';')) AS x(p)),
-             failed AS (SELECT COUNT(*) AS n FROM setl_list_net
-                        WHERE poolarea_no = ? AND {months_filter(months)} AND qc_stas = '0')
-        SELECT problem, COUNT(*) AS occurrences, COUNT(DISTINCT setl_id) AS lists,
-               COUNT(DISTINCT fixmedins_code) AS institutions,
-               COUNT(DISTINCT setl_id) * 100.0 / NULLIF((SELECT n FROM failed), 0) AS share
-        FROM e WHERE problem <> '' GROUP BY problem ORDER BY occurrences DESC, problem""",
-                     [ctx.region, ctx.region])
+    from yibao.metrics import analysis
+    if months is None or list(months) == list(ctx.period.months):
+        return analysis.qc_problems(ctx.wh, ctx.region, ctx.period.code)
+    return analysis.qc_problems_in(ctx.wh, ctx.region, list(months))
 
 
 def qc_top_problem_by_hospital(ctx: Context, months: list[str] | None = None) -> pd.DataFrame:
-    """Each institution's most frequent QC problem in the period and its count."""
-    months = months or ctx.period.months
-    return ctx.wh.df(f"""
-        WITH e AS (SELECT l.fixmedins_code, trim(x.p) AS problem
-                   FROM setl_list_net l, unnest(string_split(coalesce(l.qc_errs, ''), ';')) AS x(p)
-                   WHERE l.poolarea_no = ? AND {months_filter(months, 'l.month')}),
-             c AS (SELECT fixmedins_code, problem, COUNT(*) AS n FROM e WHERE problem <> '' GROUP BY 1, 2)
-        SELECT fixmedins_code, problem, n FROM (
-            SELECT *, row_number() OVER (PARTITION BY fixmedins_code ORDER BY n DESC, problem) AS rn FROM c)
-        WHERE rn = 1""", [ctx.region])
+    """Each institution's most frequent QC problem in the period (or ``months``) and its count
+    (:func:`yibao.metrics.analysis.qc_top_problem_by_hospital`; the period's from the job's aggregates)."""
+    if months is None or list(months) == list(ctx.period.months):
+        return analysis.qc_top_problem_by_hospital(ctx.wh, ctx.region, ctx.period.code)
+    return analysis.qc_top_problem_by_hospital_in(ctx.wh, ctx.region, list(months))
+
+
+def _list_counts(ctx: Context, months: list[str]) -> pd.DataFrame:
+    """:func:`yibao.metrics.analysis.list_counts` of the period (from the job's aggregates) or of ``months``,
+    indexed by fixmedins_code."""
+    if list(months) == list(ctx.period.months):
+        li = analysis.list_counts(ctx.wh, ctx.region, ctx.period.code)
+    else:
+        li = analysis.list_counts_in(ctx.wh, ctx.region, list(months))
+    return li.set_index("fixmedins_code")
 
 
 def settlement_list(ctx: Context, rep) -> None:
@@ -205,10 +194,7 @@ def settlement_list(ctx: Context, rep) -> None:
     exactly as in indicators.csv; the most common QC problems (qc_errs split on ';')."""
     v = ctx.value
     months = ctx.period.months
-    li = ctx.wh.df(f"""
-        SELECT fixmedins_code, COUNT(*) AS listed, SUM(CASE WHEN qc_stas = '1' THEN 1 ELSE 0 END) AS qc_pass
-        FROM setl_list_net WHERE poolarea_no = ? AND {months_filter(months)} GROUP BY 1""",
-                   [ctx.region]).set_index("fixmedins_code")
+    li = _list_counts(ctx, months)
     counts = inpatient_cases(ctx, months).to_frame("cases")
     counts = counts[counts["cases"] > 0]
     counts["listed"] = counts.index.map(li["listed"]).fillna(0).astype(int)
@@ -282,15 +268,7 @@ def settlement_cube(ctx: Context) -> pd.DataFrame:
     cube = getattr(ctx, "_monthly_cube", None)
     if cube is not None:
         return cube
-    months = sorted(set(ctx.period.trailing_months(13)) | set(ctx.period.year_ago().months))
-    cube = ctx.wh.df(f"""
-        SELECT s.month, s.fixmedins_code,
-               CASE WHEN f.fixmedins_type = '2' THEN '定点零售药店' ELSE coalesce(f.lv_group, '基层/无等级') END AS level,
-               {analysis.direction_sql('s')} AS direction,
-               COUNT(*) AS cases, SUM(s.medfee_sumamt) AS medfee, SUM(s.hifp_pay) AS hifp_pay
-        FROM setl_net s LEFT JOIN fixmedins_x f USING (fixmedins_code)
-        WHERE s.poolarea_no = ? AND {months_filter(months, 's.month')}
-        GROUP BY 1, 2, 3, 4""", [ctx.region])
+    cube = analysis.monthly_cube(ctx.wh, ctx.region, ctx.period.code)  # from the job's aggregates when there
     ctx._monthly_cube = cube
     return cube
 

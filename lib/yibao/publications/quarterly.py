@@ -465,14 +465,7 @@ def base_group_tertiary(ctx: Context, rep) -> None:
     cat = "drg_catalog" if ctx.pay_method == "DRG" else "dip_catalog"
     if not ctx.wh.has(cat) or not ctx.wh.has("setl_list"):
         return
-    col = ctx.group_col
-    df = ctx.wh.df(f"""
-        SELECT f.fixmedins_code, f.fixmedins_name, f.lv_group, COUNT(*) AS cases,
-               SUM(CASE WHEN c.base_group = '1' THEN 1 ELSE 0 END) AS base_cases
-        FROM setl_list_net l JOIN fixmedins_x f USING (fixmedins_code)
-        LEFT JOIN {cat} c ON c.{col} = l.{col} AND c.poolarea_no = l.poolarea_no
-        WHERE l.poolarea_no = ? AND l.grp_stas = '1' AND l.month IN ({', '.join(repr(m) for m in ctx.period.months)})
-        GROUP BY 1, 2, 3""", [ctx.region])
+    df = analysis.base_group_cases(ctx.wh, ctx.region, ctx.period.code)
     if df.empty:
         return
     df["share"] = df["base_cases"] / df["cases"] * 100
@@ -713,7 +706,7 @@ def appendix_checks(ctx: Context, rep) -> None:
     """The 复核 checklist in readers' words: how many checks passed, failed and were skipped (never "全部通过"
     when some were not run), each check named by its kind (no check ids)."""
     from yibao.metrics import checks
-    df = checks.run_checks(ctx.wh, ctx.region, ctx.period.code, ctx.ind)
+    df = ctx.checks
     rep.md(f"发布前对数据底稿进行了自动复核：{checks_summary(df)}。")
     status = {"pass": "通过", "fail": "不通过", "warn": "提示", "skip": "未执行"}
     t = pd.DataFrame({"序号": [str(i) for i in range(1, len(df) + 1)],

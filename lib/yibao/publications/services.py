@@ -7,30 +7,24 @@ from __future__ import annotations
 import pandas as pd
 
 from yibao import fmt
-from yibao.data.warehouse import months_filter
+from yibao.metrics import analysis
 from yibao.publications.context import Context
 
 
 def admissions(ctx: Context) -> int:
     """入院人次: local patients' inpatient settlements (netted) at the region's institutions whose admission
-    date (begndate) falls in the period — the admissions of the period already settled by the data's date."""
-    m = ", ".join(f"'{x}'" for x in ctx.period.months)
-    return int(ctx.wh.scalar(f"""
-        SELECT COUNT(*) FROM setl_net s
-        WHERE s.poolarea_no = ? AND s.is_ip AND s.is_local AND strftime(CAST(s.begndate AS DATE), '%Y-%m') IN ({m})""",
-                             [ctx.region]) or 0)
+    date (begndate) falls in the period — the admissions of the period already settled by the data's date
+    (:func:`yibao.metrics.analysis.admissions`, read from the job's aggregates when there)."""
+    v = analysis.admissions(ctx.wh, ctx.region, ctx.period.code)["admissions"].iloc[0]
+    return int(0 if pd.isna(v) else v)
 
 
 def remote_care(ctx: Context) -> dict:
     """异地就医 of the period (统筹基金支付, settlements, netted): the region's insured treated at other regions'
     institutions of the dataset (out), and other regions' insured treated here (in)."""
-    where = months_filter(ctx.period.months, "s.month")
-    out = ctx.wh.df(f"""SELECT COUNT(*) AS n, coalesce(SUM(hifp_pay), 0) AS pay FROM setl_net s
-                        WHERE s.insu_admdvs = ? AND s.poolarea_no <> ? AND {where}""", [ctx.region, ctx.region])
-    inn = ctx.wh.df(f"""SELECT COUNT(*) AS n, coalesce(SUM(hifp_pay), 0) AS pay FROM setl_net s
-                        WHERE s.poolarea_no = ? AND NOT s.is_local AND {where}""", [ctx.region])
-    return {"out_n": int(out["n"].iloc[0]), "out_pay": float(out["pay"].iloc[0]),
-            "in_n": int(inn["n"].iloc[0]), "in_pay": float(inn["pay"].iloc[0])}
+    r = analysis.remote_care(ctx.wh, ctx.region, ctx.period.code).iloc[0]
+    return {"out_n": int(r["out_n"]), "out_pay": float(r["out_pay"]),
+            "in_n": int(r["in_n"]), "in_pay": float(r["in_pay"])}
 
 
 def remote_care_text(ctx: Context) -> str:
@@ -42,8 +36,7 @@ def remote_care_text(ctx: Context) -> str:
 
 def qc_problems(ctx: Context, top: int = 5) -> pd.DataFrame:
     """The period's most frequent 清单质控 problems (the monthly push's count, over the quarter's months)."""
-    from yibao.publications import monthly
-    return monthly.qc_problems(ctx, ctx.period.months).head(top)
+    return analysis.qc_problems(ctx.wh, ctx.region, ctx.period.code).head(top)
 
 
 def qc_problems_section(ctx: Context, rep) -> None:
