@@ -220,6 +220,9 @@ class Warehouse:
         if not self.data_dir.is_dir():
             raise DataError(f"{self.data_dir}: 数据目录不存在 (rule: --data must be a dataset directory)")
         self.con = duckdb.connect(":memory:")
+        # DuckDB's progress bar (queries over ~2 s) goes to stderr: noise in batch logs and in the
+        # validator's file · column · rule lines. The commands print their own progress.
+        self.con.execute("SET enable_progress_bar = false")
         if threads:
             self.con.execute(f"SET threads = {int(threads)}")
         # Bounded memory: beyond the limit DuckDB spills joins, aggregates and sorts to a private temporary
