@@ -222,7 +222,10 @@ class Warehouse:
         self.con = duckdb.connect(":memory:")
         # DuckDB's progress bar (queries over ~2 s) goes to stderr: noise in batch logs and in the
         # validator's file · column · rule lines. The commands print their own progress.
-        self.con.execute("SET enable_progress_bar = false")
+        try:
+            self.con.execute("SET enable_progress_bar = false")
+        except duckdb.Error:  # in a Jupyter kernel DuckDB refuses the setting without ipywidgets (and shows no bar)
+            pass
         if threads:
             self.con.execute(f"SET threads = {int(threads)}")
         # Bounded memory: beyond the limit DuckDB spills joins, aggregates and sorts to a private temporary
