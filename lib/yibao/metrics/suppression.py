@@ -65,10 +65,12 @@ def siblings(indicator_id) -> list[str]:
     return [j for j in catalogue.additive_ids() if j != str(indicator_id) and mine & set(catalogue.derived_ids(j))]
 
 
-def protect(df: pd.DataFrame, values: dict[tuple[str, str], float]) -> pd.DataFrame:
+def protect(df: pd.DataFrame, values: dict[tuple[str, str], float],
+            derivable: frozenset | set = frozenset()) -> pd.DataFrame:
     """indicators rows (``indicator_id, fixmedins_code, value, status, reason`` …) with complementary
     suppression applied (see the module doc). ``values`` holds the computed value of every institution cell
-    of the additive indicators, hidden ones included ({(indicator_id, code): value})."""
+    of the additive indicators, hidden ones included ({(indicator_id, code): value}); ``derivable`` the cells
+    the finer releases already give (:func:`unknowns` 0): never a partner, and no protection for anyone."""
     out = df.copy()
     key = list(zip(out["indicator_id"].astype(str), out["fixmedins_code"].fillna("")))
     at = {k: i for k, i in zip(key, out.index)}
@@ -93,8 +95,8 @@ def protect(df: pd.DataFrame, values: dict[tuple[str, str], float]) -> pd.DataFr
             if st.get((iid, "")) != "ok":
                 continue  # no region value published: nothing to subtract from
             cells = codes[iid]
-            hidden = {c for c in cells if st[(iid, c)] == "suppressed"}
-            published = {c for c in cells if st[(iid, c)] == "ok"}
+            hidden = {c for c in cells if st[(iid, c)] == "suppressed" and (iid, c) not in derivable}
+            published = {c for c in cells if st[(iid, c)] == "ok" and (iid, c) not in derivable}
             vals = {c: _num(values.get((iid, c))) or 0.0 for c in cells}
             prefer = {c: sum(st.get((j, c)) == "suppressed" for j in sib[iid]) for c in published}
             pick = complement(vals, hidden, published, prefer)
@@ -102,3 +104,57 @@ def protect(df: pd.DataFrame, values: dict[tuple[str, str], float]) -> pd.DataFr
                 hide(iid, pick, REASON)
                 changed = True
     return out
+
+
+# ---- across releases: a quarter against its monthly pushes, a year against its quarters ------------------
+
+#: the lengths (months) of the finer releases of the plan (docs/plan.md): 月推送 and 季发布; a half-year has no
+#: release of its own, so nothing is subtracted from a year as a half-year
+RELEASE_LENGTHS = (1, 3)
+CROSS_REASON = "为防止由月度/季度发布值反推一并不予公布"
+
+
+def release_levels(indicator, period) -> list[int]:
+    """Lengths of the finer releases within ``period`` that publish ``indicator`` (its 频次 fits them), coarsest
+    first: a year's quarters and months, a quarter's months; [] for a month."""
+    from yibao.data.periods import Period
+    return sorted((n for n in RELEASE_LENGTHS
+                   if n < period.length and period.length % n == 0
+                   and indicator.fits(Period(period.year, period.first, n))), reverse=True)
+
+
+def unknowns(period, code: str, levels: list[int], hidden) -> int:
+    """How many unknowns ``period``'s value of one institution would be the sum of, once every finer release's
+    published value of it is subtracted: the finer period of the coarsest level, each either published (known),
+    or hidden — then one unknown, unless its own finer cells are all published (it is their sum: known).
+    ``hidden(p)`` is the set of institution codes the release of finer period ``p`` hides. 0: the finer releases
+    give the value (publishing it tells nothing; hiding it protects nothing); 1: publishing it gives back the one
+    hidden finer value; 2 or more: a sum of several hidden values."""
+    def u(p, top: bool) -> int:
+        if not top and code not in hidden(p):
+            return 0
+        finer = [n for n in levels if n < p.length]
+        if not finer:
+            return 1
+        s = sum(u(c, False) for c in p.sub_periods(finer[0]))
+        return s if top else min(1, s)
+    return u(period, True) if levels else -1
+
+
+def across_releases(period, cells: dict[str, list[str]], hidden) -> tuple[set, set]:
+    """(to hide, derivable) of ``period``'s additive institution cells against the finer releases:
+    ``cells`` {indicator_id: codes}, ``hidden(p, indicator_id)`` the codes the release of finer period ``p``
+    hides. A cell with one unknown is hidden (status ``suppressed``, :data:`CROSS_REASON`) — earlier releases
+    are never changed; a cell with none is derivable (for :func:`protect`)."""
+    hide, derivable = set(), set()
+    for iid, codes in cells.items():
+        levels = release_levels(catalogue.get(iid), period)
+        if not levels:
+            continue
+        for code in codes:
+            k = unknowns(period, code, levels, lambda p: hidden(p, iid))
+            if k == 1:
+                hide.add((iid, code))
+            elif k == 0:
+                derivable.add((iid, code))
+    return hide, derivable
