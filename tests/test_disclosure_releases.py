@@ -156,3 +156,43 @@ def test_unknowns_of_a_year_against_quarters_and_months():
     hide, derivable = suppression.across_releases(year, {"39": ["H", "K"], "33": ["H"]},
                                                   lambda p, iid: hidden(p) if iid == "39" else set())
     assert hide == set() and derivable == {("39", "K"), ("33", "H")}
+
+
+def _rows(cells):
+    """indicators rows from {(indicator_id, code): (value, status)}; the region row's code is ''."""
+    return pd.DataFrame([dict(indicator_id=i, fixmedins_code=c, value=v if s == "ok" else float("nan"), status=s,
+                              reason="") for (i, c), (v, s) in cells.items()])
+
+
+def test_protect_by_hand():
+    # 39: HA hidden (3), HB 5, HC 9, HD 0; 37 (per case, on 39) published for all but HA
+    cells = {("39", ""): (17.0, "ok"), ("39", "HA"): (3.0, "suppressed"), ("39", "HB"): (5.0, "ok"),
+             ("39", "HC"): (9.0, "ok"), ("39", "HD"): (0.0, "ok"),
+             ("37", "HA"): (0.0, "suppressed"), ("37", "HB"): (900.0, "ok"), ("37", "HC"): (800.0, "ok")}
+    values = {("39", c): v for (i, c), (v, s) in cells.items() if i == "39" and c}
+    values[("39", "HA")] = 3.0
+
+    def hidden(df):
+        return {(r.indicator_id, r.fixmedins_code): r.reason for r in df.itertuples() if r.status == "suppressed"}
+    out = suppression.protect(_rows(cells), values)
+    # the smallest published non-zero value (HB's 5, not HD's 0) and what is computed on it
+    assert hidden(out) == {("39", "HA"): "", ("37", "HA"): "", ("39", "HB"): suppression.REASON,
+                           ("37", "HB"): "指标39不予公布"}
+    assert out.loc[out["fixmedins_code"] == "HB", "value"].isna().all()
+    assert out.loc[(out["indicator_id"] == "39") & (out["fixmedins_code"] == ""), "value"].item() == 17.0
+    # HB's value the monthly pushes give (derivable): no partner at all; the next one, HC's 9
+    out = suppression.protect(_rows(cells), values, derivable={("39", "HB")})
+    assert set(hidden(out)) == {("39", "HA"), ("37", "HA"), ("39", "HC"), ("37", "HC")}
+    # a derivable hidden value protects nobody: HA then is alone again
+    two = dict(cells)
+    two[("39", "HB")] = (5.0, "suppressed")
+    assert set(hidden(suppression.protect(_rows(two), values))) == {("39", "HA"), ("37", "HA"), ("39", "HB")}
+    out = suppression.protect(_rows(two), values, derivable={("39", "HB")})
+    assert set(hidden(out)) == {("39", "HA"), ("37", "HA"), ("39", "HB"), ("39", "HC"), ("37", "HC")}
+    # only zeros left beside it: a 0 (by code among equals); no region value published: nothing to do
+    zeros = {k: v for k, v in cells.items() if k[1] in ("", "HA", "HD") and k[0] == "39"}
+    zeros[("39", "HE")] = (0.0, "ok")
+    values0 = {("39", "HA"): 3.0, ("39", "HD"): 0.0, ("39", "HE"): 0.0}
+    assert set(hidden(suppression.protect(_rows(zeros), values0))) == {("39", "HA"), ("39", "HD")}
+    zeros[("39", "")] = (float("nan"), "missing_input")
+    assert set(hidden(suppression.protect(_rows(zeros), values0))) == {("39", "HA")}

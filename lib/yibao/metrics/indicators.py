@@ -23,7 +23,8 @@ publication rules:
 - small counts (DESIGN.md): an institution's rate or average computed on fewer than 5 cases, and an
   institution's count or sum of 1–4 cases, is ``suppressed`` with no value; region rows are never
   suppressed; then complementary suppression (:mod:`yibao.metrics.suppression`): no additive indicator
-  (33, 34, 36, 38, 39) keeps a lone hidden institution value the region value would give back;
+  (33, 34, 36, 38, 39) keeps a lone hidden institution value the region value — or, for a quarter or longer,
+  the finer releases' published values (monthly pushes, quarterly) — would give back;
 - rounding: amounts and percentages 2 decimals, indices 4 (per indicator in the catalogue).
 
 The reduced relations are cached per warehouse and region, so computing 上期 and 同期 after the
@@ -435,7 +436,7 @@ class _Engine:
         across, derivable = self._across(period, within, flags)
         for iid in catalogue.additive_ids():
             ind = catalogue.get(iid)
-            if self.missing(ind, period):
+            if not ind.fits(period) or self.missing(ind, period):  # not in the period's files (33/34 monthly)
                 continue
             sql = ind.sql.format_map(placeholders(self.region, period))
             query = self.relations(within) + "SELECT * FROM (\n" + sql + "\n) AS q"

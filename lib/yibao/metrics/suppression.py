@@ -15,6 +15,13 @@ the published ones. So, per additive indicator and period:
   rate beside it gives back would leave the other hidden value alone again;
 * repeated until no additive indicator has a lone hidden institution value.
 
+Across releases (:func:`across_releases`): a quarter's, half-year's or year's institution value is also the sum
+of what the finer releases within it publish (the plan's monthly pushes and quarterly releases, where the
+indicator's 频次 fits them). Where that value minus the published finer values is one hidden finer value
+(:func:`unknowns` = 1: August's 3 = Q3 − July − September), the coarse value is hidden before :func:`protect`
+runs; where it is no hidden value at all (0: the finer releases give it), it is never taken as a partner nor
+counted as a hidden one. The finer releases are never changed (already published).
+
 One function (:func:`protect`) does it for both files: :mod:`yibao.metrics.indicators` applies it to the rows
 of every period it computes, so indicators.csv, digao.xlsx (the same rows via ``compare``) and the 上期 /
 同期 bases agree; 41 (a growth rate on 上期's 39) is also hidden where 上期's files hid 39, computed with this
