@@ -142,6 +142,7 @@ def test_unknowns_of_a_year_against_quarters_and_months():
     assert suppression.release_levels(catalogue.get("33"), year) == [3]  # 特例单议: quarterly, not monthly
     assert suppression.release_levels(catalogue.get("39"), Period.parse("2026Q3")) == [1]
     assert suppression.release_levels(catalogue.get("39"), Period.parse("2026-08")) == []
+    assert suppression.unknowns(Period.parse("2026-08"), "H", [], lambda p: {"H"}) == -1  # nothing to compare
     # H hidden in Q3 (August and September hidden in the pushes: the quarter is one unknown), Q1 hidden with
     # all its months published (their sum: known), the rest published
     hid = {"2026Q3": {"H"}, "2026-08": {"H"}, "2026-09": {"H"}, "2026Q1": {"H"}}
@@ -196,3 +197,23 @@ def test_protect_by_hand():
     assert set(hidden(suppression.protect(_rows(zeros), values0))) == {("39", "HA"), ("39", "HD")}
     zeros[("39", "")] = (float("nan"), "missing_input")
     assert set(hidden(suppression.protect(_rows(zeros), values0))) == {("39", "HA")}
+
+
+def test_protect_picks_the_smallest_value_not_the_first_code_and_breaks_ties_by_siblings():
+    # 39: HA hidden (3); HB 9, HC 0, HD 5, HE 5 — the smallest non-zero is HD/HE's 5 (HB comes first by code,
+    # HC's 0 is smaller); 36 hides HE (and HC) already: hiding HE's 39 too loses one rate (37) fewer
+    cells = {("36", ""): (9e4, "ok"), ("36", "HA"): (9000.0, "ok"), ("36", "HB"): (9000.0, "ok"),
+             ("36", "HC"): (0.0, "suppressed"), ("36", "HD"): (5000.0, "ok"), ("36", "HE"): (0.0, "suppressed"),
+             ("39", ""): (22.0, "ok"), ("39", "HA"): (3.0, "suppressed"), ("39", "HB"): (9.0, "ok"),
+             ("39", "HC"): (0.0, "ok"), ("39", "HD"): (5.0, "ok"), ("39", "HE"): (5.0, "ok")}
+    values = {(i, c): v for (i, c), (v, s) in cells.items() if c}
+    values.update({("39", "HA"): 3.0, ("36", "HC"): 4000.0, ("36", "HE"): 6000.0})
+    out = suppression.protect(_rows(cells), values)
+    hid = {(r.indicator_id, r.fixmedins_code) for r in out.itertuples() if r.status == "suppressed"}
+    assert hid == {("36", "HC"), ("36", "HE"), ("39", "HA"), ("39", "HE")}
+    # without the sibling's hint the tie goes by code (HD), and never to HB (first by code) or HC (0)
+    cells[("36", "HE")] = (6000.0, "ok")
+    cells[("36", "HC")] = (4000.0, "ok")
+    out = suppression.protect(_rows(cells), values)
+    hid = {(r.indicator_id, r.fixmedins_code) for r in out.itertuples() if r.status == "suppressed"}
+    assert hid == {("39", "HA"), ("39", "HD")}

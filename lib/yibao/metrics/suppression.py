@@ -83,14 +83,15 @@ def protect(df: pd.DataFrame, values: dict[tuple[str, str], float],
     at = {k: i for k, i in zip(key, out.index)}
     st = dict(zip(key, out["status"]))
 
-    def hide(iid: str, code: str, reason: str) -> None:
+    def hide(iid: str, code: str, reason: str) -> bool:
         i = at.get((iid, code))
         if i is None or st[(iid, code)] != "ok":
-            return
+            return False
         st[(iid, code)] = "suppressed"
         out.loc[i, ["value", "status", "reason"]] = [float("nan"), "suppressed", reason]
         for d in catalogue.derived_ids(iid):
             hide(d, code, f"指标{iid}不予公布")
+        return True
 
     additive = set(catalogue.additive_ids())
     codes = {iid: [c for (i, c) in key if i == iid and c] for iid in additive}
@@ -107,8 +108,7 @@ def protect(df: pd.DataFrame, values: dict[tuple[str, str], float],
             vals = {c: _num(values.get((iid, c))) or 0.0 for c in cells}
             prefer = {c: sum(st.get((j, c)) == "suppressed" for j in sib[iid]) for c in published}
             pick = complement(vals, hidden, published, prefer)
-            if pick is not None:
-                hide(iid, pick, REASON)
+            if pick is not None and hide(iid, pick, REASON):
                 changed = True
     return out
 
@@ -136,7 +136,8 @@ def unknowns(period, code: str, levels: list[int], hidden) -> int:
     or hidden — then one unknown, unless its own finer cells are all published (it is their sum: known).
     ``hidden(p)`` is the set of institution codes the release of finer period ``p`` hides. 0: the finer releases
     give the value (publishing it tells nothing; hiding it protects nothing); 1: publishing it gives back the one
-    hidden finer value; 2 or more: a sum of several hidden values."""
+    hidden finer value; 2 or more: a sum of several hidden values; −1 when no finer release publishes it
+    (``levels`` empty: nothing to compare)."""
     def u(p, top: bool) -> int:
         if not top and code not in hidden(p):
             return 0
