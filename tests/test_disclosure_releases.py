@@ -205,15 +205,18 @@ def test_protect_picks_the_smallest_value_not_the_first_code_and_breaks_ties_by_
     cells = {("36", ""): (9e4, "ok"), ("36", "HA"): (9000.0, "ok"), ("36", "HB"): (9000.0, "ok"),
              ("36", "HC"): (0.0, "suppressed"), ("36", "HD"): (5000.0, "ok"), ("36", "HE"): (0.0, "suppressed"),
              ("39", ""): (22.0, "ok"), ("39", "HA"): (3.0, "suppressed"), ("39", "HB"): (9.0, "ok"),
-             ("39", "HC"): (0.0, "ok"), ("39", "HD"): (5.0, "ok"), ("39", "HE"): (5.0, "ok")}
+             ("39", "HC"): (0.0, "ok"), ("39", "HD"): (5.0, "ok"), ("39", "HE"): (5.0, "ok"),
+             # 33 (特例单议) hides HB and HD: not a sibling of 39 (no rate on both), no hint
+             ("33", ""): (20.0, "ok"), ("33", "HB"): (3.0, "suppressed"), ("33", "HD"): (4.0, "suppressed"),
+             ("33", "HE"): (13.0, "ok")}
     values = {(i, c): v for (i, c), (v, s) in cells.items() if c}
     values.update({("39", "HA"): 3.0, ("36", "HC"): 4000.0, ("36", "HE"): 6000.0})
     out = suppression.protect(_rows(cells), values)
     hid = {(r.indicator_id, r.fixmedins_code) for r in out.itertuples() if r.status == "suppressed"}
-    assert hid == {("36", "HC"), ("36", "HE"), ("39", "HA"), ("39", "HE")}
+    assert hid == {("33", "HB"), ("33", "HD"), ("36", "HC"), ("36", "HE"), ("39", "HA"), ("39", "HE")}
     # without the sibling's hint the tie goes by code (HD), and never to HB (first by code) or HC (0)
     cells[("36", "HE")] = (6000.0, "ok")
     cells[("36", "HC")] = (4000.0, "ok")
     out = suppression.protect(_rows(cells), values)
     hid = {(r.indicator_id, r.fixmedins_code) for r in out.itertuples() if r.status == "suppressed"}
-    assert hid == {("39", "HA"), ("39", "HD")}
+    assert hid == {("33", "HB"), ("33", "HD"), ("39", "HA"), ("39", "HD")}
