@@ -59,6 +59,14 @@ TARGETS: dict[str, dict] = {
                                "tests/test_indicators.py::test_every_indicator_by_hand",
                                "tests/test_indicators.py::test_missing_settlement_progress",
                                "tests/test_numbers.py::test_institution_without_progress_rows"]),
+    "suppression_digao": dict(module="yibao.metrics.suppression",
+                              tests=[f"tests/test_disclosure_releases.py::test_{t}" for t in (
+                                  "unknowns_of_a_year_against_quarters_and_months", "protect_by_hand",
+                                  "protect_picks_the_smallest_value_not_the_first_code_and_breaks_ties_by_siblings",
+                                  "the_quarter_hides_the_hospitals_whose_months_would_give_a_hidden_value_back",
+                                  "the_year_hides_what_its_quarter_and_months_would_give_back",
+                                  "no_combination_of_published_monthly_quarterly_and_annual_values_gives_the_3_back")]
+                              + ["tests/test_disclosure_digao.py"]),
     "indicator_sql": dict(module="yibao.metrics.catalogue", sql_only=True,
                           tests=["tests/test_indicators.py::test_every_indicator_by_hand",
                                  "tests/test_indicators.py::test_frequency_ignored_values",

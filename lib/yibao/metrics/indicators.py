@@ -23,7 +23,8 @@ publication rules:
 - small counts (DESIGN.md): an institution's rate or average computed on fewer than 5 cases, and an
   institution's count or sum of 1–4 cases, is ``suppressed`` with no value; region rows are never
   suppressed; then complementary suppression (:mod:`yibao.metrics.suppression`): no additive indicator
-  (33, 34, 36, 38, 39) keeps a lone hidden institution value the region value would give back;
+  (33, 34, 36, 38, 39) keeps a lone hidden institution value the region value — or, for a quarter or longer,
+  the finer releases' published values (monthly pushes, quarterly) — would give back;
 - rounding: amounts and percentages 2 decimals, indices 4 (per indicator in the catalogue).
 
 The reduced relations are cached per warehouse and region, so computing 上期 and 同期 after the
@@ -367,6 +368,7 @@ class _Engine:
             status_of: dict[tuple[str, str], str] = {}
             values: dict[tuple[str, str], float] = {}  # additive institution cells, hidden ones too
             additive = set(catalogue.additive_ids())
+            across, derivable = self._across(period, period, codes)  # the finer releases' hidden cells
             for ind in catalogue.ordered():
                 scopes = [""] + (codes if ind.per_institution else [])
                 blanket, reason = None, ""
@@ -402,36 +404,52 @@ class _Engine:
                     st, v, n, why = self._inst_status(ind, by_code.get(code), flags.get(code, ""), code, status_of)
                     if st == "ok" and code in prev_hidden:
                         st, v, why = "suppressed", None, "上期指标" + "、".join(ind.suppress_with_prev) + "不予公布"
+                    if st == "ok" and (ind.id, code) in across:
+                        st, v, why = "suppressed", None, suppression.CROSS_REASON
                     if ind.id in additive:
                         values[(ind.id, code)] = _num((by_code.get(code) or {}).get("value")) or 0.0
                     rows.append(self._row(ind, period, code, v, st, n, why))
                     status_of[(ind.id, code)] = st
             # one hidden value of an additive indicator would be the region value minus the others
-            df = suppression.protect(pd.DataFrame(rows), values)
+            df = suppression.protect(pd.DataFrame(rows), values, derivable)
             return _sort(df)
 
     def _hidden_before(self, iid: str, period: Period) -> set[str]:
         """The institutions whose value of additive indicator ``iid`` 上期's own files hid (primary,
         ``suppress_with`` and complementary, the same rules on the same values): a rate on 上期 (41 = 本期/上期
         39) beside this period's count would give it back."""
-        prev = period.previous()
-        with self.lock:
-            if prev.code not in self._hidden:
-                self._hidden[prev.code] = self._additive_hidden(prev, within=period)
-            return self._hidden[prev.code].get(iid, set())
+        return self._additive_hidden(period.previous(), within=period).get(iid, set())
+
+    def _across(self, period: Period, within: Period, codes) -> tuple[set, set]:
+        """(to hide, derivable) additive cells of ``period``: those whose value minus the finer releases'
+        published values (monthly pushes, quarterly releases within it) is one hidden finer value, and those
+        the finer releases give (:func:`suppression.across_releases`)."""
+        if period.length == 1:
+            return set(), set()
+        return suppression.across_releases(
+            period, {iid: list(codes) for iid in catalogue.additive_ids()},
+            lambda p, iid: self._additive_hidden(p, within).get(iid, set()))
 
     def _additive_hidden(self, period: Period, within: Period) -> dict[str, set[str]]:
-        """{indicator_id: hidden institution codes} of the additive indicators of ``period``, computed on the
-        relations of ``within`` (which cover its months: no other pass over the settlements)."""
+        """{indicator_id: hidden institution codes} of the additive indicators of ``period`` as its own files hide
+        them (primary, across releases, complementary), computed on the relations of ``within`` (which cover its
+        months: no other pass over the settlements); cached per period."""
+        with self.lock:
+            if period.code not in self._hidden:
+                self._hidden[period.code] = self._additive_hidden_uncached(period, within)
+            return self._hidden[period.code]
+
+    def _additive_hidden_uncached(self, period: Period, within: Period) -> dict[str, set[str]]:
         inst = self.institutions(period)
         hosp = inst[inst["fixmedins_type"] == "1"]
         flags = dict(zip(hosp["fixmedins_code"], hosp["drg_dip_flag"].fillna("")))
         rows: list[dict] = []
         status_of: dict[tuple[str, str], str] = {}
         values: dict[tuple[str, str], float] = {}
+        across, derivable = self._across(period, within, flags)
         for iid in catalogue.additive_ids():
             ind = catalogue.get(iid)
-            if self.missing(ind, period):
+            if not ind.fits(period) or self.missing(ind, period):  # not in the period's files (33/34 monthly)
                 continue
             sql = ind.sql.format_map(placeholders(self.region, period))
             query = self.relations(within) + "SELECT * FROM (\n" + sql + "\n) AS q"
@@ -440,12 +458,14 @@ class _Engine:
                              status="ok", reason=""))
             for code, flag in flags.items():
                 st, v, n, why = self._inst_status(ind, by_code.get(code), flag, code, status_of)
+                if st == "ok" and (iid, code) in across:
+                    st, v, why = "suppressed", None, suppression.CROSS_REASON
                 values[(iid, code)] = _num((by_code.get(code) or {}).get("value")) or 0.0
                 rows.append(dict(indicator_id=iid, fixmedins_code=code, value=v, status=st, reason=why))
                 status_of[(iid, code)] = st
         if not rows:
             return {}
-        df = suppression.protect(pd.DataFrame(rows), values)
+        df = suppression.protect(pd.DataFrame(rows), values, derivable)
         sup = df[(df["status"] == "suppressed") & (df["fixmedins_code"] != "")]
         return {iid: set(g["fixmedins_code"]) for iid, g in sup.groupby("indicator_id")}
 

@@ -15,6 +15,13 @@ the published ones. So, per additive indicator and period:
   rate beside it gives back would leave the other hidden value alone again;
 * repeated until no additive indicator has a lone hidden institution value.
 
+Across releases (:func:`across_releases`): a quarter's, half-year's or year's institution value is also the sum
+of what the finer releases within it publish (the plan's monthly pushes and quarterly releases, where the
+indicator's 频次 fits them). Where that value minus the published finer values is one hidden finer value
+(:func:`unknowns` = 1: August's 3 = Q3 − July − September), the coarse value is hidden before :func:`protect`
+runs; where it is no hidden value at all (0: the finer releases give it), it is never taken as a partner nor
+counted as a hidden one. The finer releases are never changed (already published).
+
 One function (:func:`protect`) does it for both files: :mod:`yibao.metrics.indicators` applies it to the rows
 of every period it computes, so indicators.csv, digao.xlsx (the same rows via ``compare``) and the 上期 /
 同期 bases agree; 41 (a growth rate on 上期's 39) is also hidden where 上期's files hid 39, computed with this
@@ -65,23 +72,26 @@ def siblings(indicator_id) -> list[str]:
     return [j for j in catalogue.additive_ids() if j != str(indicator_id) and mine & set(catalogue.derived_ids(j))]
 
 
-def protect(df: pd.DataFrame, values: dict[tuple[str, str], float]) -> pd.DataFrame:
+def protect(df: pd.DataFrame, values: dict[tuple[str, str], float],
+            derivable: frozenset | set = frozenset()) -> pd.DataFrame:
     """indicators rows (``indicator_id, fixmedins_code, value, status, reason`` …) with complementary
     suppression applied (see the module doc). ``values`` holds the computed value of every institution cell
-    of the additive indicators, hidden ones included ({(indicator_id, code): value})."""
+    of the additive indicators, hidden ones included ({(indicator_id, code): value}); ``derivable`` the cells
+    the finer releases already give (:func:`unknowns` 0): never a partner, and no protection for anyone."""
     out = df.copy()
     key = list(zip(out["indicator_id"].astype(str), out["fixmedins_code"].fillna("")))
     at = {k: i for k, i in zip(key, out.index)}
     st = dict(zip(key, out["status"]))
 
-    def hide(iid: str, code: str, reason: str) -> None:
+    def hide(iid: str, code: str, reason: str) -> bool:
         i = at.get((iid, code))
         if i is None or st[(iid, code)] != "ok":
-            return
+            return False
         st[(iid, code)] = "suppressed"
         out.loc[i, ["value", "status", "reason"]] = [float("nan"), "suppressed", reason]
         for d in catalogue.derived_ids(iid):
             hide(d, code, f"指标{iid}不予公布")
+        return True
 
     additive = set(catalogue.additive_ids())
     codes = {iid: [c for (i, c) in key if i == iid and c] for iid in additive}
@@ -93,12 +103,66 @@ def protect(df: pd.DataFrame, values: dict[tuple[str, str], float]) -> pd.DataFr
             if st.get((iid, "")) != "ok":
                 continue  # no region value published: nothing to subtract from
             cells = codes[iid]
-            hidden = {c for c in cells if st[(iid, c)] == "suppressed"}
-            published = {c for c in cells if st[(iid, c)] == "ok"}
+            hidden = {c for c in cells if st[(iid, c)] == "suppressed" and (iid, c) not in derivable}
+            published = {c for c in cells if st[(iid, c)] == "ok" and (iid, c) not in derivable}
             vals = {c: _num(values.get((iid, c))) or 0.0 for c in cells}
             prefer = {c: sum(st.get((j, c)) == "suppressed" for j in sib[iid]) for c in published}
             pick = complement(vals, hidden, published, prefer)
-            if pick is not None:
-                hide(iid, pick, REASON)
+            if pick is not None and hide(iid, pick, REASON):
                 changed = True
     return out
+
+
+# ---- across releases: a quarter against its monthly pushes, a year against its quarters ------------------
+
+#: the lengths (months) of the finer releases of the plan (docs/plan.md): 月推送 and 季发布; a half-year has no
+#: release of its own, so nothing is subtracted from a year as a half-year
+RELEASE_LENGTHS = (1, 3)
+CROSS_REASON = "为防止由月度/季度发布值反推一并不予公布"
+
+
+def release_levels(indicator, period) -> list[int]:
+    """Lengths of the finer releases within ``period`` that publish ``indicator`` (its 频次 fits them), coarsest
+    first: a year's quarters and months, a quarter's months; [] for a month."""
+    from yibao.data.periods import Period
+    return sorted((n for n in RELEASE_LENGTHS
+                   if n < period.length and period.length % n == 0
+                   and indicator.fits(Period(period.year, period.first, n))), reverse=True)
+
+
+def unknowns(period, code: str, levels: list[int], hidden) -> int:
+    """How many unknowns ``period``'s value of one institution would be the sum of, once every finer release's
+    published value of it is subtracted: the finer period of the coarsest level, each either published (known),
+    or hidden — then one unknown, unless its own finer cells are all published (it is their sum: known).
+    ``hidden(p)`` is the set of institution codes the release of finer period ``p`` hides. 0: the finer releases
+    give the value (publishing it tells nothing; hiding it protects nothing); 1: publishing it gives back the one
+    hidden finer value; 2 or more: a sum of several hidden values; −1 when no finer release publishes it
+    (``levels`` empty: nothing to compare)."""
+    def u(p, top: bool) -> int:
+        if not top and code not in hidden(p):
+            return 0
+        finer = [n for n in levels if n < p.length]
+        if not finer:
+            return 1
+        s = sum(u(c, False) for c in p.sub_periods(finer[0]))
+        return s if top else min(1, s)
+    return u(period, True) if levels else -1
+
+
+def across_releases(period, cells: dict[str, list[str]], hidden) -> tuple[set, set]:
+    """(to hide, derivable) of ``period``'s additive institution cells against the finer releases:
+    ``cells`` {indicator_id: codes}, ``hidden(p, indicator_id)`` the codes the release of finer period ``p``
+    hides. A cell with one unknown is hidden (status ``suppressed``, :data:`CROSS_REASON`) — earlier releases
+    are never changed; a cell with none is derivable (for :func:`protect`)."""
+    hide, derivable = set(), set()
+    for iid, codes in cells.items():
+        levels = release_levels(catalogue.get(iid), period)
+        if not levels:
+            continue
+        for code in codes:
+            k = unknowns(period, code, levels, lambda p: hidden(p, iid))
+            if k == 1:
+                hide.add((iid, code))
+            elif k == 0:
+                derivable.add((iid, code))
+    return hide, derivable
