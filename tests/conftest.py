@@ -118,3 +118,14 @@ def build_once(tmp_path_factory, group: str, name: str, build) -> Path:
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     return d
+
+
+def plan_rejects(path: Path, cases) -> None:
+    """Each (release entry in YAML flow form, message) as the only release of region 350100 in the plan file
+    ``path``: loading it is refused with the message, naming the region and the entry."""
+    from yibao.errors import YibaoError
+    from yibao.publications import plan
+    for bad, msg in cases:
+        path.write_text(f"year: 2027\nregions:\n  '350100':\n    releases:\n      - {bad}\n", encoding="utf-8")
+        with pytest.raises(YibaoError, match=f"350100 第1项.*{msg}"):
+            plan.load_plan(path)

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from conftest import needs
+from conftest import needs, plan_rejects
 from yibao import cli
 from yibao.batch import institutions as I
 from yibao.data.warehouse import Warehouse
@@ -195,19 +195,9 @@ def test_key_figures_level_median_by_hand(built, small_data):
 def test_xlsx_cells_from_data_stay_text(tmp_path):
     """A message or reason beginning with = + - @ is text in the workbook, never a formula."""
     from yibao.publications import institution_xlsx
-    from yibao.publications.institution import InstitutionContext
-    b = tmp_path / "H1"
-    b.mkdir()
-    info = {"fixmedins_code": "H1", "fixmedins_name": "=医院", "region": "350100", "region_name": "东岚市",
-            "period": "2026Q3", "period_label": "2026年第三季度", "release_date": "2026-11-16",
-            "explain_due": "2026-12-01"}
-    (b / "info.json").write_text(json.dumps(info, ensure_ascii=False), encoding="utf-8")
-    pd.DataFrame([{"rule_id": "SPLIT_ADMISSION", "fixmedins_code": "H1", "subject": "", "severity": "high",
-                   "message": "=HYPERLINK(\"http://x\")", "rule_name": "疑似分解住院", "n_cases": 1, "listed": 1,
-                   "value": 1, "benchmark": 0, "impact": None}]).to_csv(b / "findings.csv", index=False)
-    pd.DataFrame([{"rule_id": "SPLIT_ADMISSION", "fixmedins_code": "H1", "subject": "", "setl_id": "-1+1",
-                   "mdtrt_id": "@SUM(A1)", "reason": "+cmd|' /C calc'!A0"}]).to_csv(b / "cases.csv", index=False)
-    path = institution_xlsx.write(InstitutionContext(b, info), tmp_path / "x.xlsx")
+    ctx = _bundle(tmp_path, "=医院", "=HYPERLINK(\"http://x\")",
+                  [{"setl_id": "-1+1", "mdtrt_id": "@SUM(A1)", "reason": "+cmd|' /C calc'!A0"}])
+    path = institution_xlsx.write(ctx, tmp_path / "x.xlsx")
     wb = load_workbook(path)
     cells = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
     risky = [c for c in cells if c.value[:1] in "=+-@"]
@@ -312,6 +302,24 @@ def test_notebook_runs_in_jupyter_without_a_bundle(small_data, tmp_path):
 
 # ---- the monthly cycle in the release plan: `institutions: true` -------------------------------------------
 
+
+def _bundle(tmp_path: Path, name: str, message: str, cases: list[dict]):
+    """A one-hospital package bundle (H1, 2026Q3, released 2026-11-16) with one SPLIT_ADMISSION finding whose
+    message is ``message`` and the ``cases`` behind it, as institution_data writes it; its InstitutionContext."""
+    from yibao.publications.institution import InstitutionContext
+    b = tmp_path / "H1"
+    b.mkdir()
+    info = {"fixmedins_code": "H1", "fixmedins_name": name, "region": "350100", "region_name": "东岚市",
+            "period": "2026Q3", "period_label": "2026年第三季度", "release_date": "2026-11-16",
+            "explain_due": "2026-12-01"}
+    (b / "info.json").write_text(json.dumps(info, ensure_ascii=False), encoding="utf-8")
+    pd.DataFrame([{"rule_id": "SPLIT_ADMISSION", "fixmedins_code": "H1", "subject": "", "severity": "high",
+                   "message": message, "rule_name": "疑似分解住院", "n_cases": len(cases), "listed": len(cases),
+                   "value": len(cases), "benchmark": 0, "impact": None}]).to_csv(b / "findings.csv", index=False)
+    pd.DataFrame([{"rule_id": "SPLIT_ADMISSION", "fixmedins_code": "H1", "subject": "", **c}
+                  for c in cases]).to_csv(b / "cases.csv", index=False)
+    return InstitutionContext(b, info)
+
 def _plan_file(tmp_path, regions: dict, data) -> Path:
     from yibao.publications import plan
     path = tmp_path / "plan-2026.yaml"
@@ -383,7 +391,6 @@ def test_plan_without_institutions_builds_no_packages(small_data, tmp_path, monk
 
 
 def test_plan_institutions_key_is_checked_and_generated_for_the_monthly_push(tmp_path):
-    from yibao.errors import YibaoError
     from yibao.publications import plan
     s = plan.schedule(2027)
     assert [e.get("institutions") for e in s if e["kind"] == "monthly"] == [True] * 12
@@ -395,11 +402,8 @@ def test_plan_institutions_key_is_checked_and_generated_for_the_monthly_push(tmp
     path = tmp_path / "plan-2027.yaml"
     path.write_text(text, encoding="utf-8")
     assert plan.load_plan(path)["regions"][REGION]["releases"] == s
-    for bad, msg in (("{kind: annual, period: 2026, date: 2027-05-20, institutions: true}", "只随月推送"),
-                     ("{kind: monthly, period: 2027-01, date: 2027-02-22, institutions: 1}", "true 或 false")):
-        path.write_text(f"year: 2027\nregions:\n  '350100':\n    releases:\n      - {bad}\n", encoding="utf-8")
-        with pytest.raises(YibaoError, match=f"350100 第1项.*{msg}"):
-            plan.load_plan(path)
+    plan_rejects(path, [("{kind: annual, period: 2026, date: 2027-05-20, institutions: true}", "只随月推送"),
+                        ("{kind: monthly, period: 2027-01, date: 2027-02-22, institutions: 1}", "true 或 false")])
 
 
 # ---- the Quarto route --------------------------------------------------------------------------------------
@@ -448,23 +452,13 @@ def test_xlsx_layout_and_same_bytes_twice(tmp_path):
     import zipfile
 
     from yibao.publications import institution_xlsx
-    from yibao.publications.institution import InstitutionContext
-    b = tmp_path / "H1"
-    b.mkdir()
-    info = {"fixmedins_code": "H1", "fixmedins_name": "东岚市甲医院", "region": "350100", "region_name": "东岚市",
-            "period": "2026Q3", "period_label": "2026年第三季度", "release_date": "2026-11-16",
-            "explain_due": "2026-12-01"}
-    (b / "info.json").write_text(json.dumps(info, ensure_ascii=False), encoding="utf-8")
-    pd.DataFrame([{"rule_id": "SPLIT_ADMISSION", "fixmedins_code": "H1", "subject": "", "severity": "high",
-                   "message": "出院后3天内再入院", "rule_name": "疑似分解住院", "n_cases": 2, "listed": 2,
-                   "value": 2, "benchmark": 0, "impact": None}]).to_csv(b / "findings.csv", index=False)
     reason = "出院后第2天以相同主要诊断类目再次入住本院" * 4  # 160 display units: 4 lines at width 46
-    pd.DataFrame([{"rule_id": "SPLIT_ADMISSION", "fixmedins_code": "H1", "subject": "", "setl_id": f"S{k}",
-                   "mdtrt_id": f"M{k}", "medfee_sumamt": 12345.678, "hifp_pay": 8000, "reason": r}
-                  for k, r in ((1, reason), (2, "短"))]).to_csv(b / "cases.csv", index=False)
-    first = institution_xlsx.write(InstitutionContext(b, info), tmp_path / "a.xlsx").read_bytes()
+    ctx = _bundle(tmp_path, "东岚市甲医院", "出院后3天内再入院",
+                  [{"setl_id": f"S{k}", "mdtrt_id": f"M{k}", "medfee_sumamt": 12345.678, "hifp_pay": 8000, "reason": r}
+                   for k, r in ((1, reason), (2, "短"))])
+    first = institution_xlsx.write(ctx, tmp_path / "a.xlsx").read_bytes()
     time.sleep(1.1)  # a clock-dated workbook would differ now
-    again = institution_xlsx.write(InstitutionContext(b, info), tmp_path / "b.xlsx").read_bytes()
+    again = institution_xlsx.write(ctx, tmp_path / "b.xlsx").read_bytes()
     assert first == again
     assert b"2026-11-16T00:00:00Z" in zipfile.ZipFile(tmp_path / "a.xlsx").read("docProps/core.xml")
     ws = load_workbook(tmp_path / "a.xlsx")["疑点明细"]

@@ -442,8 +442,8 @@ def qc_problems_in(wh: Warehouse, region: str, months: list[str]) -> pd.DataFram
 def base_group_cases(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
     """Per hospital of the region: grouped cases of the period and those in a 基层病组 (catalogue base_group =
     1): fixmedins_code, fixmedins_name, lv_group, cases, base_cases. Empty without the catalogue or the lists."""
-    drg = str(wh.region(region).get("pay_method") or "").upper() == "DRG"
-    cat, col = ("drg_catalog", "drg_code") if drg else ("dip_catalog", "dip_code")
+    col = _group_col(wh, region)
+    cat = col.replace("_code", "_catalog")  # drg_catalog / dip_catalog
     if not wh.has(cat) or not wh.has("setl_list"):
         return pd.DataFrame()
     return wh.df(f"""
@@ -451,7 +451,7 @@ def base_group_cases(wh: Warehouse, region: str, period: str) -> pd.DataFrame:
                SUM(CASE WHEN c.base_group = '1' THEN 1 ELSE 0 END) AS base_cases
         FROM setl_list_net l JOIN fixmedins_x f USING (fixmedins_code)
         LEFT JOIN {cat} c ON c.{col} = l.{col} AND c.poolarea_no = l.poolarea_no
-        WHERE l.poolarea_no = ? AND l.grp_stas = '1' AND l.month IN ({', '.join(repr(m) for m in Period.parse(period).months)})
+        WHERE l.poolarea_no = ? AND l.grp_stas = '1' AND {months_filter(Period.parse(period).months, 'l.month')}
         GROUP BY 1, 2, 3""", [region])
 
 

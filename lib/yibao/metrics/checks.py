@@ -238,9 +238,9 @@ def _check_inst_sum(wh: Warehouse, region: str, p: Period, ind: _Ind, iid: str):
     hidden = [code for code in codes if ind.status(iid, code) == "suppressed"]
     # every institution's value recomputed (institutions without a row: pharmacies, codes missing from
     # fixmedins, not yet designated; and the hidden ones)
-    res = engine(wh, region).run_sql(c, p)
-    res = res[res["fixmedins_code"].notna()]
-    value_of = dict(zip(res["fixmedins_code"], res["value"].astype(float)))
+    # (the indicator's own query, run once per period by the engine: the 底稿 computed it already)
+    _, by_code = engine(wh, region).run_rows(c, p)
+    value_of = {code: float("nan") if r.get("value") is None else float(r["value"]) for code, r in by_code.items()}
     other = float(sum(v for code, v in value_of.items() if code not in codes))
     unit = c.unit
     head = f"{_ind_name(c)}：统筹地区值{_fmt(total, c.decimals)}{unit}，已公布机构合计{_fmt(sum(ok_vals), c.decimals)}{unit}"

@@ -295,10 +295,11 @@ class _Engine:
                           f"FROM {self._t('inst')} WHERE begn_date IS NULL OR begn_date < DATE '{period.end.isoformat()}' "
                           f"ORDER BY fixmedins_code")
 
-    def query(self, ind: Indicator, period: Period) -> str:
-        """The indicator's formula as one runnable statement (relations + placeholders filled in)."""
+    def query(self, ind: Indicator, period: Period, within: Period | None = None) -> str:
+        """The indicator's formula as one runnable statement (relations + placeholders filled in); ``within``: a
+        period whose relations cover ``period``'s months (a finer release computed without another scan)."""
         sql = ind.sql.format_map(placeholders(self.region, period))
-        return self.relations(period) + "SELECT * FROM (\n" + sql + "\n) AS q"
+        return self.relations(within or period) + "SELECT * FROM (\n" + sql + "\n) AS q"
 
     def run_sql(self, ind: Indicator, period: Period) -> pd.DataFrame:
         return self.wh.df(self.query(ind, period))
@@ -401,11 +402,10 @@ class _Engine:
                 status_of[(ind.id, "")] = st
                 prev_hidden = set().union(*(self._hidden_before(other, period) for other in ind.suppress_with_prev))
                 for code in codes if ind.per_institution else []:
-                    st, v, n, why = self._inst_status(ind, by_code.get(code), flags.get(code, ""), code, status_of)
+                    st, v, n, why = self._inst_status(ind, by_code.get(code), flags.get(code, ""), code, status_of,
+                                                      across)
                     if st == "ok" and code in prev_hidden:
                         st, v, why = "suppressed", None, "上期指标" + "、".join(ind.suppress_with_prev) + "不予公布"
-                    if st == "ok" and (ind.id, code) in across:
-                        st, v, why = "suppressed", None, suppression.CROSS_REASON
                     if ind.id in additive:
                         values[(ind.id, code)] = _num((by_code.get(code) or {}).get("value")) or 0.0
                     rows.append(self._row(ind, period, code, v, st, n, why))
@@ -451,15 +451,11 @@ class _Engine:
             ind = catalogue.get(iid)
             if not ind.fits(period) or self.missing(ind, period):  # not in the period's files (33/34 monthly)
                 continue
-            sql = ind.sql.format_map(placeholders(self.region, period))
-            query = self.relations(within) + "SELECT * FROM (\n" + sql + "\n) AS q"
-            region_row, by_code = self.run_rows(ind, period, query)
+            region_row, by_code = self.run_rows(ind, period, self.query(ind, period, within))
             rows.append(dict(indicator_id=iid, fixmedins_code="", value=_num((region_row or {}).get("value")) or 0.0,
                              status="ok", reason=""))
             for code, flag in flags.items():
-                st, v, n, why = self._inst_status(ind, by_code.get(code), flag, code, status_of)
-                if st == "ok" and (iid, code) in across:
-                    st, v, why = "suppressed", None, suppression.CROSS_REASON
+                st, v, n, why = self._inst_status(ind, by_code.get(code), flag, code, status_of, across)
                 values[(iid, code)] = _num((by_code.get(code) or {}).get("value")) or 0.0
                 rows.append(dict(indicator_id=iid, fixmedins_code=code, value=v, status=st, reason=why))
                 status_of[(iid, code)] = st
@@ -469,7 +465,9 @@ class _Engine:
         sup = df[(df["status"] == "suppressed") & (df["fixmedins_code"] != "")]
         return {iid: set(g["fixmedins_code"]) for iid, g in sup.groupby("indicator_id")}
 
-    def _inst_status(self, ind: Indicator, r, flag: str, code: str, status_of: dict):
+    def _inst_status(self, ind: Indicator, r, flag: str, code: str, status_of: dict, across=frozenset()):
+        """(status, value, n, reason) of one institution cell; ``across``: the (indicator, code) cells the finer
+        releases would give back (:meth:`_across`), hidden when they would otherwise be published."""
         if ind.institutions == "drg_dip" and flag != "1":
             return "not_applicable", None, None, "未开展DRG/DIP付费"
         v = _num(r.get("value")) if r is not None else None
@@ -493,6 +491,8 @@ class _Engine:
             if "settlement_progress" in ind.needs:
                 return "missing_input", None, n, "该机构无结算拨付记录"
             return "not_applicable", None, n, "无可计算的数据（分母为0）"
+        if (ind.id, code) in across:
+            return "suppressed", None, n, suppression.CROSS_REASON
         return "ok", v, n, ""
 
     def _row(self, ind: Indicator, period: Period, code: str, v, status: str, n, reason: str) -> dict:

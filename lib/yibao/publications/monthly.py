@@ -165,28 +165,27 @@ def qc_problems(ctx: Context, months: list[str] | None = None) -> pd.DataFrame:
 
     Columns: problem, occurrences, lists (distinct lists with it), institutions, share (% of the
     lists that failed QC). Only lists whose settlement stands, at the region's institutions."""
-    from yibao.metrics import analysis
-    if months is None or list(months) == list(ctx.period.months):
-        return analysis.qc_problems(ctx.wh, ctx.region, ctx.period.code)
-    return analysis.qc_problems_in(ctx.wh, ctx.region, list(months))
+    return _of_months(ctx, analysis.qc_problems, analysis.qc_problems_in, months)
 
 
 def qc_top_problem_by_hospital(ctx: Context, months: list[str] | None = None) -> pd.DataFrame:
     """Each institution's most frequent QC problem in the period (or ``months``) and its count
     (:func:`yibao.metrics.analysis.qc_top_problem_by_hospital`; the period's from the job's aggregates)."""
-    if months is None or list(months) == list(ctx.period.months):
-        return analysis.qc_top_problem_by_hospital(ctx.wh, ctx.region, ctx.period.code)
-    return analysis.qc_top_problem_by_hospital_in(ctx.wh, ctx.region, list(months))
+    return _of_months(ctx, analysis.qc_top_problem_by_hospital, analysis.qc_top_problem_by_hospital_in, months)
 
 
 def _list_counts(ctx: Context, months: list[str]) -> pd.DataFrame:
     """:func:`yibao.metrics.analysis.list_counts` of the period (from the job's aggregates) or of ``months``,
     indexed by fixmedins_code."""
-    if list(months) == list(ctx.period.months):
-        li = analysis.list_counts(ctx.wh, ctx.region, ctx.period.code)
-    else:
-        li = analysis.list_counts_in(ctx.wh, ctx.region, list(months))
-    return li.set_index("fixmedins_code")
+    return _of_months(ctx, analysis.list_counts, analysis.list_counts_in, months).set_index("fixmedins_code")
+
+
+def _of_months(ctx: Context, of_period, of_months, months: list[str] | None) -> pd.DataFrame:
+    """``of_period`` (a shared table: from the job's aggregates when there) when ``months`` are the period's,
+    else ``of_months`` over them."""
+    if months is None or list(months) == list(ctx.period.months):
+        return of_period(ctx.wh, ctx.region, ctx.period.code)
+    return of_months(ctx.wh, ctx.region, list(months))
 
 
 def settlement_list(ctx: Context, rep) -> None:

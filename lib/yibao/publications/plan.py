@@ -50,6 +50,10 @@ FORM_PUSH, FORM_OFFLINE, FORM_ONLINE, FORM_WRITTEN = "定向推送", "面对面"
 FORMS = (FORM_PUSH, FORM_OFFLINE, FORM_ONLINE, FORM_WRITTEN)
 DECK_KINDS = ("quarterly",)        # kinds whose release can carry ``deck: true`` (the 发布会 slides, pptx)
 INSTITUTION_KINDS = ("monthly", "quarterly")  # ``institutions: true``: every hospital's 定向推送 package too
+# a release's optional outputs: key -> (kinds that can carry it, what it asks for, why another kind cannot)
+RELEASE_FLAGS = {"deck": (DECK_KINDS, "是否生成发布会幻灯片", "发布会幻灯片目前只有季发布（quarterly）提供"),
+                 "institutions": (INSTITUTION_KINDS, "是否生成各机构的定向推送包",
+                                  "机构定向推送包只随月推送（monthly）或季发布（quarterly）生成")}
 MONTHLY_DAY = 20                   # after the monthly settlement
 QUARTER_MONTHS = (2, 5, 8, 11)     # the second month of each quarter
 QUARTERLY_DAY = 15
@@ -425,18 +429,13 @@ def load_plan(path) -> dict:
                 entry["lead"] = "" if e.get("lead") is None else str(e.get("lead"))
             elif e.get("form") is not None:
                 entry["form"] = str(e["form"])
-            if "deck" in e:
-                if not isinstance(e["deck"], bool):
-                    raise YibaoError(f"{where}: deck 应为 true 或 false（是否生成发布会幻灯片），收到 {e['deck']!r}")
-                if e["deck"] and kind not in DECK_KINDS:
-                    raise YibaoError(f"{where}: deck: true — 发布会幻灯片目前只有季发布（quarterly）提供")
-            if "institutions" in e:
-                if not isinstance(e["institutions"], bool):
-                    raise YibaoError(f"{where}: institutions 应为 true 或 false（是否生成各机构的定向推送包），"
-                                     f"收到 {e['institutions']!r}")
-                if e["institutions"] and kind not in INSTITUTION_KINDS:
-                    raise YibaoError(f"{where}: institutions: true — 机构定向推送包只随月推送（monthly）或季发布"
-                                     "（quarterly）生成")
+            for flag, (kinds, what, only) in RELEASE_FLAGS.items():
+                if flag not in e:
+                    continue
+                if not isinstance(e[flag], bool):
+                    raise YibaoError(f"{where}: {flag} 应为 true 或 false（{what}），收到 {e[flag]!r}")
+                if e[flag] and kind not in kinds:
+                    raise YibaoError(f"{where}: {flag}: true — {only}")
             rels.append(entry)
         plan["regions"][code] = {"name": str(r.get("name") or code), "pay_method": str(r.get("pay_method") or "").upper(),
                                  "releases": rels}
